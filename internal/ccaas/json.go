@@ -1,0 +1,176 @@
+package ccaas
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// MaxJSONDepth bounds nesting of vendor JSON; pdata refuses deeper values
+// (nested AnyValue depth 100), and no vendor payload comes close.
+const MaxJSONDepth = 64
+
+// DecodeJSON parses one JSON value (object or array, or a scalar) keeping
+// numbers exact (json.Number). Trailing data after the value is an error, and
+// so is nesting deeper than MaxJSONDepth.
+func DecodeJSON(b []byte) (any, error) {
+	if err := checkDepth(b); err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("invalid JSON: %w", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errors.New("invalid JSON: data after the top-level value")
+	}
+	return v, nil
+}
+
+// checkDepth scans for nesting depth without allocating; strings are skipped
+// so brackets inside them do not count.
+func checkDepth(b []byte) error {
+	depth, inStr, esc := 0, false, false
+	for _, c := range b {
+		if inStr {
+			switch {
+			case esc:
+				esc = false
+			case c == '\\':
+				esc = true
+			case c == '"':
+				inStr = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inStr = true
+		case '{', '[':
+			depth++
+			if depth > MaxJSONDepth {
+				return fmt.Errorf("invalid JSON: nested deeper than %d levels", MaxJSONDepth)
+			}
+		case '}', ']':
+			depth--
+		}
+	}
+	return nil
+}
+
+// PutValue stores a decoded JSON value into dst. Integers that fit int64 stay
+// integers; other numbers become doubles.
+func PutValue(dst pcommon.Value, v any) {
+	switch t := v.(type) {
+	case nil:
+		// leave dst empty
+	case string:
+		dst.SetStr(t)
+	case bool:
+		dst.SetBool(t)
+	case json.Number:
+		if i, err := strconv.ParseInt(string(t), 10, 64); err == nil {
+			dst.SetInt(i)
+		} else if f, err := t.Float64(); err == nil {
+			dst.SetDouble(f)
+		} else {
+			dst.SetStr(string(t))
+		}
+	case float64:
+		dst.SetDouble(t)
+	case map[string]any:
+		PutMap(dst.SetEmptyMap(), t)
+	case []any:
+		s := dst.SetEmptySlice()
+		s.EnsureCapacity(len(t))
+		for _, e := range t {
+			PutValue(s.AppendEmpty(), e)
+		}
+	default:
+		dst.SetStr(fmt.Sprint(t))
+	}
+}
+
+// PutMap copies a decoded JSON object into dst.
+func PutMap(dst pcommon.Map, m map[string]any) {
+	dst.EnsureCapacity(len(m))
+	for k, v := range m {
+		PutValue(dst.PutEmpty(k), v)
+	}
+}
+
+// Get walks a decoded JSON object along path and returns what is there (nil
+// when any step is missing or not an object).
+func Get(m map[string]any, path ...string) any {
+	var cur any = m
+	for _, p := range path {
+		obj, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = obj[p]
+	}
+	return cur
+}
+
+// Str returns the value at path as a string: strings as they are, numbers
+// and booleans in their JSON spelling, anything else "".
+func Str(m map[string]any, path ...string) string {
+	switch t := Get(m, path...).(type) {
+	case string:
+		return t
+	case json.Number:
+		return string(t)
+	case bool:
+		return strconv.FormatBool(t)
+	default:
+		return ""
+	}
+}
+
+// Obj returns the object at path, or nil.
+func Obj(m map[string]any, path ...string) map[string]any {
+	o, _ := Get(m, path...).(map[string]any)
+	return o
+}
+
+// Arr returns the array at path, or nil.
+func Arr(m map[string]any, path ...string) []any {
+	a, _ := Get(m, path...).([]any)
+	return a
+}
+
+// Int returns the integer at path (a JSON number, or a string of digits as
+// template-based webhooks send), and whether there was one.
+func Int(m map[string]any, path ...string) (int64, bool) {
+	switch t := Get(m, path...).(type) {
+	case json.Number:
+		i, err := strconv.ParseInt(string(t), 10, 64)
+		return i, err == nil
+	case string:
+		i, err := strconv.ParseInt(t, 10, 64)
+		return i, err == nil
+	default:
+		return 0, false
+	}
+}
+
+// Bool returns the boolean at path, accepting "true"/"false" strings.
+func Bool(m map[string]any, path ...string) (bool, bool) {
+	switch t := Get(m, path...).(type) {
+	case bool:
+		return t, true
+	case string:
+		b, err := strconv.ParseBool(t)
+		return b, err == nil
+	default:
+		return false, false
+	}
+}

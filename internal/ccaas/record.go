@@ -1,0 +1,122 @@
+package ccaas
+
+import (
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/consentry/consentry/internal/phone"
+	"github.com/consentry/consentry/internal/subject"
+)
+
+// Batch builds one plog.Logs for a request: one ResourceLogs per tenant
+// (resource attributes ccaas.vendor and ccaas.tenant.id), one scope naming
+// the receiver, and one log record per vendor event.
+type Batch struct {
+	vendor, scope, version string
+	logs                   plog.Logs
+	byTenant               map[string]plog.LogRecordSlice
+}
+
+// NewBatch starts an empty batch for a vendor; scope names the receiver
+// package that produced the records.
+func NewBatch(vendor, scope, version string) *Batch {
+	return &Batch{vendor: vendor, scope: scope, version: version, logs: plog.NewLogs()}
+}
+
+// Record appends a new record for tenant and returns it.
+func (b *Batch) Record(tenant string) plog.LogRecord {
+	if recs, ok := b.byTenant[tenant]; ok {
+		return recs.AppendEmpty()
+	}
+	rl := b.logs.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr(AttrVendor, b.vendor)
+	rl.Resource().Attributes().PutStr(AttrTenantID, tenant)
+	sl := rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName(b.scope)
+	sl.Scope().SetVersion(b.version)
+	recs := sl.LogRecords()
+	if b.byTenant == nil {
+		b.byTenant = make(map[string]plog.LogRecordSlice, 1)
+	}
+	b.byTenant[tenant] = recs
+	return recs.AppendEmpty()
+}
+
+// Logs returns what was built.
+func (b *Batch) Logs() plog.Logs { return b.logs }
+
+// Len is the number of records built so far.
+func (b *Batch) Len() int { return b.logs.LogRecordCount() }
+
+// PutStr sets a string attribute unless the value is empty.
+func PutStr(attrs pcommon.Map, key, val string) {
+	if val != "" {
+		attrs.PutStr(key, val)
+	}
+}
+
+// Lower lower-cases a vendor enum value (vendors disagree on case; keep the
+// value itself open-ended).
+func Lower(s string) string {
+	return strings.ToLower(strings.TrimSpace(s))
+}
+
+// SetTimestamps sets the vendor's occurrence time (when known) and the time
+// Consentry received the event.
+func SetTimestamps(lr plog.LogRecord, occurred, received time.Time) {
+	if !occurred.IsZero() {
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(occurred))
+	}
+	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(received))
+}
+
+// SetSubject derives the pseudonymous subject key of a raw identifier and
+// writes it, with its type, to attrs. For phone numbers it also writes the
+// jurisdiction hints of the E.164 number, unless the event already carries
+// a hint (vendor fields are more precise than a calling code). The raw
+// identifier itself never becomes an attribute. It reports whether a key was
+// written.
+func SetSubject(attrs pcommon.Map, k *subject.Keyer, t subject.IDType, raw string) bool {
+	if k == nil || strings.TrimSpace(raw) == "" {
+		return false
+	}
+	var (
+		key, norm string
+		err       error
+	)
+	if t == "" {
+		t, norm, err = subject.Detect(raw)
+		if err == nil {
+			key = k.Key(t, norm)
+		}
+	} else {
+		key, norm, err = k.KeyRaw(t, raw)
+	}
+	if err != nil {
+		return false
+	}
+	attrs.PutStr(AttrSubjectKey, key)
+	attrs.PutStr(AttrSubjectIDType, string(t))
+	if t == subject.IDTypePhone {
+		SetPhoneJurisdiction(attrs, norm)
+	}
+	return true
+}
+
+// SetPhoneJurisdiction writes country and region hints of an E.164 number
+// unless a hint is already present.
+func SetPhoneJurisdiction(attrs pcommon.Map, e164 string) {
+	if _, ok := attrs.Get(AttrJurisdictionCountry); ok {
+		return
+	}
+	country, region := phone.Lookup(e164)
+	if country == "" {
+		return
+	}
+	attrs.PutStr(AttrJurisdictionCountry, country)
+	PutStr(attrs, AttrJurisdictionRegion, region)
+	attrs.PutStr(AttrJurisdictionSource, "e164")
+}

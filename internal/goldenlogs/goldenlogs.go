@@ -1,0 +1,99 @@
+// Package goldenlogs compares plog.Logs with golden files in tests.
+//
+// The golden form is canonical JSON (sorted keys, attributes and bodies as
+// plain maps, timestamps in RFC 3339) so that diffs are readable and map
+// iteration order does not matter. Run the tests with -update to rewrite the
+// files, then review the diff before committing.
+package goldenlogs
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/plog"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// Record is the canonical form of one log record.
+type Record struct {
+	EventName  string         `json:"event_name,omitempty"`
+	Timestamp  string         `json:"timestamp,omitempty"`
+	Observed   bool           `json:"observed_timestamp_set"`
+	Attributes map[string]any `json:"attributes"`
+	Body       any            `json:"body,omitempty"`
+}
+
+// Resource is the canonical form of one ResourceLogs.
+type Resource struct {
+	Resource map[string]any `json:"resource"`
+	Scope    string         `json:"scope"`
+	Records  []Record       `json:"records"`
+}
+
+// Canonical converts logs to the golden form.
+func Canonical(ld plog.Logs) []Resource {
+	var out []Resource
+	for _, rl := range ld.ResourceLogs().All() {
+		for _, sl := range rl.ScopeLogs().All() {
+			r := Resource{Resource: rl.Resource().Attributes().AsRaw(), Scope: sl.Scope().Name()}
+			for _, lr := range sl.LogRecords().All() {
+				rec := Record{
+					EventName:  lr.EventName(),
+					Observed:   lr.ObservedTimestamp() != 0,
+					Attributes: lr.Attributes().AsRaw(),
+					Body:       lr.Body().AsRaw(),
+				}
+				if lr.Timestamp() != 0 {
+					rec.Timestamp = lr.Timestamp().AsTime().UTC().Format(time.RFC3339Nano)
+				}
+				r.Records = append(r.Records, rec)
+			}
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Marshal renders logs in the golden form.
+func Marshal(ld plog.Logs) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(Canonical(ld)); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// Assert compares ld with the golden file at path (creating or rewriting it
+// with -update).
+func Assert(t testing.TB, path string, ld plog.Logs) {
+	t.Helper()
+	got, err := Marshal(ld)
+	if err != nil {
+		t.Fatalf("marshal: %v", err)
+	}
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden file (run with -update to create it): %v", err)
+	}
+	if !bytes.Equal(bytes.TrimSpace(want), bytes.TrimSpace(got)) {
+		t.Errorf("logs differ from %s (run with -update to accept, then review the diff)\n--- want\n%s\n--- got\n%s", path, want, got)
+	}
+}
