@@ -1,0 +1,153 @@
+package genesysreceiver
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/receiver"
+
+	"github.com/consentry/consentry/internal/signature"
+	"github.com/consentry/consentry/internal/subject"
+	"github.com/consentry/consentry/internal/webhook"
+)
+
+// Routes.
+const (
+	PathEventBridge   = "/genesys/eventbridge"
+	PathNotifications = "/genesys/notifications"
+	PathOpenMessaging = "/genesys/openmessaging"
+
+	// HeaderHubSignature carries Open Messaging's signature:
+	// "sha256=" + base64(HMAC-SHA256(secret, raw body)).
+	HeaderHubSignature = "X-Hub-Signature-256"
+)
+
+type genesysReceiver struct {
+	cfg    *Config
+	server *webhook.Server
+	norm   *normalizer
+
+	apiKeyHeader string
+	tokens       signature.TokenSet
+	basic        signature.BasicSet
+	omSecrets    [][]byte
+	omOwners     []string
+}
+
+func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*genesysReceiver, error) {
+	r := &genesysReceiver{cfg: cfg, apiKeyHeader: cfg.apiKeyHeader()}
+	keyers := map[string]*subject.Keyer{}
+	var defaultKeyer *subject.Keyer
+	if len(cfg.SubjectSalt) > 0 {
+		k, err := subject.NewKeyer([]byte(cfg.SubjectSalt))
+		if err != nil {
+			return nil, err
+		}
+		defaultKeyer = k
+	}
+	for _, t := range cfg.Tenants {
+		for _, k := range t.APIKeys {
+			r.tokens.Add(string(k), t.OrganizationID)
+		}
+		for _, b := range t.BasicAuth {
+			r.basic.Add(b.Username, string(b.Password), t.OrganizationID)
+		}
+		for _, s := range t.OpenMessagingSecrets {
+			r.omSecrets = append(r.omSecrets, []byte(s))
+			r.omOwners = append(r.omOwners, t.OrganizationID)
+		}
+		k := defaultKeyer
+		if t.SubjectSalt != "" {
+			var err error
+			if k, err = subject.NewKeyer([]byte(t.SubjectSalt)); err != nil {
+				return nil, err
+			}
+		}
+		keyers[t.OrganizationID] = k
+	}
+	r.norm = &normalizer{version: set.BuildInfo.Version, keyers: keyers, defaultKeyer: defaultKeyer, consentAttrs: cfg.ConsentAttributes, insecure: cfg.InsecureAllowUnauthenticated}
+
+	server, err := webhook.NewServer(&cfg.Config, set, next,
+		webhook.Route{Path: PathEventBridge, Name: routeEventBridge, Handle: r.handleEventBridge},
+		webhook.Route{Path: PathNotifications, Name: routeNotifications, Handle: r.handleNotifications},
+		webhook.Route{Path: PathOpenMessaging, Name: routeOpenMessaging, Handle: r.handleOpenMessaging},
+	)
+	if err != nil {
+		return nil, err
+	}
+	r.server = server
+	return r, nil
+}
+
+func (r *genesysReceiver) Start(ctx context.Context, host component.Host) error {
+	return r.server.Start(ctx, host)
+}
+
+func (r *genesysReceiver) Shutdown(ctx context.Context) error {
+	return r.server.Shutdown(ctx)
+}
+
+// credentialTenant authenticates a request by API key or Basic credentials.
+// It returns the tenant the credential belongs to; "" with ok=true means an
+// unauthenticated request that insecure_allow_unauthenticated lets through.
+func (r *genesysReceiver) credentialTenant(req *http.Request) (string, error) {
+	if v := req.Header.Get(r.apiKeyHeader); v != "" {
+		if r.apiKeyHeader == "Authorization" {
+			v = strings.TrimPrefix(v, "Bearer ")
+		}
+		if org, ok := r.tokens.Lookup(v); ok {
+			return org, nil
+		}
+		return "", webhook.Unauthenticated()
+	}
+	if user, pass, ok := req.BasicAuth(); ok {
+		if org, ok := r.basic.Lookup(user, pass); ok {
+			return org, nil
+		}
+		return "", webhook.Unauthenticated()
+	}
+	if r.cfg.InsecureAllowUnauthenticated {
+		return "", nil
+	}
+	return "", webhook.Unauthenticated()
+}
+
+func (r *genesysReceiver) handleEventBridge(req *webhook.Request) (plog.Logs, error) {
+	org, err := r.credentialTenant(req.HTTP)
+	if err != nil {
+		return plog.Logs{}, err
+	}
+	return r.norm.eventBridge(req.Body, org, req.Received)
+}
+
+func (r *genesysReceiver) handleNotifications(req *webhook.Request) (plog.Logs, error) {
+	org, err := r.credentialTenant(req.HTTP)
+	if err != nil {
+		return plog.Logs{}, err
+	}
+	return r.norm.notifications(req.Body, org, req.Received)
+}
+
+func (r *genesysReceiver) handleOpenMessaging(req *webhook.Request) (plog.Logs, error) {
+	org := ""
+	sig := req.HTTP.Header.Get(HeaderHubSignature)
+	switch {
+	case sig != "":
+		mac, ok := strings.CutPrefix(sig, "sha256=")
+		if !ok {
+			return plog.Logs{}, webhook.Unauthenticated()
+		}
+		i := signature.VerifyHMAC(signature.SHA256, signature.Base64, r.omSecrets, mac, req.Body)
+		if i < 0 {
+			return plog.Logs{}, webhook.Unauthenticated()
+		}
+		org = r.omOwners[i]
+	case !r.cfg.InsecureAllowUnauthenticated:
+		return plog.Logs{}, webhook.Unauthenticated()
+	}
+	return r.norm.openMessaging(req.Body, org, req.Received)
+}
