@@ -1,0 +1,50 @@
+package e2e
+
+import (
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func readFull(r io.Reader, b []byte) (int, error) {
+	n, err := io.ReadFull(r, b)
+	if err == io.ErrUnexpectedEOF || err == io.EOF {
+		err = nil
+	}
+	return n, err
+}
+
+func TestComponentsListsOurs(t *testing.T) {
+	out, err := exec.Command(binary, "components").CombinedOutput()
+	require.NoError(t, err, string(out))
+	for _, name := range []string{"genesys", "otlp", "otlp_http", "otlp_grpc", "debug", "batch", "memory_limiter", "health_check", "file_storage"} {
+		assert.Contains(t, string(out), "name: "+name+"\n", "components must list %s", name)
+	}
+}
+
+func TestValidateLocalConfig(t *testing.T) {
+	cmd := exec.Command(binary, "validate", "--config", "../config/local.yaml")
+	cmd.Env = append(cmd.Environ(),
+		"CONSENTRY_SUBJECT_SALT=0123456789abcdef0123456789abcdef",
+		"CONSENTRY_GENESYS_ORG_ID=7c5e9a1e-3b2f-4d8a-9f61-2a0c4e6b8d10",
+		"CONSENTRY_GENESYS_SECRET=local-secret",
+		"CONSENTRY_TWILIO_AUTH_TOKEN=x", "CONSENTRY_SEGMENT_SHARED_SECRET=x", "CONSENTRY_SEGMENT_WRITE_KEY=x",
+		"CONSENTRY_TALKDESK_TOKEN=x", "CONSENTRY_LEDGER_KEY=x",
+	)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(out))
+}
+
+// An unset secret is a configuration error, not an open door.
+func TestValidateRefusesUnsetSecrets(t *testing.T) {
+	cmd := exec.Command(binary, "validate", "--config", "../config/local.yaml")
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir()}
+	out, err := cmd.CombinedOutput()
+	require.Error(t, err)
+	assert.True(t, strings.Contains(string(out), "api_keys[0] is empty"), string(out))
+	assert.Contains(t, string(out), "organization_id must be set")
+}

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Starts the Consentry distribution with config/local.yaml.
+# Secrets come from the environment; any that are unset are generated once
+# into data/local.env (mode 0600) and read from there on later runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BINARY=${BINARY:-_build/otelcol-consentry}
+DATA_DIR=${CONSENTRY_DATA_DIR:-data}
+ENV_FILE="$DATA_DIR/local.env"
+
+mkdir -p "$DATA_DIR"
+chmod 0700 "$DATA_DIR"
+umask 077
+
+# Read earlier generated values, without overriding what the caller exported.
+if [[ -f "$ENV_FILE" ]]; then
+  while IFS='=' read -r name value; do
+    [[ "$name" =~ ^CONSENTRY_[A-Z0-9_]+$ ]] || continue
+    if [[ -z "${!name:-}" ]]; then
+      export "$name=$value"
+    fi
+  done < "$ENV_FILE"
+fi
+
+generated=()
+gen_secret() { # name, bytes
+  local name=$1 bytes=${2:-32}
+  if [[ -z "${!name:-}" ]]; then
+    local value
+    value=$(head -c "$bytes" /dev/urandom | od -An -tx1 | tr -d ' \n')
+    export "$name=$value"
+    printf '%s=%s\n' "$name" "$value" >> "$ENV_FILE"
+    generated+=("$name")
+  fi
+}
+
+gen_secret CONSENTRY_GENESYS_SECRET
+gen_secret CONSENTRY_TWILIO_AUTH_TOKEN 16
+gen_secret CONSENTRY_SEGMENT_SHARED_SECRET
+gen_secret CONSENTRY_SEGMENT_WRITE_KEY 16
+gen_secret CONSENTRY_TALKDESK_TOKEN
+gen_secret CONSENTRY_LEDGER_KEY
+gen_secret CONSENTRY_SUBJECT_SALT
+if [[ -z "${CONSENTRY_GENESYS_ORG_ID:-}" ]]; then
+  # A placeholder organization until you set your Genesys Cloud org id.
+  export CONSENTRY_GENESYS_ORG_ID=00000000-0000-4000-8000-000000000000
+  printf 'CONSENTRY_GENESYS_ORG_ID=%s\n' "$CONSENTRY_GENESYS_ORG_ID" >> "$ENV_FILE"
+  generated+=(CONSENTRY_GENESYS_ORG_ID)
+fi
+[[ -f "$ENV_FILE" ]] && chmod 0600 "$ENV_FILE"
+
+cat <<MSG
+Consentry (local) is starting.
+
+  Data directory:  $(cd "$DATA_DIR" && pwd)
+  Secrets:         $(cd "$DATA_DIR" && pwd)/local.env (mode 0600)${generated:+, generated now: ${generated[*]}}
+
+Point your vendors at:
+  Genesys Cloud    http://127.0.0.1:7401/genesys/eventbridge    EventBridge API destination, header X-API-Key: \$CONSENTRY_GENESYS_SECRET
+                   http://127.0.0.1:7401/genesys/notifications  Process Automation / data actions, same header
+                   http://127.0.0.1:7401/genesys/openmessaging  Open Messaging webhook, signature secret \$CONSENTRY_GENESYS_SECRET
+                   organization: $CONSENTRY_GENESYS_ORG_ID (set CONSENTRY_GENESYS_ORG_ID to yours)
+  Health           http://127.0.0.1:13133/
+  Metrics          http://127.0.0.1:8888/metrics
+
+Every listener is on loopback; put a TLS-terminating proxy in front to expose it.
+Events go to the debug exporter below. Stop with Ctrl-C.
+
+MSG
+
+exec "$BINARY" --config config/local.yaml
