@@ -163,7 +163,7 @@ func (b *lockedBuffer) Write(p []byte) (int, error) {
 func startCollector(t *testing.T, configTemplate string, vars map[string]any, env ...string) *collector {
 	t.Helper()
 	ports := map[string]int{}
-	for _, name := range []string{"genesys", "health", "metrics"} {
+	for _, name := range []string{"genesys", "twilio", "segment", "talkdesk", "otlp", "health", "metrics"} {
 		ports[name] = freePort(t)
 	}
 	data := map[string]any{"Ports": ports}
