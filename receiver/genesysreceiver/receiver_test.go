@@ -416,3 +416,15 @@ func TestStartFailsOnBusyPort(t *testing.T) {
 }
 
 var _ = time.Second
+
+func TestDecodeEvents(t *testing.T) {
+	ld, err := DecodeEvents("eventbridge", fixture(t, "eventbridge_batch.json"), "", []byte(testSalt), map[string]string{"RecordingConsent": "recording"})
+	require.NoError(t, err)
+	assert.Equal(t, 8, ld.LogRecordCount())
+	tenant, _ := ld.ResourceLogs().At(0).Resource().Attributes().Get(ccaas.AttrTenantID)
+	assert.Equal(t, testOrg, tenant.Str())
+	_, err = DecodeEvents("nope", nil, "", []byte(testSalt), nil)
+	assert.Error(t, err)
+	_, err = DecodeEvents("eventbridge", []byte("{"), "", []byte(testSalt), nil)
+	assert.Error(t, err)
+}
