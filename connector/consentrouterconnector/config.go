@@ -1,0 +1,45 @@
+package consentrouterconnector
+
+import (
+	"errors"
+	"fmt"
+
+	"go.opentelemetry.io/collector/pipeline"
+)
+
+// Config lists the pipelines each decision is routed to.
+type Config struct {
+	// Forward receives records whose consent.decision is exactly "forward".
+	Forward []pipeline.ID `mapstructure:"forward"`
+	// Quarantine receives every other record: consent.decision
+	// "quarantine", a missing or malformed decision, anything unexpected.
+	Quarantine []pipeline.ID `mapstructure:"quarantine"`
+}
+
+// Validate checks that both routes exist and are disjoint: a pipeline in
+// both lists would receive quarantined records.
+func (c *Config) Validate() error {
+	var errs []error
+	if len(c.Forward) == 0 {
+		errs = append(errs, errors.New("forward: at least one pipeline is required"))
+	}
+	if len(c.Quarantine) == 0 {
+		errs = append(errs, errors.New("quarantine: at least one pipeline is required (there is no default: quarantined records must go somewhere durable)"))
+	}
+	seen := map[pipeline.ID]bool{}
+	for _, id := range c.Forward {
+		if id.Signal() != pipeline.SignalLogs {
+			errs = append(errs, fmt.Errorf("forward: %q is not a logs pipeline", id))
+		}
+		seen[id] = true
+	}
+	for _, id := range c.Quarantine {
+		if id.Signal() != pipeline.SignalLogs {
+			errs = append(errs, fmt.Errorf("quarantine: %q is not a logs pipeline", id))
+		}
+		if seen[id] {
+			errs = append(errs, fmt.Errorf("pipeline %q is in both forward and quarantine", id))
+		}
+	}
+	return errors.Join(errs...)
+}
