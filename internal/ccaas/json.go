@@ -1,11 +1,9 @@
 package ccaas
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -16,53 +14,20 @@ import (
 const MaxJSONDepth = 64
 
 // DecodeJSON parses one JSON value (object or array, or a scalar) keeping
-// numbers exact (json.Number). Trailing data after the value is an error, and
-// so is nesting deeper than MaxJSONDepth.
+// numbers exact (json.Number), with the values encoding/json would give for
+// `any` with UseNumber. Trailing data after the value is an error, and so is
+// nesting deeper than MaxJSONDepth.
 func DecodeJSON(b []byte) (any, error) {
-	if err := checkDepth(b); err != nil {
-		return nil, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
+	p := jsonParser{b: b}
+	v, err := p.value()
+	if err != nil {
 		return nil, fmt.Errorf("invalid JSON: %w", err)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+	p.skipSpace()
+	if p.i != len(b) {
 		return nil, errors.New("invalid JSON: data after the top-level value")
 	}
 	return v, nil
-}
-
-// checkDepth scans for nesting depth without allocating; strings are skipped
-// so brackets inside them do not count.
-func checkDepth(b []byte) error {
-	depth, inStr, esc := 0, false, false
-	for _, c := range b {
-		if inStr {
-			switch {
-			case esc:
-				esc = false
-			case c == '\\':
-				esc = true
-			case c == '"':
-				inStr = false
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			inStr = true
-		case '{', '[':
-			depth++
-			if depth > MaxJSONDepth {
-				return fmt.Errorf("invalid JSON: nested deeper than %d levels", MaxJSONDepth)
-			}
-		case '}', ']':
-			depth--
-		}
-	}
-	return nil
 }
 
 // PutValue stores a decoded JSON value into dst. Integers that fit int64 stay
