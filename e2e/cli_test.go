@@ -21,7 +21,7 @@ func readFull(r io.Reader, b []byte) (int, error) {
 func TestComponentsListsOurs(t *testing.T) {
 	out, err := exec.Command(binary, "components").CombinedOutput()
 	require.NoError(t, err, string(out))
-	for _, name := range []string{"genesys", "otlp", "otlp_http", "otlp_grpc", "debug", "batch", "memory_limiter", "health_check", "file_storage"} {
+	for _, name := range []string{"genesys", "twilio", "talkdesk", "otlp", "otlp_http", "otlp_grpc", "debug", "batch", "memory_limiter", "health_check", "file_storage"} {
 		assert.Contains(t, string(out), "name: "+name+"\n", "components must list %s", name)
 	}
 }
@@ -32,8 +32,8 @@ func TestValidateLocalConfig(t *testing.T) {
 		"CONSENTRY_SUBJECT_SALT=0123456789abcdef0123456789abcdef",
 		"CONSENTRY_GENESYS_ORG_ID=7c5e9a1e-3b2f-4d8a-9f61-2a0c4e6b8d10",
 		"CONSENTRY_GENESYS_SECRET=local-secret",
-		"CONSENTRY_TWILIO_AUTH_TOKEN=x", "CONSENTRY_SEGMENT_SHARED_SECRET=x", "CONSENTRY_SEGMENT_WRITE_KEY=x",
-		"CONSENTRY_TALKDESK_TOKEN=x", "CONSENTRY_LEDGER_KEY=x",
+		"CONSENTRY_TWILIO_AUTH_TOKEN=0123456789abcdef0123456789abcdef", "CONSENTRY_SEGMENT_SHARED_SECRET=x", "CONSENTRY_SEGMENT_WRITE_KEY=x",
+		"CONSENTRY_TALKDESK_TOKEN=local-talkdesk-token-0123", "CONSENTRY_TALKDESK_ACCOUNT_ID=acct-1", "CONSENTRY_TWILIO_ACCOUNT_SID=AC00000000000000000000000000000000", "CONSENTRY_LEDGER_KEY=x",
 	)
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, string(out))

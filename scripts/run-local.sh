@@ -48,6 +48,17 @@ if [[ -z "${CONSENTRY_GENESYS_ORG_ID:-}" ]]; then
   printf 'CONSENTRY_GENESYS_ORG_ID=%s\n' "$CONSENTRY_GENESYS_ORG_ID" >> "$ENV_FILE"
   generated+=(CONSENTRY_GENESYS_ORG_ID)
 fi
+if [[ -z "${CONSENTRY_TWILIO_ACCOUNT_SID:-}" ]]; then
+  # A placeholder account until you set your Twilio account SID.
+  export CONSENTRY_TWILIO_ACCOUNT_SID=AC00000000000000000000000000000000
+  printf 'CONSENTRY_TWILIO_ACCOUNT_SID=%s\n' "$CONSENTRY_TWILIO_ACCOUNT_SID" >> "$ENV_FILE"
+  generated+=(CONSENTRY_TWILIO_ACCOUNT_SID)
+fi
+if [[ -z "${CONSENTRY_TALKDESK_ACCOUNT_ID:-}" ]]; then
+  export CONSENTRY_TALKDESK_ACCOUNT_ID=local-talkdesk-account
+  printf 'CONSENTRY_TALKDESK_ACCOUNT_ID=%s\n' "$CONSENTRY_TALKDESK_ACCOUNT_ID" >> "$ENV_FILE"
+  generated+=(CONSENTRY_TALKDESK_ACCOUNT_ID)
+fi
 [[ -f "$ENV_FILE" ]] && chmod 0600 "$ENV_FILE"
 
 cat <<MSG
@@ -61,6 +72,16 @@ Point your vendors at:
                    http://127.0.0.1:7401/genesys/notifications  Process Automation / data actions, same header
                    http://127.0.0.1:7401/genesys/openmessaging  Open Messaging webhook, signature secret \$CONSENTRY_GENESYS_SECRET
                    organization: $CONSENTRY_GENESYS_ORG_ID (set CONSENTRY_GENESYS_ORG_ID to yours)
+  Twilio           http://127.0.0.1:7402/twilio/eventstreams      Event Streams webhook sink, signed with the auth token
+                   http://127.0.0.1:7402/twilio/taskrouter        TaskRouter workspace Event Callback URL (Flex)
+                   http://127.0.0.1:7402/twilio/voice/status      call StatusCallback
+                   http://127.0.0.1:7402/twilio/voice/recording   recordingStatusCallback
+                   http://127.0.0.1:7402/twilio/conversations     Conversations post-event webhook
+                   account: $CONSENTRY_TWILIO_ACCOUNT_SID, auth token \$CONSENTRY_TWILIO_AUTH_TOKEN (set both to your account's);
+                   Twilio signs the URL it calls: set CONSENTRY_TWILIO_PUBLIC_URL to your tunnel's https:// base URL
+  Talkdesk         http://127.0.0.1:7404/talkdesk/webhook/<trigger>  HTTP Notifier / Webhook Trigger, one URL per trigger (e.g. inboundCallEnds), header X-Consentry-Token: \$CONSENTRY_TALKDESK_TOKEN
+                   http://127.0.0.1:7404/talkdesk/events             Events API (partner apps); needs events_api.signature_keys
+                   account: $CONSENTRY_TALKDESK_ACCOUNT_ID (set CONSENTRY_TALKDESK_ACCOUNT_ID to yours)
   Health           http://127.0.0.1:13133/
   Metrics          http://127.0.0.1:8888/metrics
 

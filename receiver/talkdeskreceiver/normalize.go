@@ -1,0 +1,393 @@
+package talkdeskreceiver
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"slices"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/consentry/consentry/internal/ccaas"
+	"github.com/consentry/consentry/internal/subject"
+	"github.com/consentry/consentry/internal/webhook"
+	"github.com/consentry/consentry/receiver/talkdeskreceiver/internal/metadata"
+)
+
+const (
+	routeWebhook = "webhook"
+	routeEvents  = "events"
+
+	// unknownTenant is the tenant of events that name no account and arrive
+	// unauthenticated (insecure mode) or signed through the Events API.
+	unknownTenant = "unknown"
+
+	// recordingSuffix turns a call-end event id into the id of the
+	// recording record derived from it.
+	recordingSuffix = ":recording"
+
+	// redacted replaces credentials Talkdesk puts in Events API payloads.
+	redacted = "[redacted by consentry]"
+)
+
+// credentialFields are Events API data fields that hold the partner app's
+// credentials (app.installed, app.credentials_rotated). They never leave the
+// receiver: a consent gate must not forward API secrets to an exporter.
+var credentialFields = []string{"client_secret", "private_key"}
+
+// account is the tenant a credential authenticated.
+type account struct {
+	id, name string
+}
+
+// normalizer turns Talkdesk payloads into records.
+type normalizer struct {
+	keyers       map[string]*subject.Keyer
+	defaultKeyer *subject.Keyer
+	consent      map[string]string // payload field -> signal name
+	aliases      map[string]string // trigger key -> canonical trigger name
+	version      string
+}
+
+func (n *normalizer) keyer(tenant string) *subject.Keyer {
+	if k := n.keyers[tenant]; k != nil {
+		return k
+	}
+	return n.defaultKeyer
+}
+
+func (n *normalizer) newBatch() *ccaas.Batch {
+	return ccaas.NewBatch(ccaas.VendorTalkdesk, metadata.ScopeName, n.version)
+}
+
+// resolveTrigger maps a URL trigger name to its meaning; unknown names keep
+// their spelling and become ccaas.vendor_event.
+func (n *normalizer) resolveTrigger(name string) trigger {
+	if target, ok := n.aliases[triggerKey(name)]; ok {
+		name = target
+	}
+	if t, ok := lookupTrigger(name); ok {
+		return t
+	}
+	return trigger{name: name, event: ccaas.EventVendor}
+}
+
+// objects decodes a body that holds one JSON object or an array of them.
+func objects(body []byte) ([]map[string]any, error) {
+	v, err := ccaas.DecodeJSON(body)
+	if err != nil {
+		return nil, webhook.Malformed("%v", err)
+	}
+	switch t := v.(type) {
+	case map[string]any:
+		return []map[string]any{t}, nil
+	case []any:
+		out := make([]map[string]any, 0, len(t))
+		for i, e := range t {
+			o, ok := e.(map[string]any)
+			if !ok {
+				return nil, webhook.Malformed("element %d of the array is not a JSON object", i)
+			}
+			out = append(out, o)
+		}
+		return out, nil
+	default:
+		return nil, webhook.Malformed("the body must be a JSON object or an array of objects")
+	}
+}
+
+// fields reads payload fields from up to two objects, the first one that
+// has a value winning (Events API: data, then the envelope).
+type fields struct{ primary, secondary map[string]any }
+
+func (f fields) get(name string) any {
+	if v, ok := f.primary[name]; ok {
+		if _, has := text(v); has {
+			return v
+		}
+	}
+	if v, ok := f.secondary[name]; ok {
+		return v
+	}
+	return f.primary[name]
+}
+
+func (f fields) str(name string) string {
+	s, _ := text(f.get(name))
+	return s
+}
+
+// first returns the first of names that has a value.
+func (f fields) first(names ...string) string {
+	for _, name := range names {
+		if s := f.str(name); s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// webhook handles one HTTP Notifier or Webhook Trigger callback: a JSON
+// object built from the automation's template (or an array of them).
+// cred is the account whose token authenticated the request; a zero cred
+// (insecure mode) takes the account from the payload.
+func (n *normalizer) webhook(triggerName string, body []byte, cred account, received time.Time) (plog.Logs, error) {
+	events, err := objects(body)
+	if err != nil {
+		return plog.Logs{}, err
+	}
+	tr := n.resolveTrigger(triggerName)
+	b := n.newBatch()
+	for _, e := range events {
+		f := fields{primary: e}
+		tenant, err := tenantFor(cred, f.str("account_id"), f.str("account_name"))
+		if err != nil {
+			return plog.Logs{}, err
+		}
+		id := f.first("event_id")
+		if id == "" {
+			id = derivedID(tr.name, e)
+		}
+		n.emit(b, tenant, routeWebhook, id, tr, e, f, received)
+	}
+	return b.Logs(), nil
+}
+
+// events handles one Events API delivery: {"id","type","created_at",
+// "api_version","app_id",...,"data":{"account_id",...}} (or an array of
+// them). Its signature was checked before.
+func (n *normalizer) events(body []byte, received time.Time) (plog.Logs, error) {
+	evs, err := objects(body)
+	if err != nil {
+		return plog.Logs{}, err
+	}
+	b := n.newBatch()
+	for i, e := range evs {
+		data := ccaas.Obj(e, "data")
+		env := fields{primary: e}
+		typ := env.first("type", "event_type", "event")
+		if typ == "" {
+			return plog.Logs{}, webhook.Malformed("event %d has no type; is this an Events API delivery?", i)
+		}
+		for _, k := range credentialFields {
+			for _, m := range [...]map[string]any{data, e} {
+				if _, ok := m[k]; ok {
+					m[k] = redacted
+				}
+			}
+		}
+		id := env.first("event_id", "id")
+		if id == "" {
+			id = derivedID(typ, e)
+		}
+		f := fields{primary: data, secondary: e}
+		tenant := f.str("account_id")
+		if tenant == "" {
+			tenant = unknownTenant
+		}
+		tr, ok := lookupTrigger(typ)
+		if !ok {
+			tr = trigger{event: ccaas.EventVendor}
+		}
+		tr.name = typ // the Events API's own spelling
+		n.emit(b, tenant, routeEvents, id, tr, e, f, received)
+	}
+	return b.Logs(), nil
+}
+
+// tenantFor decides the tenant of one webhook event: the credential's
+// account, which must agree with any account the event names.
+func tenantFor(cred account, eventID, eventName string) (string, error) {
+	if cred.id == "" {
+		if eventID != "" {
+			return eventID, nil
+		}
+		return unknownTenant, nil
+	}
+	if eventID != "" && eventID != cred.id {
+		return "", webhook.Forbidden("the event belongs to another Talkdesk account than the token's")
+	}
+	if cred.name != "" && eventName != "" && !strings.EqualFold(eventName, cred.name) {
+		return "", webhook.Forbidden("the event belongs to another Talkdesk account than the token's")
+	}
+	return cred.id, nil
+}
+
+// emit writes the record(s) for one event. A call-end event that carries a
+// recording_url becomes two records: the interaction end without the
+// recording link, and a ccaas.recording.available record with it, so that
+// the link flows only where the policy lets recordings flow.
+func (n *normalizer) emit(b *ccaas.Batch, tenant, route, id string, tr trigger, raw map[string]any, f fields, received time.Time) {
+	split := tr.callEnd && f.str("recording_url") != ""
+	lr := b.Record(tenant)
+	body := lr.Body().SetEmptyMap()
+	ccaas.PutMap(body, raw)
+	n.normalise(lr, tenant, route, id, tr.event, tr, f, received)
+	if !split {
+		return
+	}
+	rec := b.Record(tenant)
+	body.CopyTo(rec.Body().SetEmptyMap())
+	lr.Attributes().CopyTo(rec.Attributes())
+	rec.SetTimestamp(lr.Timestamp())
+	rec.SetObservedTimestamp(lr.ObservedTimestamp())
+	rec.SetEventName(ccaas.EventRecordingAvailable)
+	rec.Attributes().PutStr(ccaas.AttrEventID, id+recordingSuffix)
+	rec.Attributes().Remove(ccaas.AttrDisconnectType)
+	removeField(body, "recording_url")
+}
+
+// removeField deletes a field from the body and, for Events API bodies, from
+// its data object.
+func removeField(body pcommon.Map, name string) {
+	body.Remove(name)
+	if d, ok := body.Get("data"); ok && d.Type() == pcommon.ValueTypeMap {
+		d.Map().Remove(name)
+	}
+}
+
+// normalise sets the event name, timestamps and ccaas.* attributes.
+func (n *normalizer) normalise(lr plog.LogRecord, tenant, route, id, event string, tr trigger, f fields, received time.Time) {
+	lr.SetEventName(event)
+	attrs := lr.Attributes()
+	attrs.PutStr(ccaas.AttrEventID, id)
+	attrs.PutStr(ccaas.AttrEventType, tr.name)
+	attrs.PutStr(ccaas.AttrEventRoute, route)
+	ccaas.PutStr(attrs, ccaas.AttrInteractionID, f.first("call_id", "interaction_id"))
+	ccaas.PutStr(attrs, ccaas.AttrAgentID, f.first("agent_id", "user_id"))
+
+	callish := tr.call || f.str("call_id") != ""
+	if callish {
+		attrs.PutStr(ccaas.AttrChannel, "voice")
+	}
+	direction := tr.direction
+	if d := ccaas.Lower(f.str("direction")); d == "inbound" || d == "outbound" {
+		direction = d
+	}
+	if dialer, ok := parseBool(f.get("proactive_outbound")); ok && dialer {
+		// The outbound dialer called the customer: whatever the trigger's
+		// name, the business initiated the call.
+		direction = "outbound"
+	}
+	if callish {
+		ccaas.PutStr(attrs, ccaas.AttrDirection, direction)
+	}
+	if event == ccaas.EventInteractionEnded {
+		disconnect := ccaas.Lower(f.str("hangup"))
+		if disconnect == "" {
+			disconnect = tr.disconnect
+		}
+		ccaas.PutStr(attrs, ccaas.AttrDisconnectType, disconnect)
+	}
+
+	n.setSubject(attrs, n.keyer(tenant), f)
+	n.consentSignals(attrs, f)
+
+	occurred := time.Time{}
+	for _, name := range timeFields(event) {
+		if t := parseTime(f.get(name)); !t.IsZero() {
+			occurred = t
+			break
+		}
+	}
+	ccaas.SetTimestamps(lr, occurred, received)
+}
+
+// timeFields lists where an event's occurrence time is, best first. On
+// call-end triggers, timestamp is the end and start_time the start.
+func timeFields(event string) []string {
+	switch event {
+	case ccaas.EventInteractionStarted, ccaas.EventAgentSegmentStarted:
+		return []string{"start_time", "timestamp", "created_at", "occurred_at"}
+	default:
+		return []string{"timestamp", "end_time", "created_at", "updated_at", "occurred_at"}
+	}
+}
+
+// setSubject derives the subject key from the customer's identifiers, best
+// first: the call's contact number, the contact's phone, e-mail, then the
+// Talkdesk contact id. talkdesk_phone_number is the business line and
+// never the subject.
+func (n *normalizer) setSubject(attrs pcommon.Map, k *subject.Keyer, f fields) {
+	for _, c := range [...]struct {
+		field string
+		typ   subject.IDType
+	}{
+		{"contact_phone_number", subject.IDTypePhone},
+		{"contact_phone", subject.IDTypePhone},
+		{"contact_email", subject.IDTypeEmail},
+		{"contact_id", subject.IDTypeOpaque},
+	} {
+		if ccaas.SetSubject(attrs, k, c.typ, f.str(c.field)) {
+			return
+		}
+	}
+}
+
+// consentSignals copies the fields named in consent_fields to
+// ccaas.consent.signal.<name>, as sent (trimmed).
+func (n *normalizer) consentSignals(attrs pcommon.Map, f fields) {
+	for field, sig := range n.consent {
+		if v := f.str(field); v != "" {
+			attrs.PutStr(ccaas.AttrConsentSignalPrefix+sig, v)
+		}
+	}
+}
+
+// derivedID is a stable key for events that carry no id of their own: a
+// hash of the trigger and of the payload in canonical form (keys sorted,
+// values length-prefixed), which holds call_id, event and timestamp when
+// the template has them. A redelivery of the same payload gets the same
+// key, whatever its white space or key order; two events that differ in
+// any field do not.
+func derivedID(trigger string, payload map[string]any) string {
+	buf := make([]byte, 0, 2048)
+	buf = appendString(buf, triggerKey(trigger))
+	buf = appendCanonical(buf, payload)
+	sum := sha256.Sum256(buf)
+	return "sha256:" + hex.EncodeToString(sum[:16])
+}
+
+// appendCanonical appends a decoded JSON value unambiguously: a type tag,
+// then length-prefixed content, object keys sorted. Depth is bounded by
+// ccaas.DecodeJSON.
+func appendCanonical(buf []byte, v any) []byte {
+	switch t := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		buf = binary.BigEndian.AppendUint64(append(buf, '{'), uint64(len(keys)))
+		for _, k := range keys {
+			buf = appendCanonical(appendString(buf, k), t[k])
+		}
+		return buf
+	case []any:
+		buf = binary.BigEndian.AppendUint64(append(buf, '['), uint64(len(t)))
+		for _, e := range t {
+			buf = appendCanonical(buf, e)
+		}
+		return buf
+	case string:
+		return appendString(append(buf, 's'), t)
+	case json.Number:
+		return appendString(append(buf, 'n'), string(t))
+	case bool:
+		if t {
+			return append(buf, 't')
+		}
+		return append(buf, 'f')
+	default: // nil
+		return append(buf, '0')
+	}
+}
+
+func appendString(buf []byte, s string) []byte {
+	return append(binary.BigEndian.AppendUint64(buf, uint64(len(s))), s...)
+}

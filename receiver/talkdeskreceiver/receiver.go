@@ -1,0 +1,184 @@
+package talkdeskreceiver
+
+import (
+	"context"
+	"crypto"
+	"net/http"
+	"strings"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/receiver"
+
+	"github.com/consentry/consentry/internal/signature"
+	"github.com/consentry/consentry/internal/subject"
+	"github.com/consentry/consentry/internal/webhook"
+)
+
+// Routes.
+const (
+	// PathWebhook receives HTTP Notifier and Webhook Trigger callbacks; the
+	// last segment names the trigger.
+	PathWebhook = "/talkdesk/webhook/{trigger}"
+	// PathEvents receives Events API deliveries.
+	PathEvents = "/talkdesk/events"
+
+	// QueryToken is the query parameter that carries a URL token.
+	QueryToken = "token"
+
+	// HeaderSignature and HeaderSignatureID carry the Events API's ECDSA
+	// signature (hex, SHA-512 over the raw body) and the id of the key that
+	// made it.
+	HeaderSignature   = "X-Hub-Ecdsa-Signature"
+	HeaderSignatureID = "X-Hub-Ecdsa-Signature-Id"
+)
+
+type talkdeskReceiver struct {
+	cfg    *Config
+	server *webhook.Server
+	norm   *normalizer
+
+	tokenHeader  string
+	headerTokens signature.TokenSet // token -> account id
+	urlTokens    signature.TokenSet
+	accounts     map[string]account
+	keys         signature.ECDSAKeys
+}
+
+func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*talkdeskReceiver, error) {
+	r := &talkdeskReceiver{cfg: cfg, tokenHeader: cfg.tokenHeader(), accounts: map[string]account{}}
+	var defaultKeyer *subject.Keyer
+	if len(cfg.SubjectSalt) > 0 {
+		k, err := subject.NewKeyer([]byte(cfg.SubjectSalt))
+		if err != nil {
+			return nil, err
+		}
+		defaultKeyer = k
+	}
+	keyers := map[string]*subject.Keyer{}
+	for _, t := range cfg.Tenants {
+		for _, tok := range t.HeaderTokens {
+			r.headerTokens.Add(string(tok), t.AccountID)
+		}
+		for _, tok := range t.URLTokens {
+			r.urlTokens.Add(string(tok), t.AccountID)
+		}
+		r.accounts[t.AccountID] = account{id: t.AccountID, name: t.AccountName}
+		if t.SubjectSalt != "" {
+			k, err := subject.NewKeyer([]byte(t.SubjectSalt))
+			if err != nil {
+				return nil, err
+			}
+			keyers[t.AccountID] = k
+		}
+	}
+	for _, k := range cfg.EventsAPI.SignatureKeys {
+		if err := r.keys.AddText(k.ID, k.PublicKey); err != nil {
+			return nil, err
+		}
+	}
+	aliases := make(map[string]string, len(cfg.TriggerAliases))
+	for alias, target := range cfg.TriggerAliases {
+		aliases[triggerKey(alias)] = target
+	}
+	r.norm = &normalizer{version: set.BuildInfo.Version, keyers: keyers, defaultKeyer: defaultKeyer,
+		consent: cfg.ConsentFields, aliases: aliases}
+
+	server, err := webhook.NewServer(&cfg.Config, set, next,
+		webhook.Route{Path: PathWebhook, Name: routeWebhook, Handle: r.handleWebhook},
+		webhook.Route{Path: PathEvents, Name: routeEvents, Handle: r.handleEvents},
+	)
+	if err != nil {
+		return nil, err
+	}
+	r.server = server
+	return r, nil
+}
+
+func (r *talkdeskReceiver) Start(ctx context.Context, host component.Host) error {
+	return r.server.Start(ctx, host)
+}
+
+func (r *talkdeskReceiver) Shutdown(ctx context.Context) error {
+	return r.server.Shutdown(ctx)
+}
+
+// webhookAccount authenticates a callback by its header token or URL
+// token. Every credential presented must be valid, and two must name the
+// same account. A zero account with a nil error is an unauthenticated
+// request that insecure_allow_unauthenticated lets through.
+func (r *talkdeskReceiver) webhookAccount(req *http.Request) (account, error) {
+	var owner string
+	presented := false
+	if v := req.Header.Get(r.tokenHeader); v != "" {
+		if r.tokenHeader == "Authorization" {
+			var ok bool
+			if v, ok = cutBearer(v); !ok {
+				return account{}, webhook.Unauthenticated()
+			}
+		}
+		o, ok := r.headerTokens.Lookup(v)
+		if !ok {
+			return account{}, webhook.Unauthenticated()
+		}
+		owner, presented = o, true
+	}
+	if q := req.URL.Query(); q.Has(QueryToken) {
+		vals := q[QueryToken]
+		if len(vals) != 1 {
+			return account{}, webhook.Unauthenticated()
+		}
+		o, ok := r.urlTokens.Lookup(vals[0])
+		if !ok || (presented && o != owner) {
+			return account{}, webhook.Unauthenticated()
+		}
+		owner, presented = o, true
+	}
+	if presented {
+		return r.accounts[owner], nil
+	}
+	if r.cfg.InsecureAllowUnauthenticated {
+		return account{}, nil
+	}
+	return account{}, webhook.Unauthenticated()
+}
+
+// cutBearer strips the "Bearer " scheme (any case) from an Authorization
+// value.
+func cutBearer(v string) (string, bool) {
+	const scheme = "bearer "
+	if len(v) <= len(scheme) || !strings.EqualFold(v[:len(scheme)], scheme) {
+		return "", false
+	}
+	return strings.TrimSpace(v[len(scheme):]), true
+}
+
+func (r *talkdeskReceiver) handleWebhook(req *webhook.Request) (plog.Logs, error) {
+	acct, err := r.webhookAccount(req.HTTP)
+	if err != nil {
+		return plog.Logs{}, err
+	}
+	trigger := req.HTTP.PathValue("trigger")
+	if len(trigger) > 128 {
+		return plog.Logs{}, webhook.Malformed("the trigger name is longer than 128 characters")
+	}
+	return r.norm.webhook(trigger, req.Body, acct, req.Received)
+}
+
+// handleEvents verifies the Events API's ECDSA signature over the raw body
+// before anything parses it. An unknown key id fails: keys are configured,
+// never fetched on demand from a URL the request could influence.
+func (r *talkdeskReceiver) handleEvents(req *webhook.Request) (plog.Logs, error) {
+	sig := req.HTTP.Header.Get(HeaderSignature)
+	keyID := strings.TrimSpace(req.HTTP.Header.Get(HeaderSignatureID))
+	switch {
+	case sig != "" || keyID != "":
+		if !r.keys.Verify(crypto.SHA512, signature.Hex, keyID, sig, req.Body) {
+			return plog.Logs{}, webhook.Unauthenticated()
+		}
+	case !r.cfg.InsecureAllowUnauthenticated:
+		return plog.Logs{}, webhook.Unauthenticated()
+	}
+	return r.norm.events(req.Body, req.Received)
+}

@@ -1,0 +1,188 @@
+package twilioreceiver
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/config/configopaque"
+
+	"github.com/consentry/consentry/internal/webhook"
+)
+
+const (
+	defaultEndpoint = "localhost:7402"
+	defaultDedupTTL = 24 * time.Hour
+	minSaltLen      = 16
+)
+
+// Config is the twilio receiver's configuration.
+type Config struct {
+	// HTTP server settings (endpoint, tls, auth, max_request_body_size,
+	// timeouts), dedup and retry_after.
+	webhook.Config `mapstructure:",squash"`
+
+	// PublicURL is the scheme, host, optional port and optional path prefix
+	// under which Twilio reaches this receiver, e.g.
+	// "https://hooks.example.com" when a proxy forwards
+	// https://hooks.example.com/twilio/... to the collector. Twilio signs the
+	// URL it requested, so the signed URL is PublicURL + the request path +
+	// its raw query. Required unless the receiver runs without tenants in
+	// insecure mode.
+	PublicURL string `mapstructure:"public_url"`
+
+	// Tenants are the Twilio accounts this receiver accepts events from.
+	Tenants []TenantConfig `mapstructure:"tenants"`
+
+	// SubjectSalt keys the pseudonymous subject hash for tenants that do not
+	// set their own. At least 16 bytes.
+	SubjectSalt configopaque.String `mapstructure:"subject_salt"`
+
+	// ConsentAttributes maps attribute paths inside TaskRouter
+	// TaskAttributes (and Conversations Attributes) to consent signal names;
+	// each present attribute becomes ccaas.consent.signal.<name> with its raw
+	// value. A path is a key, or keys joined by dots for nested objects
+	// ("consent.recording").
+	ConsentAttributes map[string]string `mapstructure:"consent_attributes"`
+
+	// SubjectAttributes are attribute paths inside TaskAttributes that hold
+	// the customer's identifier (phone number, e-mail address or CRM id),
+	// tried in order before the built-in ones.
+	SubjectAttributes []string `mapstructure:"subject_attributes"`
+
+	// InsecureAllowUnauthenticated accepts requests without an
+	// X-Twilio-Signature. For local testing only: anyone who can reach the
+	// port can then inject events. A signature that is present is still
+	// verified.
+	InsecureAllowUnauthenticated bool `mapstructure:"insecure_allow_unauthenticated"`
+}
+
+// TenantConfig is one Twilio account.
+type TenantConfig struct {
+	// AccountSID is the account's SID (AC followed by 32 hex digits); it
+	// becomes ccaas.tenant.id.
+	AccountSID string `mapstructure:"account_sid"`
+	// AuthTokens are the account's auth tokens: the primary one, and the
+	// secondary one while a rotation is under way.
+	AuthTokens []configopaque.String `mapstructure:"auth_tokens"`
+	// SubaccountSIDs are subaccounts whose events arrive signed with this
+	// account's auth token (for example on an Event Streams sink of the
+	// parent account). Their events keep their own SID as tenant. A
+	// subaccount that signs with its own auth token is a tenant of its own.
+	SubaccountSIDs []string `mapstructure:"subaccount_sids"`
+	// SubjectSalt overrides the receiver's subject_salt for this account and
+	// its subaccounts.
+	SubjectSalt configopaque.String `mapstructure:"subject_salt"`
+}
+
+// Validate checks the configuration; the collector calls it on load.
+func (c *Config) Validate() error {
+	var errs []error
+	if len(c.Tenants) == 0 && !c.InsecureAllowUnauthenticated {
+		errs = append(errs, errors.New("no tenants configured: add at least one Twilio account with its auth token, or set insecure_allow_unauthenticated: true for local testing"))
+	}
+	if len(c.Tenants) == 0 && c.InsecureAllowUnauthenticated && len(c.SubjectSalt) < minSaltLen {
+		errs = append(errs, fmt.Errorf("subject_salt must be at least %d bytes", minSaltLen))
+	}
+	if len(c.Tenants) > 0 || c.PublicURL != "" {
+		if _, err := parsePublicURL(c.PublicURL); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	seenSID := map[string]string{}
+	claim := func(where, sid, owner string) {
+		if prev, dup := seenSID[sid]; dup {
+			errs = append(errs, fmt.Errorf("%s: account SID %q is configured twice (already under %s)", where, sid, prev))
+			return
+		}
+		seenSID[sid] = owner
+	}
+	seenToken := map[string]string{}
+	for i, t := range c.Tenants {
+		where := fmt.Sprintf("tenants[%d]", i)
+		switch {
+		case t.AccountSID == "":
+			errs = append(errs, fmt.Errorf("%s: account_sid must be set", where))
+		case !validSID(t.AccountSID):
+			errs = append(errs, fmt.Errorf("%s: account_sid %q is not a Twilio account SID (AC followed by 32 hex digits)", where, t.AccountSID))
+		default:
+			claim(where, t.AccountSID, where)
+		}
+		if len(t.AuthTokens) == 0 {
+			errs = append(errs, fmt.Errorf("%s (%s): auth_tokens must list the account's auth token (an unset secret is an error, not an open door)", where, t.AccountSID))
+		}
+		for j, tok := range t.AuthTokens {
+			switch owner, dup := seenToken[string(tok)]; {
+			case tok == "":
+				errs = append(errs, fmt.Errorf("%s.auth_tokens[%d] is empty (is its environment variable set?)", where, j))
+			case dup && owner != t.AccountSID:
+				errs = append(errs, fmt.Errorf("%s.auth_tokens[%d] is also an auth token of account %q; a token must identify one tenant", where, j, owner))
+			default:
+				seenToken[string(tok)] = t.AccountSID
+			}
+		}
+		for j, sub := range t.SubaccountSIDs {
+			if !validSID(sub) {
+				errs = append(errs, fmt.Errorf("%s.subaccount_sids[%d]: %q is not a Twilio account SID", where, j, sub))
+				continue
+			}
+			claim(fmt.Sprintf("%s.subaccount_sids[%d]", where, j), sub, where)
+		}
+		salt := t.SubjectSalt
+		if salt == "" {
+			salt = c.SubjectSalt
+		}
+		if len(salt) < minSaltLen {
+			errs = append(errs, fmt.Errorf("%s: subject_salt (or the receiver's subject_salt) must be at least %d bytes", where, minSaltLen))
+		}
+	}
+	for path, sig := range c.ConsentAttributes {
+		if path == "" || sig == "" || strings.ContainsAny(sig, " .") {
+			errs = append(errs, fmt.Errorf("consent_attributes: %q -> %q: both names must be set and the signal name must not contain spaces or dots", path, sig))
+		}
+	}
+	for i, p := range c.SubjectAttributes {
+		if strings.TrimSpace(p) == "" {
+			errs = append(errs, fmt.Errorf("subject_attributes[%d] is empty", i))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// parsePublicURL checks public_url and returns it without a trailing slash.
+func parsePublicURL(raw string) (string, error) {
+	if raw == "" {
+		return "", errors.New("public_url must be set to the scheme and host Twilio calls (e.g. https://hooks.example.com): Twilio signs the full URL it requested")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("public_url %q is not a URL: %w", raw, err)
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "", fmt.Errorf("public_url %q must start with https:// (or http:// for local testing)", raw)
+	case u.Host == "" || u.Hostname() == "":
+		return "", fmt.Errorf("public_url %q has no host", raw)
+	case u.User != nil:
+		return "", fmt.Errorf("public_url %q must not contain credentials", raw)
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.ContainsAny(raw, "?#"):
+		return "", fmt.Errorf("public_url %q must not have a query or fragment: the request's own query is appended", raw)
+	}
+	return strings.TrimRight(raw, "/"), nil
+}
+
+// validSID reports whether s is an account SID: "AC" and 32 hex digits.
+func validSID(s string) bool {
+	if len(s) != 34 || s[:2] != "AC" {
+		return false
+	}
+	for i := 2; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}

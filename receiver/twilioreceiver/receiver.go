@@ -1,0 +1,257 @@
+package twilioreceiver
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/receiver"
+
+	"github.com/consentry/consentry/internal/ccaas"
+	"github.com/consentry/consentry/internal/subject"
+	"github.com/consentry/consentry/internal/webhook"
+)
+
+// Routes.
+const (
+	PathEventStreams   = "/twilio/eventstreams"
+	PathVoiceStatus    = "/twilio/voice/status"
+	PathVoiceRecording = "/twilio/voice/recording"
+	PathTaskRouter     = "/twilio/taskrouter"
+	PathConversations  = "/twilio/conversations"
+)
+
+// Event Streams sinks send JSON; the CloudEvents batch media types are
+// accepted too.
+var jsonTypes = []string{webhook.ContentTypeJSON, "application/cloudevents-batch+json", "application/cloudevents+json"}
+
+type twilioReceiver struct {
+	cfg      *Config
+	server   *webhook.Server
+	norm     *normalizer
+	verifier *verifier
+}
+
+func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*twilioReceiver, error) {
+	r := &twilioReceiver{cfg: cfg}
+	var defaultKeyer *subject.Keyer
+	if len(cfg.SubjectSalt) > 0 {
+		k, err := subject.NewKeyer([]byte(cfg.SubjectSalt))
+		if err != nil {
+			return nil, err
+		}
+		defaultKeyer = k
+	}
+	keyers := map[string]*subject.Keyer{}
+	accounts := make([]*account, 0, len(cfg.Tenants))
+	for _, t := range cfg.Tenants {
+		a := &account{sid: t.AccountSID, members: map[string]bool{t.AccountSID: true}, keyer: defaultKeyer}
+		for _, tok := range t.AuthTokens {
+			a.tokens = append(a.tokens, []byte(tok))
+		}
+		for _, sub := range t.SubaccountSIDs {
+			a.members[sub] = true
+		}
+		if t.SubjectSalt != "" {
+			k, err := subject.NewKeyer([]byte(t.SubjectSalt))
+			if err != nil {
+				return nil, err
+			}
+			a.keyer = k
+		}
+		for sid := range a.members {
+			keyers[sid] = a.keyer
+		}
+		accounts = append(accounts, a)
+	}
+	publicURL := ""
+	if cfg.PublicURL != "" {
+		var err error
+		if publicURL, err = parsePublicURL(cfg.PublicURL); err != nil {
+			return nil, err
+		}
+	}
+	r.verifier = newVerifier(publicURL, accounts)
+	r.norm = newNormalizer(cfg, set.BuildInfo.Version, keyers, defaultKeyer)
+
+	form := []string{webhook.ContentTypeForm}
+	server, err := webhook.NewServer(&cfg.Config, set, next,
+		webhook.Route{Path: PathEventStreams, Name: routeEventStreams, ContentTypes: jsonTypes, Handle: r.handleEventStreams},
+		webhook.Route{Path: PathVoiceStatus, Name: routeVoiceStatus, ContentTypes: form, Handle: r.formRoute(routeVoiceStatus), Respond: respondEmpty},
+		webhook.Route{Path: PathVoiceRecording, Name: routeVoiceRecording, ContentTypes: form, Handle: r.formRoute(routeVoiceRecording), Respond: respondEmpty},
+		webhook.Route{Path: PathTaskRouter, Name: routeTaskRouter, ContentTypes: form, Handle: r.formRoute(routeTaskRouter), Respond: respondTaskRouter},
+		webhook.Route{Path: PathConversations, Name: routeConversations, ContentTypes: form, Handle: r.formRoute(routeConversations), Respond: respondEmpty},
+	)
+	if err != nil {
+		return nil, err
+	}
+	r.server = server
+	return r, nil
+}
+
+func (r *twilioReceiver) Start(ctx context.Context, host component.Host) error {
+	return r.server.Start(ctx, host)
+}
+
+func (r *twilioReceiver) Shutdown(ctx context.Context) error {
+	return r.server.Shutdown(ctx)
+}
+
+// respondEmpty answers status callbacks and Conversations webhooks: an empty
+// 200. Never TwiML: a status callback's answer is not a call instruction, and
+// an empty 200 lets a Conversations pre-action hook proceed unchanged.
+func respondEmpty(w http.ResponseWriter, _, _ int) {
+	w.WriteHeader(http.StatusOK)
+}
+
+// respondTaskRouter answers TaskRouter event callbacks as Twilio documents:
+// 204 with Content-Type application/json.
+func respondTaskRouter(w http.ResponseWriter, _, _ int) {
+	w.Header().Set("Content-Type", webhook.ContentTypeJSON)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// authenticate checks X-Twilio-Signature. named is the account the request
+// says it comes from (the AccountSid form parameter; "" for JSON), params
+// the canonical form parameters (nil for JSON). It returns the account whose
+// auth token signed the request, or nil for an unsigned request that
+// insecure_allow_unauthenticated lets through.
+func (r *twilioReceiver) authenticate(req *webhook.Request, named string, params []byte, jsonBody bool) (*account, error) {
+	sig := req.HTTP.Header.Get(HeaderSignature)
+	if sig == "" {
+		if r.cfg.InsecureAllowUnauthenticated {
+			return nil, nil
+		}
+		return nil, webhook.Unauthenticated()
+	}
+	rawQuery := req.HTTP.URL.RawQuery
+	present, match := bodyHashMatches(rawQuery, req.Body)
+	switch {
+	case present:
+		// The URL carries the body's hash, so the signature covers the URL
+		// alone and the hash covers the body.
+		params = nil
+	case jsonBody:
+		// Without bodySHA256 nothing would authenticate a JSON body.
+		return nil, webhook.Unauthenticated()
+	}
+	if named == "" {
+		named, _ = queryParam(rawQuery, "AccountSid")
+	}
+	a := r.verifier.verify(sig, named, signedPathQuery(req.HTTP), params)
+	if a == nil || (present && !match) {
+		return nil, webhook.Unauthenticated()
+	}
+	return a, nil
+}
+
+// tenantFor decides the tenant of one event: the account SID it names, which
+// must be the signing account or one of its subaccounts.
+func tenantFor(cred *account, eventSID string) (string, error) {
+	switch {
+	case cred == nil && eventSID == "":
+		return unknownTenant, nil
+	case cred == nil:
+		return eventSID, nil
+	case eventSID == "":
+		return cred.sid, nil
+	case !cred.owns(eventSID):
+		return "", webhook.Forbidden("the event belongs to account %q, which the signing auth token does not cover", eventSID)
+	default:
+		return eventSID, nil
+	}
+}
+
+func (r *twilioReceiver) handleEventStreams(req *webhook.Request) (plog.Logs, error) {
+	cred, err := r.authenticate(req, "", nil, true)
+	if err != nil {
+		return plog.Logs{}, err
+	}
+	return r.norm.eventStreams(req.Body, cred, req.Received)
+}
+
+// formRoute returns the handler of a form-encoded callback route.
+func (r *twilioReceiver) formRoute(route string) func(*webhook.Request) (plog.Logs, error) {
+	return func(req *webhook.Request) (plog.Logs, error) {
+		if req.HTTP.Header.Get(HeaderSignature) == "" && !r.cfg.InsecureAllowUnauthenticated {
+			return plog.Logs{}, webhook.Unauthenticated()
+		}
+		f, err := parseForm(req.Body)
+		if err != nil {
+			return plog.Logs{}, webhook.Malformed("%v", err)
+		}
+		cred, err := r.authenticate(req, f.get("AccountSid"), f.canonical(), false)
+		if err != nil {
+			return plog.Logs{}, err
+		}
+		return r.norm.callback(route, f, cred, req.Received)
+	}
+}
+
+// callback turns one form-encoded callback into a record.
+func (n *normalizer) callback(route string, f *form, cred *account, received time.Time) (plog.Logs, error) {
+	tenant, err := tenantFor(cred, f.get("AccountSid"))
+	if err != nil {
+		return plog.Logs{}, err
+	}
+	b := n.newBatch()
+	lr := b.Record(tenant)
+	f.putBody(lr.Body().SetEmptyMap())
+	attrs := lr.Attributes()
+	k := n.keyer(tenant)
+	var (
+		ev            event
+		id, eventType string
+	)
+	switch route {
+	case routeVoiceStatus:
+		if f.get("CallSid") == "" {
+			return plog.Logs{}, webhook.Malformed("a call status callback needs a CallSid")
+		}
+		status := ccaas.Lower(f.get("CallStatus"))
+		ev = n.voiceStatus(attrs, k, f)
+		eventType = joinType("voice.status", status)
+		id = "voice:" + f.get("CallSid") + ":" + status + ":" + firstNonEmpty(f.get("SequenceNumber"), f.digest(""))
+	case routeVoiceRecording:
+		if f.get("RecordingSid") == "" && f.get("CallSid") == "" {
+			return plog.Logs{}, webhook.Malformed("a recording status callback needs a RecordingSid or CallSid")
+		}
+		status := ccaas.Lower(f.get("RecordingStatus"))
+		ev = n.recording(attrs, k, f)
+		eventType = joinType("voice.recording", status)
+		id = "recording:" + firstNonEmpty(f.get("RecordingSid"), f.get("CallSid")) + ":" + status + ":" + f.digest("")
+	case routeTaskRouter:
+		eventType = f.get("EventType")
+		if eventType == "" {
+			return plog.Logs{}, webhook.Malformed("a TaskRouter event callback needs an EventType")
+		}
+		ev = n.taskRouter(attrs, k, f, eventType)
+		id = f.get("Sid")
+		if id == "" {
+			id = "taskrouter:" + eventType + ":" + f.get("ResourceSid") + ":" + firstNonEmpty(f.get("TimestampMs"), f.get("Timestamp"), f.digest(""))
+		}
+	case routeConversations:
+		eventType = f.get("EventType")
+		if eventType == "" {
+			return plog.Logs{}, webhook.Malformed("a Conversations webhook needs an EventType")
+		}
+		ev = n.conversation(attrs, k, f, eventType)
+		// RetryCount is the only parameter that changes when Twilio
+		// retries a Conversations webhook.
+		id = "conversations:" + eventType + ":" + firstNonEmpty(f.get("MessageSid"), f.get("ParticipantSid"), f.get("ConversationSid")) + ":" + f.digest("RetryCount")
+	}
+	setCommon(lr, route, id, eventType, ev, received)
+	return b.Logs(), nil
+}
+
+// joinType names a classic callback's event type: the callback kind and the
+// status it reports.
+func joinType(kind, status string) string {
+	if status == "" {
+		return kind
+	}
+	return kind + "." + status
+}
