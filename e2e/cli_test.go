@@ -21,7 +21,7 @@ func readFull(r io.Reader, b []byte) (int, error) {
 func TestComponentsListsOurs(t *testing.T) {
 	out, err := exec.Command(binary, "components").CombinedOutput()
 	require.NoError(t, err, string(out))
-	for _, name := range []string{"genesys", "twilio", "talkdesk", "otlp", "otlp_http", "otlp_grpc", "debug", "batch", "memory_limiter", "health_check", "file_storage"} {
+	for _, name := range []string{"genesys", "twilio", "segment", "talkdesk", "otlp", "otlp_http", "otlp_grpc", "debug", "batch", "memory_limiter", "health_check", "file_storage"} {
 		assert.Contains(t, string(out), "name: "+name+"\n", "components must list %s", name)
 	}
 }

@@ -79,6 +79,10 @@ Point your vendors at:
                    http://127.0.0.1:7402/twilio/conversations     Conversations post-event webhook
                    account: $CONSENTRY_TWILIO_ACCOUNT_SID, auth token \$CONSENTRY_TWILIO_AUTH_TOKEN (set both to your account's);
                    Twilio signs the URL it calls: set CONSENTRY_TWILIO_PUBLIC_URL to your tunnel's https:// base URL
+  Twilio Segment   http://127.0.0.1:7403/segment/webhook              Webhooks destination, shared secret \$CONSENTRY_SEGMENT_SHARED_SECRET
+                                                                      (batched Actions deliveries: header X-Consentry-Token with the same secret)
+                   http://127.0.0.1:7403/v1/batch                     Segment SDKs / HTTP Tracking API, write key \$CONSENTRY_SEGMENT_WRITE_KEY
+                                                                      (analytics-node host http://127.0.0.1:7403; analytics.js/mobile apiHost 127.0.0.1:7403/v1)
   Talkdesk         http://127.0.0.1:7404/talkdesk/webhook/<trigger>  HTTP Notifier / Webhook Trigger, one URL per trigger (e.g. inboundCallEnds), header X-Consentry-Token: \$CONSENTRY_TALKDESK_TOKEN
                    http://127.0.0.1:7404/talkdesk/events             Events API (partner apps); needs events_api.signature_keys
                    account: $CONSENTRY_TALKDESK_ACCOUNT_ID (set CONSENTRY_TALKDESK_ACCOUNT_ID to yours)

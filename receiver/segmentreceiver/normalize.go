@@ -1,0 +1,294 @@
+package segmentreceiver
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/consentry/consentry/internal/ccaas"
+	"github.com/consentry/consentry/internal/subject"
+	"github.com/consentry/consentry/receiver/segmentreceiver/internal/metadata"
+)
+
+const (
+	// unknownTenant is the tenant of events that arrive unauthenticated
+	// (only with insecure_allow_unauthenticated).
+	unknownTenant = "unknown"
+
+	// EventConsentPreferenceUpdated is the reserved track event Segment's
+	// consent wrappers send whenever a person's category preferences change.
+	EventConsentPreferenceUpdated = "Segment Consent Preference Updated"
+
+	// maxMessageIDLen is Segment's documented limit on messageId; longer ids
+	// are hashed, so that a client cannot make every record (and the
+	// ledger's index) carry a huge ccaas.event.id.
+	maxMessageIDLen = 100
+	// maxCategories bounds the consent categories copied to attributes per
+	// event (Segment categories are a handful; the body keeps them all).
+	maxCategories = 64
+	// maxConsentStringLen bounds a TCF or GPP string copied to an attribute.
+	maxConsentStringLen = 16 << 10
+)
+
+// normalizer turns Segment events into records.
+type normalizer struct {
+	keyers       map[string]*subject.Keyer
+	defaultKeyer *subject.Keyer
+	insecure     bool
+	version      string
+	tcfFields    [][]string
+	gppFields    [][]string
+}
+
+// requestInfo is what the records of one request share.
+type requestInfo struct {
+	tenant   string // "" = unauthenticated (insecure mode)
+	route    string
+	gpc      bool      // the request carried Sec-GPC: 1
+	received time.Time // ObservedTimestamp
+	sentAt   time.Time // a batch's sentAt (client clock), for skew correction
+}
+
+func (n *normalizer) keyer(tenant string) *subject.Keyer {
+	if k := n.keyers[tenant]; k != nil {
+		return k
+	}
+	if n.insecure {
+		return n.defaultKeyer
+	}
+	return nil
+}
+
+// records builds one record per event. typ is the type the route implies
+// ("" = read it from each event).
+func (n *normalizer) records(events []map[string]any, typ string, ri *requestInfo) (plog.Logs, error) {
+	tenant := ri.tenant
+	if tenant == "" {
+		tenant = unknownTenant
+	}
+	b := ccaas.NewBatch(ccaas.VendorSegment, metadata.ScopeName, n.version)
+	keyer := n.keyer(tenant)
+	for _, ev := range events {
+		t := typ
+		if t == "" {
+			t = ccaas.Str(ev, "type")
+		}
+		lr := b.Record(tenant)
+		ccaas.PutMap(lr.Body().SetEmptyMap(), ev)
+		n.normalise(lr, keyer, ev, t, ri)
+	}
+	return b.Logs(), nil
+}
+
+// normalise sets the event name, timestamps and ccaas.* attributes of one
+// record.
+func (n *normalizer) normalise(lr plog.LogRecord, keyer *subject.Keyer, ev map[string]any, typ string, ri *requestInfo) {
+	attrs := lr.Attributes()
+	attrs.PutStr(ccaas.AttrEventID, eventID(ev))
+	ccaas.PutStr(attrs, ccaas.AttrEventType, typ)
+	attrs.PutStr(ccaas.AttrEventRoute, ri.route)
+
+	switch typ {
+	case typeDelete:
+		lr.SetEventName(ccaas.EventErasureRequested)
+		attrs.PutBool(ccaas.AttrErasureRequested, true)
+	case typeTrack:
+		if ccaas.Str(ev, "event") == EventConsentPreferenceUpdated {
+			lr.SetEventName(ccaas.EventConsentUpdated)
+		} else {
+			lr.SetEventName(ccaas.EventAnalyticsTrack)
+		}
+	case typeIdentify, typePage, typeScreen, typeGroup, typeAlias:
+		lr.SetEventName(ccaas.EventAnalyticsTrack)
+	default:
+		lr.SetEventName(ccaas.EventVendor)
+	}
+
+	ccaas.PutStr(attrs, ccaas.AttrChannel, channel(ev, typ))
+	setSubject(attrs, keyer, ev)
+	n.consent(attrs, ev, ri.gpc)
+	setJurisdiction(attrs, ev, typ)
+	ccaas.SetTimestamps(lr, occurred(ev, ri), ri.received)
+}
+
+// eventID is the de-duplication key: messageId (Segment's own dedupe key),
+// hashed when longer than Segment allows, or a key derived from the event's
+// content when it has none.
+func eventID(ev map[string]any) string {
+	id := ccaas.Str(ev, "messageId")
+	switch {
+	case id == "":
+		return derivedID(ev)
+	case len(id) > maxMessageIDLen:
+		sum := sha256.Sum256([]byte(id))
+		return "sha256:" + hex.EncodeToString(sum[:16])
+	default:
+		return id
+	}
+}
+
+// derivedID hashes the canonical (sorted-key) JSON of an event without the
+// fields that change when a client retries it.
+func derivedID(ev map[string]any) string {
+	stable := maps.Clone(ev)
+	for _, k := range []string{"sentAt", "receivedAt", "writeKey", "_metadata"} {
+		delete(stable, k)
+	}
+	canon, _ := json.Marshal(stable)
+	sum := sha256.Sum256(canon)
+	return "sha256:" + hex.EncodeToString(sum[:16])
+}
+
+// channel maps Segment's channel (context.channel or the top-level field:
+// server, browser, mobile, client) to ccaas.channel. Without a decisive
+// value, page events are web and screen events app, and otherwise the
+// context tells: an app or device object means an app, a page object the
+// web.
+func channel(ev map[string]any, typ string) string {
+	ch := ccaas.Str(ev, "context", "channel")
+	if ch == "" {
+		ch = ccaas.Str(ev, "channel")
+	}
+	switch ccaas.Lower(ch) {
+	case "browser":
+		return "web"
+	case "mobile":
+		return "app"
+	case "server":
+		return "server"
+	}
+	switch {
+	case typ == typePage:
+		return "web"
+	case typ == typeScreen:
+		return "app"
+	case ccaas.Obj(ev, "context", "app") != nil || ccaas.Obj(ev, "context", "device") != nil:
+		return "app"
+	case ccaas.Obj(ev, "context", "page") != nil:
+		return "web"
+	}
+	return ""
+}
+
+// setSubject keys the person the event is about. userId is the stable
+// identifier Segment sources attach to every event of a known user, so it
+// is the key whenever present: an address-shaped userId as an e-mail, any
+// other as an opaque id. traits.email and traits.phone are not used, because
+// they travel on identify calls but not on the track and page events that
+// follow, and one person must keep one key. Without a userId, anonymousId
+// (the device or browser) is the opaque fallback.
+func setSubject(attrs pcommon.Map, keyer *subject.Keyer, ev map[string]any) {
+	if uid := ccaas.Str(ev, "userId"); strings.TrimSpace(uid) != "" {
+		if looksLikeEmail(uid) && ccaas.SetSubject(attrs, keyer, subject.IDTypeEmail, uid) {
+			return
+		}
+		if ccaas.SetSubject(attrs, keyer, subject.IDTypeOpaque, uid) {
+			return
+		}
+	}
+	ccaas.SetSubject(attrs, keyer, subject.IDTypeOpaque, ccaas.Str(ev, "anonymousId"))
+}
+
+func looksLikeEmail(s string) bool {
+	i := strings.LastIndexByte(s, '@')
+	return i > 0 && strings.Contains(s[i+1:], ".")
+}
+
+// consent copies the in-event consent signals.
+func (n *normalizer) consent(attrs pcommon.Map, ev map[string]any, gpc bool) {
+	if prefs, ok := ccaas.Get(ev, "context", "consent", "categoryPreferences").(map[string]any); ok {
+		// Present, even empty: Segment treats every category missing from a
+		// present object (all of them, when it is empty) as not consented.
+		attrs.PutBool(ccaas.AttrConsentCategoriesPresent, true)
+		if len(prefs) <= maxCategories {
+			for id, v := range prefs {
+				putCategory(attrs, id, v)
+			}
+		} else {
+			ids := slices.Sorted(maps.Keys(prefs))
+			for _, id := range ids[:maxCategories] {
+				putCategory(attrs, id, prefs[id])
+			}
+		}
+	}
+	if s := firstString(ev, n.tcfFields); s != "" {
+		attrs.PutStr(ccaas.AttrConsentTCF, s)
+	}
+	if s := firstString(ev, n.gppFields); s != "" {
+		attrs.PutStr(ccaas.AttrConsentGPP, s)
+	}
+	if gpc {
+		attrs.PutBool(ccaas.AttrConsentGPC, true)
+	}
+}
+
+// putCategory writes one category preference: a boolean, or the strings
+// "true" and "false"; anything else is left in the body only.
+func putCategory(attrs pcommon.Map, id string, v any) {
+	if id == "" {
+		return
+	}
+	switch t := v.(type) {
+	case bool:
+		attrs.PutBool(ccaas.AttrConsentCategoryPrefix+id, t)
+	case string:
+		if b, err := strconv.ParseBool(t); err == nil {
+			attrs.PutBool(ccaas.AttrConsentCategoryPrefix+id, b)
+		}
+	}
+}
+
+// firstString returns the first non-empty string found at one of paths.
+func firstString(ev map[string]any, paths [][]string) string {
+	for _, p := range paths {
+		if s, ok := ccaas.Get(ev, p...).(string); ok {
+			if s = strings.TrimSpace(s); s != "" && len(s) <= maxConsentStringLen {
+				return s
+			}
+		}
+	}
+	return ""
+}
+
+// occurred is when the event happened: Segment's skew-corrected timestamp;
+// else the client's originalTimestamp, corrected for the client clock's skew
+// when sentAt tells it (as Segment does: received - (sentAt -
+// originalTimestamp)); else Segment's receivedAt.
+func occurred(ev map[string]any, ri *requestInfo) time.Time {
+	if t := parseTime(ev["timestamp"]); !t.IsZero() {
+		return t
+	}
+	if orig := parseTime(ev["originalTimestamp"]); !orig.IsZero() {
+		sent := parseTime(ev["sentAt"])
+		if sent.IsZero() {
+			sent = ri.sentAt
+		}
+		if !sent.IsZero() && !ri.received.IsZero() {
+			return ri.received.Add(-sent.Sub(orig)).UTC()
+		}
+		return orig
+	}
+	return parseTime(ev["receivedAt"])
+}
+
+// parseTime reads an ISO 8601 timestamp as Segment's libraries write them.
+func parseTime(v any) time.Time {
+	s, ok := v.(string)
+	if !ok || s == "" {
+		return time.Time{}
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999Z0700", "2006-01-02T15:04:05.999999999"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC()
+		}
+	}
+	return time.Time{}
+}

@@ -1,0 +1,296 @@
+package segmentreceiver
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/consentry/consentry/internal/ccaas"
+)
+
+// decodeOne normalises one event the way the webhook route does.
+func decodeOne(t *testing.T, event string, mutate ...func(*Config)) plog.LogRecord {
+	t.Helper()
+	cfg := testConfig()
+	for _, m := range mutate {
+		m(cfg)
+	}
+	n, err := newNormalizer(cfg, "test")
+	require.NoError(t, err)
+	events, err := webhookEvents([]byte(event))
+	require.NoError(t, err)
+	ld, err := n.records(events, "", &requestInfo{tenant: testSource, route: routeWebhook, received: time.Now()})
+	require.NoError(t, err)
+	require.Equal(t, 1, ld.LogRecordCount())
+	return ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+}
+
+func TestEventNames(t *testing.T) {
+	for event, want := range map[string]string{
+		`{"type":"track","event":"Order Completed"}`:                    ccaas.EventAnalyticsTrack,
+		`{"type":"track","event":"Segment Consent Preference Updated"}`: ccaas.EventConsentUpdated,
+		`{"type":"track","event":"segment consent preference updated"}`: ccaas.EventAnalyticsTrack,
+		`{"type":"identify"}`: ccaas.EventAnalyticsTrack,
+		`{"type":"page"}`:     ccaas.EventAnalyticsTrack,
+		`{"type":"screen"}`:   ccaas.EventAnalyticsTrack,
+		`{"type":"group"}`:    ccaas.EventAnalyticsTrack,
+		`{"type":"alias"}`:    ccaas.EventAnalyticsTrack,
+		`{"type":"delete"}`:   ccaas.EventErasureRequested,
+		`{"type":"future"}`:   ccaas.EventVendor,
+		`{"event":"untyped"}`: ccaas.EventVendor,
+	} {
+		lr := decodeOne(t, event)
+		assert.Equal(t, want, lr.EventName(), event)
+		if want == ccaas.EventErasureRequested {
+			assert.Equal(t, true, attr(lr, ccaas.AttrErasureRequested))
+		} else {
+			assert.Nil(t, attr(lr, ccaas.AttrErasureRequested))
+		}
+	}
+	assert.Nil(t, attr(decodeOne(t, `{"event":"untyped"}`), ccaas.AttrEventType))
+	assert.Equal(t, "future", attr(decodeOne(t, `{"type":"future"}`), ccaas.AttrEventType))
+}
+
+func TestSubjectIsStablePerPerson(t *testing.T) {
+	key := func(event string) (string, string) {
+		lr := decodeOne(t, event)
+		k, _ := attr(lr, ccaas.AttrSubjectKey).(string)
+		typ, _ := attr(lr, ccaas.AttrSubjectIDType).(string)
+		return k, typ
+	}
+	identify, typ := key(`{"type":"identify","userId":"u-42","traits":{"email":"a@example.com","phone":"+14155550123"}}`)
+	assert.Equal(t, "opaque", typ)
+	track, _ := key(`{"type":"track","userId":"u-42","event":"x"}`)
+	del, _ := key(`{"type":"delete","userId":"u-42"}`)
+	withAnon, _ := key(`{"type":"page","userId":"u-42","anonymousId":"anon-1"}`)
+	assert.Equal(t, identify, track, "traits must not change the key of a known user")
+	assert.Equal(t, identify, del)
+	assert.Equal(t, identify, withAnon, "userId wins over anonymousId")
+
+	anon, typ := key(`{"type":"page","anonymousId":"anon-1"}`)
+	assert.Equal(t, "opaque", typ)
+	assert.NotEqual(t, identify, anon)
+	blank, _ := key(`{"type":"page","userId":"  ","anonymousId":"anon-1"}`)
+	assert.Equal(t, anon, blank, "a blank userId falls back to anonymousId")
+
+	// An address-shaped userId is keyed as an e-mail (lower-cased), so it
+	// meets the same person's key from other vendors.
+	email1, typ := key(`{"type":"track","userId":"Jane.Doe@Example.com"}`)
+	assert.Equal(t, "email", typ)
+	email2, _ := key(`{"type":"identify","userId":"jane.doe@example.com"}`)
+	assert.Equal(t, email1, email2)
+	// A numeric id that looks like a phone number stays opaque.
+	_, typ = key(`{"type":"track","userId":4155550123}`)
+	assert.Equal(t, "opaque", typ)
+	lr := decodeOne(t, `{"type":"track","userId":"4155550123"}`)
+	assert.Nil(t, attr(lr, ccaas.AttrJurisdictionCountry), "an opaque id gives no jurisdiction")
+
+	none := decodeOne(t, `{"type":"track","event":"x"}`)
+	assert.Nil(t, attr(none, ccaas.AttrSubjectKey))
+}
+
+func TestConsentSignals(t *testing.T) {
+	lr := decodeOne(t, `{"type":"track","context":{"consent":{"categoryPreferences":{"Advertising":false,"Analytics":"true","Odd":"maybe","":true,"a.b":true}}}}`)
+	assert.Equal(t, true, attr(lr, ccaas.AttrConsentCategoriesPresent))
+	assert.Equal(t, false, attr(lr, ccaas.AttrConsentCategoryPrefix+"Advertising"))
+	assert.Equal(t, true, attr(lr, ccaas.AttrConsentCategoryPrefix+"Analytics"))
+	assert.Equal(t, true, attr(lr, ccaas.AttrConsentCategoryPrefix+"a.b"))
+	assert.Nil(t, attr(lr, ccaas.AttrConsentCategoryPrefix+"Odd"))
+	assert.Nil(t, attr(lr, ccaas.AttrConsentCategoryPrefix))
+
+	empty := decodeOne(t, `{"type":"track","context":{"consent":{"categoryPreferences":{}}}}`)
+	assert.Equal(t, true, attr(empty, ccaas.AttrConsentCategoriesPresent), "an empty object means: nothing consented")
+	for _, ev := range []string{`{"type":"track"}`, `{"type":"track","context":{"consent":{}}}`, `{"type":"track","context":{"consent":{"categoryPreferences":"all"}}}`} {
+		assert.Nil(t, attr(decodeOne(t, ev), ccaas.AttrConsentCategoriesPresent), ev)
+	}
+
+	// Many categories: a bounded, deterministic subset becomes attributes.
+	prefs := map[string]bool{}
+	for i := range 200 {
+		prefs[fmt.Sprintf("cat%03d", i)] = true
+	}
+	raw, _ := json.Marshal(map[string]any{"type": "track", "context": map[string]any{"consent": map[string]any{"categoryPreferences": prefs}}})
+	many := decodeOne(t, string(raw))
+	n := 0
+	for k := range many.Attributes().All() {
+		if strings.HasPrefix(k, ccaas.AttrConsentCategoryPrefix) {
+			n++
+		}
+	}
+	assert.Equal(t, maxCategories, n)
+	assert.Equal(t, true, attr(many, ccaas.AttrConsentCategoryPrefix+"cat000"))
+
+	// TCF and GPP strings from the default and from configured places.
+	lr = decodeOne(t, `{"type":"track","context":{"consent":{"tcfString":" CPabc ","gppString":"DBABMA~1YNN"}}}`)
+	assert.Equal(t, "CPabc", attr(lr, ccaas.AttrConsentTCF))
+	assert.Equal(t, "DBABMA~1YNN", attr(lr, ccaas.AttrConsentGPP))
+	lr = decodeOne(t, `{"type":"track","context":{"consent":{"tcString":""},"gdpr_consent":"CPfallback"}}`)
+	assert.Equal(t, "CPfallback", attr(lr, ccaas.AttrConsentTCF), "empty strings are skipped")
+	lr = decodeOne(t, `{"type":"track","integrations":{"Criteo":{"gdpr_consent":"CPcriteo"}}}`, func(c *Config) {
+		c.TCFFields = []string{"integrations.Criteo.gdpr_consent"}
+	})
+	assert.Equal(t, "CPcriteo", attr(lr, ccaas.AttrConsentTCF))
+	lr = decodeOne(t, `{"type":"track","context":{"consent":{"tcString":42}}}`)
+	assert.Nil(t, attr(lr, ccaas.AttrConsentTCF))
+	huge := `{"type":"track","context":{"consent":{"tcString":"` + strings.Repeat("A", maxConsentStringLen+1) + `"}}}`
+	assert.Nil(t, attr(decodeOne(t, huge), ccaas.AttrConsentTCF))
+	assert.Nil(t, attr(decodeOne(t, `{"type":"track"}`), ccaas.AttrConsentGPC), "no GPC unless the header says so")
+}
+
+func TestJurisdiction(t *testing.T) {
+	type want struct{ country, region, source string }
+	for event, w := range map[string]want{
+		// Address first, from identify traits or context.traits.
+		`{"type":"identify","traits":{"address":{"country":"us","state":"ca"}}}`:                       {"US", "US-CA", "vendor_field"},
+		`{"type":"identify","traits":{"address":{"country":"United States","state":"New York"}}}`:      {"US", "US-NY", "vendor_field"},
+		`{"type":"track","context":{"traits":{"address":{"country":"Canada","state":"Ontario"}}}}`:     {"CA", "CA-ON", "vendor_field"},
+		`{"type":"track","context":{"traits":{"address":{"country":"CA","state":"Québec"}}}}`:          {"CA", "CA-QC", "vendor_field"},
+		`{"type":"track","context":{"traits":{"address":{"country":"DE","state":"DE-BY"}}}}`:           {"DE", "DE-BY", "vendor_field"},
+		`{"type":"track","context":{"traits":{"address":{"country":"DE","state":"Bayern"}}}}`:          {"DE", "", "vendor_field"},
+		`{"type":"track","context":{"traits":{"address":{"country":"UK"}}}}`:                           {"GB", "", "vendor_field"},
+		`{"type":"track","context":{"traits":{"address":{"country":"US","state":"PR"}}}}`:              {"PR", "US-PR", "vendor_field"},
+		`{"type":"track","context":{"traits":{"address":{"country":"Puerto Rico"}}}}`:                  {"PR", "", "vendor_field"},
+		`{"type":"track","context":{"locale":"en-US","traits":{"address":{"state":"Washington"}}}}`:    {"US", "US-WA", "vendor_field"},
+		`{"type":"track","context":{"locale":"en-US","traits":{"address":{"state":"Narnia"}}}}`:        {"US", "", "locale"},
+		`{"type":"identify","traits":{"address":{"state":"CA"}}}`:                                      {"", "", ""},
+		`{"type":"identify","traits":{"address":{"country":"Atlantis"}},"context":{"locale":"fr-FR"}}`: {"FR", "", "locale"},
+		// A group's traits are the company's: not the person's address.
+		`{"type":"group","traits":{"address":{"country":"GB"}}}`: {"", "", ""},
+		// Phone next.
+		`{"type":"identify","traits":{"phone":"+1 (415) 555-0123"},"context":{"locale":"de-DE"}}`: {"US", "US-CA", "e164"},
+		`{"type":"track","context":{"traits":{"phone":"+44 20 7946 0958"}}}`:                      {"GB", "", "e164"},
+		`{"type":"track","context":{"traits":{"phone":"not a number"},"locale":"it-IT"}}`:         {"IT", "", "locale"},
+		// Then locale.
+		`{"type":"page","context":{"locale":"en-GB"}}`:          {"GB", "", "locale"},
+		`{"type":"page","context":{"locale":"zh-Hant-TW"}}`:     {"TW", "", "locale"},
+		`{"type":"page","context":{"locale":"en_US.UTF-8"}}`:    {"US", "", "locale"},
+		`{"type":"page","context":{"locale":"es-419"}}`:         {"", "", ""},
+		`{"type":"page","context":{"locale":"en"}}`:             {"", "", ""},
+		`{"type":"page","context":{"locale":"en-XA"}}`:          {"", "", ""},
+		`{"type":"page","context":{"locale":"de-DE-1996"}}`:     {"DE", "", "locale"},
+		`{"type":"page","context":{"locale":"sl-rozaj-biske"}}`: {"", "", ""},
+		// An IP address alone: the hint is recorded, no country invented.
+		`{"type":"page","context":{"ip":"203.0.113.7"}}`:                  {"", "", "ip"},
+		`{"type":"page","context":{"ip":"203.0.113.7","locale":"en-IE"}}`: {"IE", "", "locale"},
+		`{"type":"page"}`: {"", "", ""},
+	} {
+		lr := decodeOne(t, event)
+		got := want{}
+		got.country, _ = attr(lr, ccaas.AttrJurisdictionCountry).(string)
+		got.region, _ = attr(lr, ccaas.AttrJurisdictionRegion).(string)
+		got.source, _ = attr(lr, ccaas.AttrJurisdictionSource).(string)
+		assert.Equal(t, w, got, event)
+	}
+}
+
+func TestCountryTables(t *testing.T) {
+	assert.Len(t, strings.Fields(isoCountries), 249)
+	assert.Len(t, isoCountries, 249*3-1, "codes are separated by single spaces")
+	for _, c := range strings.Fields(isoCountries) {
+		assert.True(t, isISOCountry(c), c)
+	}
+	for _, c := range []string{"XK", "ZZ", "EU", "U", "USA", ""} {
+		assert.False(t, isISOCountry(c), c)
+	}
+	assert.Len(t, usStates, 2*(50+1+6)+3)
+	for code := range usTerritories {
+		assert.Equal(t, code, usStates[code])
+	}
+	for name, code := range caProvinces {
+		assert.Len(t, code, 2, name)
+	}
+}
+
+func TestChannel(t *testing.T) {
+	for event, want := range map[string]string{
+		`{"type":"track","context":{"channel":"browser"}}`:          "web",
+		`{"type":"track","channel":"mobile"}`:                       "app",
+		`{"type":"track","channel":"server"}`:                       "server",
+		`{"type":"track","channel":"client","context":{"page":{}}}`: "web",
+		`{"type":"track","context":{"device":{"id":"d"}}}`:          "app",
+		`{"type":"page","channel":"client"}`:                        "web",
+		`{"type":"screen"}`:                                         "app",
+		`{"type":"identify"}`:                                       "",
+	} {
+		got, _ := attr(decodeOne(t, event), ccaas.AttrChannel).(string)
+		assert.Equal(t, want, got, event)
+	}
+}
+
+func TestOccurred(t *testing.T) {
+	received := time.Date(2024, 5, 2, 12, 0, 0, 0, time.UTC)
+	ri := &requestInfo{received: received}
+	ev := func(s string) map[string]any {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(s), &m))
+		return m
+	}
+	assert.Equal(t, time.Date(2024, 5, 2, 10, 0, 0, 0, time.UTC),
+		occurred(ev(`{"timestamp":"2024-05-02T10:00:00Z","originalTimestamp":"2024-05-02T09:00:00Z"}`), ri), "timestamp wins")
+	// The client's clock is 5 minutes fast: sentAt - originalTimestamp = 2s.
+	assert.Equal(t, received.Add(-2*time.Second),
+		occurred(ev(`{"originalTimestamp":"2024-05-02T12:04:58Z","sentAt":"2024-05-02T12:05:00Z"}`), ri))
+	batchRI := &requestInfo{received: received, sentAt: time.Date(2024, 5, 2, 12, 5, 0, 0, time.UTC)}
+	assert.Equal(t, received.Add(-3*time.Second),
+		occurred(ev(`{"originalTimestamp":"2024-05-02T12:04:57Z"}`), batchRI), "the batch's sentAt corrects its events")
+	assert.Equal(t, time.Date(2024, 5, 2, 9, 0, 0, 0, time.UTC),
+		occurred(ev(`{"originalTimestamp":"2024-05-02T11:00:00+02:00"}`), ri), "without sentAt, the client's time as it is")
+	assert.Equal(t, time.Date(2024, 5, 2, 11, 0, 0, 0, time.UTC),
+		occurred(ev(`{"receivedAt":"2024-05-02T11:00:00.000Z"}`), ri))
+	assert.True(t, occurred(ev(`{"timestamp":"yesterday"}`), ri).IsZero())
+	assert.True(t, occurred(ev(`{"timestamp":1714644000000}`), ri).IsZero())
+	assert.Equal(t, time.Date(2024, 5, 2, 10, 0, 0, 0, time.UTC), parseTime("2024-05-02T10:00:00.000+0000"))
+	assert.Equal(t, time.Date(2024, 5, 2, 10, 0, 0, 0, time.UTC), parseTime("2024-05-02T10:00:00"))
+}
+
+func TestEventID(t *testing.T) {
+	assert.Equal(t, "m-1", eventID(map[string]any{"messageId": "m-1"}))
+	long := strings.Repeat("x", 101)
+	id := eventID(map[string]any{"messageId": long})
+	assert.True(t, strings.HasPrefix(id, "sha256:"), id)
+	assert.Len(t, id, len("sha256:")+32)
+	assert.Equal(t, id, eventID(map[string]any{"messageId": long}))
+	a := eventID(map[string]any{"type": "track", "event": "x", "sentAt": "1", "writeKey": "k", "_metadata": map[string]any{"retryCount": 1}})
+	b := eventID(map[string]any{"type": "track", "event": "x", "sentAt": "2"})
+	c := eventID(map[string]any{"type": "track", "event": "y"})
+	assert.Equal(t, a, b)
+	assert.NotEqual(t, a, c)
+}
+
+func TestFirstElement(t *testing.T) {
+	for body, want := range map[string]string{
+		`[{"a":1},{"b":2}]`:              `{"a":1}`,
+		" \n[ {\"a\":\"}]\\\"{\"} , {}]": "{\"a\":\"}]\\\"{\"}",
+		`[{"a":[1,{"b":[]}]}]`:           `{"a":[1,{"b":[]}]}`,
+		`[{"a":1}`:                       `{"a":1}`,
+		`[1,{"a":1}]`:                    "",
+		`[]`:                             "",
+		`[`:                              "",
+		`{"a":1}`:                        "",
+		`[{"a":"unterminated}]`:          "",
+		``:                               "",
+	} {
+		got, ok := firstElement([]byte(body))
+		assert.Equal(t, want != "", ok, body)
+		assert.Equal(t, want, string(got), body)
+	}
+}
+
+func TestMergeBatchContext(t *testing.T) {
+	tb, err := parseTracking([]byte(`{"context":{"locale":"en-GB","ip":"192.0.2.1"},"integrations":{"All":false},"batch":[
+		{"type":"track","context":{"locale":"fr-FR"}},
+		{"type":"track"},
+		{"type":"track","context":"odd"}]}`), "")
+	require.NoError(t, err)
+	require.NoError(t, tb.invalid)
+	assert.Equal(t, map[string]any{"locale": "fr-FR", "ip": "192.0.2.1"}, tb.events[0]["context"])
+	assert.Equal(t, map[string]any{"locale": "en-GB", "ip": "192.0.2.1"}, tb.events[1]["context"])
+	assert.Equal(t, "odd", tb.events[2]["context"])
+	assert.Equal(t, map[string]any{"All": false}, tb.events[1]["integrations"])
+}

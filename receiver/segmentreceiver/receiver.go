@@ -1,0 +1,206 @@
+package segmentreceiver
+
+import (
+	"context"
+	"net/http"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/receiver"
+
+	"github.com/consentry/consentry/internal/signature"
+	"github.com/consentry/consentry/internal/subject"
+	"github.com/consentry/consentry/internal/webhook"
+)
+
+// Routes and headers.
+const (
+	// PathWebhook receives the Segment webhook destination (Webhooks Classic
+	// or Webhooks Actions).
+	PathWebhook = "/segment/webhook"
+
+	// HeaderSignature carries the webhook signature: hex HMAC-SHA1 of the raw
+	// body keyed with the destination's shared secret (for a batch: of the
+	// first event only).
+	HeaderSignature = "X-Signature"
+
+	// HeaderGPC is the Global Privacy Control request header; "1" opts the
+	// person out of sale and sharing.
+	HeaderGPC = "Sec-GPC"
+
+	// ContentTypeText is what analytics.js and the mobile SDKs send their
+	// JSON as (a "simple" request that needs no CORS preflight).
+	ContentTypeText = "text/plain"
+)
+
+// trackingRoutes are the Segment HTTP Tracking API endpoints. The one-letter
+// paths are the ones analytics.js (/v1/t, /v1/p, ...) and the mobile SDKs
+// (/v1/b) post to; /v1/import is the API's historic alias of /v1/batch.
+var trackingRoutes = []struct {
+	name, typ string // typ "" = batch
+	paths     []string
+}{
+	{routeTrack, typeTrack, []string{"/v1/track", "/v1/t"}},
+	{routeIdentify, typeIdentify, []string{"/v1/identify", "/v1/i"}},
+	{routePage, typePage, []string{"/v1/page", "/v1/p"}},
+	{routeScreen, typeScreen, []string{"/v1/screen", "/v1/s"}},
+	{routeGroup, typeGroup, []string{"/v1/group", "/v1/g"}},
+	{routeAlias, typeAlias, []string{"/v1/alias", "/v1/a"}},
+	{routeBatch, "", []string{"/v1/batch", "/v1/b", "/v1/import"}},
+}
+
+type segmentReceiver struct {
+	cfg    *Config
+	server *webhook.Server
+	norm   *normalizer
+
+	batchHeader   string
+	sharedSecrets [][]byte // every tenant's webhook shared secrets...
+	sharedOwners  []string // ...and the tenant each belongs to
+	tenantShared  map[string][][]byte
+	batchTokens   signature.TokenSet
+	writeKeys     signature.TokenSet
+}
+
+func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*segmentReceiver, error) {
+	r := &segmentReceiver{cfg: cfg, batchHeader: cfg.batchAuthHeader(), tenantShared: map[string][][]byte{}}
+	norm, err := newNormalizer(cfg, set.BuildInfo.Version)
+	if err != nil {
+		return nil, err
+	}
+	r.norm = norm
+	for _, t := range cfg.Tenants {
+		for _, s := range t.SharedSecrets {
+			r.sharedSecrets = append(r.sharedSecrets, []byte(s))
+			r.sharedOwners = append(r.sharedOwners, t.SourceID)
+			r.tenantShared[t.SourceID] = append(r.tenantShared[t.SourceID], []byte(s))
+		}
+		for _, s := range t.BatchAuthSecrets {
+			r.batchTokens.Add(string(s), t.SourceID)
+		}
+		for _, k := range t.WriteKeys {
+			r.writeKeys.Add(string(k), t.SourceID)
+		}
+	}
+
+	routes := []webhook.Route{{Path: PathWebhook, Name: routeWebhook, Handle: r.handleWebhook}}
+	for _, tr := range trackingRoutes {
+		handle := r.trackingHandler(tr.name, tr.typ)
+		for _, p := range tr.paths {
+			routes = append(routes, webhook.Route{
+				Path:         p,
+				Name:         tr.name,
+				ContentTypes: []string{webhook.ContentTypeJSON, ContentTypeText},
+				Handle:       handle,
+				Respond:      respondLikeSegment,
+			})
+		}
+	}
+	server, err := webhook.NewServer(&cfg.Config, set, next, routes...)
+	if err != nil {
+		return nil, err
+	}
+	r.server = server
+	return r, nil
+}
+
+func newNormalizer(cfg *Config, version string) (*normalizer, error) {
+	n := &normalizer{
+		version:   version,
+		keyers:    map[string]*subject.Keyer{},
+		insecure:  cfg.InsecureAllowUnauthenticated,
+		tcfFields: splitPaths(cfg.TCFFields),
+		gppFields: splitPaths(cfg.GPPFields),
+	}
+	if len(cfg.SubjectSalt) > 0 {
+		k, err := subject.NewKeyer([]byte(cfg.SubjectSalt))
+		if err != nil {
+			return nil, err
+		}
+		n.defaultKeyer = k
+	}
+	for _, t := range cfg.Tenants {
+		k := n.defaultKeyer
+		if t.SubjectSalt != "" {
+			var err error
+			if k, err = subject.NewKeyer([]byte(t.SubjectSalt)); err != nil {
+				return nil, err
+			}
+		}
+		n.keyers[t.SourceID] = k
+	}
+	return n, nil
+}
+
+func (r *segmentReceiver) Start(ctx context.Context, host component.Host) error {
+	return r.server.Start(ctx, host)
+}
+
+func (r *segmentReceiver) Shutdown(ctx context.Context) error {
+	return r.server.Shutdown(ctx)
+}
+
+// respondLikeSegment answers as api.segment.io does: 200 {"success":true}.
+// Segment's SDKs look only at the status code (2xx delivered; 400 and other
+// 4xx dropped; 429 and 5xx retried).
+func respondLikeSegment(w http.ResponseWriter, _, _ int) {
+	w.Header().Set("Content-Type", webhook.ContentTypeJSON)
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte(`{"success":true}` + "\n"))
+}
+
+func (r *segmentReceiver) handleWebhook(req *webhook.Request) (plog.Logs, error) {
+	batched := isArray(req.Body)
+	tenant, err := r.webhookTenant(req.HTTP, req.Body, batched)
+	if err != nil {
+		return plog.Logs{}, err
+	}
+	events, err := webhookEvents(req.Body)
+	if err != nil {
+		return plog.Logs{}, err
+	}
+	return r.norm.records(events, "", r.requestInfo(req, tenant, routeWebhook, nil))
+}
+
+func (r *segmentReceiver) trackingHandler(route, typ string) func(*webhook.Request) (plog.Logs, error) {
+	return func(req *webhook.Request) (plog.Logs, error) {
+		basicUser, hasBasic, err := basicWriteKey(req.HTTP)
+		if err != nil {
+			return plog.Logs{}, err
+		}
+		basicTenant := ""
+		if hasBasic {
+			// Authenticate before parsing when the credential is in a header.
+			t, ok := r.writeKeys.Lookup(basicUser)
+			if !ok {
+				return plog.Logs{}, webhook.Unauthenticated()
+			}
+			basicTenant = t
+		}
+		// The write key may be in the body (analytics.js, the mobile SDKs):
+		// decode, authenticate, and only then judge the events.
+		tb, err := parseTracking(req.Body, typ)
+		if err != nil {
+			return plog.Logs{}, err
+		}
+		tenant, err := r.trackingTenant(basicUser, basicTenant, hasBasic, tb.writeKeys)
+		if err != nil {
+			return plog.Logs{}, err
+		}
+		if tb.invalid != nil {
+			return plog.Logs{}, tb.invalid
+		}
+		return r.norm.records(tb.events, typ, r.requestInfo(req, tenant, route, tb.sentAt))
+	}
+}
+
+func (r *segmentReceiver) requestInfo(req *webhook.Request, tenant, route string, sentAt any) *requestInfo {
+	return &requestInfo{
+		tenant:   tenant,
+		route:    route,
+		gpc:      req.HTTP.Header.Get(HeaderGPC) == "1",
+		received: req.Received,
+		sentAt:   parseTime(sentAt),
+	}
+}
