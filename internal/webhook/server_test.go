@@ -183,3 +183,18 @@ func TestNilConsumer(t *testing.T) {
 	_, err := NewServer(&cfg, receivertest.NewNopSettings(testType), nil)
 	assert.Error(t, err)
 }
+
+func TestDecodeObjects(t *testing.T) {
+	objs, err := DecodeObjects([]byte(`{"a":1}`))
+	require.NoError(t, err)
+	assert.Len(t, objs, 1)
+	objs, err = DecodeObjects([]byte(` [{"a":1},{"b":2}] `))
+	require.NoError(t, err)
+	assert.Len(t, objs, 2)
+	for _, bad := range []string{`[1]`, `"x"`, `{`, `[{}] []`} {
+		_, err := DecodeObjects([]byte(bad))
+		var we *Error
+		require.ErrorAs(t, err, &we, bad)
+		assert.Equal(t, http.StatusBadRequest, we.Status, bad)
+	}
+}

@@ -18,11 +18,11 @@ var Routes = []string{routeEventBridge, routeNotifications, routeOpenMessaging}
 // one of Routes; tenant is the organization the event is attributed to
 // ("" takes it from the event); salt keys the subject hash.
 func DecodeEvents(route string, body []byte, tenant string, salt []byte, consentAttributes map[string]string) (plog.Logs, error) {
-	k, err := subject.NewKeyer(salt)
+	keyers, err := subject.NewKeyers(salt)
 	if err != nil {
 		return plog.Logs{}, err
 	}
-	n := &normalizer{defaultKeyer: k, insecure: true, consentAttrs: consentAttributes}
+	n := &normalizer{keyers: keyers, insecure: true, consentAttrs: consentAttributes}
 	now := time.Now()
 	switch route {
 	case routeEventBridge:

@@ -22,11 +22,11 @@ import (
 )
 
 func fuzzNormalizer(t testing.TB) *normalizer {
-	k, err := subject.NewKeyer([]byte(testSalt))
+	k, err := subject.NewKeyers([]byte(testSalt))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &normalizer{defaultKeyer: k, insecure: true, consentAttrs: map[string]string{"RecordingConsent": "recording"}}
+	return &normalizer{keyers: k, insecure: true, consentAttrs: map[string]string{"RecordingConsent": "recording"}}
 }
 
 func addSeeds(f *testing.F, names ...string) {

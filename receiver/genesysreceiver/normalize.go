@@ -31,49 +31,18 @@ const (
 
 // normalizer turns Genesys payloads into records.
 type normalizer struct {
-	keyers       map[string]*subject.Keyer
-	defaultKeyer *subject.Keyer
+	keyers       *subject.Keyers
 	consentAttrs map[string]string
 	insecure     bool
 	version      string
 }
 
 func (n *normalizer) keyer(org string) *subject.Keyer {
-	if k := n.keyers[org]; k != nil {
-		return k
-	}
-	if n.insecure {
-		return n.defaultKeyer
-	}
-	return nil
+	return n.keyers.Resolve(org, n.insecure)
 }
 
 func (n *normalizer) newBatch() *ccaas.Batch {
 	return ccaas.NewBatch(ccaas.VendorGenesys, metadata.ScopeName, n.version)
-}
-
-// objects decodes a body that holds one JSON object or an array of them.
-func objects(body []byte) ([]map[string]any, error) {
-	v, err := ccaas.DecodeJSON(body)
-	if err != nil {
-		return nil, webhook.Malformed("%v", err)
-	}
-	switch t := v.(type) {
-	case map[string]any:
-		return []map[string]any{t}, nil
-	case []any:
-		out := make([]map[string]any, 0, len(t))
-		for i, e := range t {
-			o, ok := e.(map[string]any)
-			if !ok {
-				return nil, webhook.Malformed("element %d of the array is not a JSON object", i)
-			}
-			out = append(out, o)
-		}
-		return out, nil
-	default:
-		return nil, webhook.Malformed("the body must be a JSON object or an array of objects")
-	}
 }
 
 // tenantFor decides the tenant of one event: the credential's organization,
@@ -95,7 +64,7 @@ func tenantFor(credOrg, eventOrg string) (string, error) {
 // {"version":"0","id":...,"detail-type":topic pattern,"source":"aws.partner/genesys.com/cloud/<org>/<suffix>",
 // "time":...,"detail":{"topicName","version","eventBody","metadata","timestamp"}}, alone or in an array.
 func (n *normalizer) eventBridge(body []byte, credOrg string, received time.Time) (plog.Logs, error) {
-	events, err := objects(body)
+	events, err := webhook.DecodeObjects(body)
 	if err != nil {
 		return plog.Logs{}, err
 	}
@@ -148,7 +117,7 @@ func (n *normalizer) eventBridge(body []byte, credOrg string, received time.Time
 // "eventBody","metadata"}) that Process Automation workflows and data actions
 // post, alone or in an array.
 func (n *normalizer) notifications(body []byte, credOrg string, received time.Time) (plog.Logs, error) {
-	events, err := objects(body)
+	events, err := webhook.DecodeObjects(body)
 	if err != nil {
 		return plog.Logs{}, err
 	}

@@ -40,14 +40,9 @@ type genesysReceiver struct {
 
 func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*genesysReceiver, error) {
 	r := &genesysReceiver{cfg: cfg, apiKeyHeader: cfg.apiKeyHeader()}
-	keyers := map[string]*subject.Keyer{}
-	var defaultKeyer *subject.Keyer
-	if len(cfg.SubjectSalt) > 0 {
-		k, err := subject.NewKeyer([]byte(cfg.SubjectSalt))
-		if err != nil {
-			return nil, err
-		}
-		defaultKeyer = k
+	keyers, err := subject.NewKeyers([]byte(cfg.SubjectSalt))
+	if err != nil {
+		return nil, err
 	}
 	for _, t := range cfg.Tenants {
 		for _, k := range t.APIKeys {
@@ -60,16 +55,11 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*genes
 			r.omSecrets = append(r.omSecrets, []byte(s))
 			r.omOwners = append(r.omOwners, t.OrganizationID)
 		}
-		k := defaultKeyer
-		if t.SubjectSalt != "" {
-			var err error
-			if k, err = subject.NewKeyer([]byte(t.SubjectSalt)); err != nil {
-				return nil, err
-			}
+		if _, err := keyers.Add(t.OrganizationID, []byte(t.SubjectSalt)); err != nil {
+			return nil, err
 		}
-		keyers[t.OrganizationID] = k
 	}
-	r.norm = &normalizer{version: set.BuildInfo.Version, keyers: keyers, defaultKeyer: defaultKeyer, consentAttrs: cfg.ConsentAttributes, insecure: cfg.InsecureAllowUnauthenticated}
+	r.norm = &normalizer{version: set.BuildInfo.Version, keyers: keyers, consentAttrs: cfg.ConsentAttributes, insecure: cfg.InsecureAllowUnauthenticated}
 
 	server, err := webhook.NewServer(&cfg.Config, set, next,
 		webhook.Route{Path: PathEventBridge, Name: routeEventBridge, Handle: r.handleEventBridge},

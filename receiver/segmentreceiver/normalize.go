@@ -40,12 +40,11 @@ const (
 
 // normalizer turns Segment events into records.
 type normalizer struct {
-	keyers       map[string]*subject.Keyer
-	defaultKeyer *subject.Keyer
-	insecure     bool
-	version      string
-	tcfFields    [][]string
-	gppFields    [][]string
+	keyers    *subject.Keyers
+	insecure  bool
+	version   string
+	tcfFields [][]string
+	gppFields [][]string
 }
 
 // requestInfo is what the records of one request share.
@@ -58,13 +57,7 @@ type requestInfo struct {
 }
 
 func (n *normalizer) keyer(tenant string) *subject.Keyer {
-	if k := n.keyers[tenant]; k != nil {
-		return k
-	}
-	if n.insecure {
-		return n.defaultKeyer
-	}
-	return nil
+	return n.keyers.Resolve(tenant, n.insecure)
 }
 
 // records builds one record per event. typ is the type the route implies

@@ -106,31 +106,22 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*segme
 }
 
 func newNormalizer(cfg *Config, version string) (*normalizer, error) {
-	n := &normalizer{
+	keyers, err := subject.NewKeyers([]byte(cfg.SubjectSalt))
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range cfg.Tenants {
+		if _, err := keyers.Add(t.SourceID, []byte(t.SubjectSalt)); err != nil {
+			return nil, err
+		}
+	}
+	return &normalizer{
 		version:   version,
-		keyers:    map[string]*subject.Keyer{},
+		keyers:    keyers,
 		insecure:  cfg.InsecureAllowUnauthenticated,
 		tcfFields: splitPaths(cfg.TCFFields),
 		gppFields: splitPaths(cfg.GPPFields),
-	}
-	if len(cfg.SubjectSalt) > 0 {
-		k, err := subject.NewKeyer([]byte(cfg.SubjectSalt))
-		if err != nil {
-			return nil, err
-		}
-		n.defaultKeyer = k
-	}
-	for _, t := range cfg.Tenants {
-		k := n.defaultKeyer
-		if t.SubjectSalt != "" {
-			var err error
-			if k, err = subject.NewKeyer([]byte(t.SubjectSalt)); err != nil {
-				return nil, err
-			}
-		}
-		n.keyers[t.SourceID] = k
-	}
-	return n, nil
+	}, nil
 }
 
 func (r *segmentReceiver) Start(ctx context.Context, host component.Host) error {

@@ -21,11 +21,11 @@ var Routes = []string{routeWebhook + "/<trigger>", routeEvents}
 // attributed to ("" takes it from the event); salt keys the subject hash;
 // consentFields maps payload fields to consent signal names.
 func DecodeEvents(route string, body []byte, tenant string, salt []byte, consentFields map[string]string) (plog.Logs, error) {
-	k, err := subject.NewKeyer(salt)
+	keyers, err := subject.NewKeyers(salt)
 	if err != nil {
 		return plog.Logs{}, err
 	}
-	n := &normalizer{defaultKeyer: k, consent: consentFields}
+	n := &normalizer{keyers: keyers, consent: consentFields}
 	now := time.Now()
 	if trigger, ok := strings.CutPrefix(route, routeWebhook+"/"); ok && trigger != "" {
 		return n.webhook(trigger, body, account{id: tenant}, now)

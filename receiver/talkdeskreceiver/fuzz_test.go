@@ -25,11 +25,11 @@ import (
 )
 
 func fuzzNormalizer(t testing.TB) *normalizer {
-	k, err := subject.NewKeyer([]byte(testSalt))
+	k, err := subject.NewKeyers([]byte(testSalt))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &normalizer{defaultKeyer: k, consent: map[string]string{"RecordingConsent": "recording"},
+	return &normalizer{keyers: k, consent: map[string]string{"RecordingConsent": "recording"},
 		aliases: map[string]string{triggerKey("call-done"): "inboundCallEnds"}}
 }
 

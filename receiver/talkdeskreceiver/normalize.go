@@ -46,18 +46,16 @@ type account struct {
 
 // normalizer turns Talkdesk payloads into records.
 type normalizer struct {
-	keyers       map[string]*subject.Keyer
-	defaultKeyer *subject.Keyer
-	consent      map[string]string // payload field -> signal name
-	aliases      map[string]string // trigger key -> canonical trigger name
-	version      string
+	keyers  *subject.Keyers
+	consent map[string]string // payload field -> signal name
+	aliases map[string]string // trigger key -> canonical trigger name
+	version string
 }
 
+// keyer falls back to the receiver-wide salt: Events API deliveries may
+// name accounts that have no tenant entry of their own.
 func (n *normalizer) keyer(tenant string) *subject.Keyer {
-	if k := n.keyers[tenant]; k != nil {
-		return k
-	}
-	return n.defaultKeyer
+	return n.keyers.Resolve(tenant, true)
 }
 
 func (n *normalizer) newBatch() *ccaas.Batch {
@@ -74,30 +72,6 @@ func (n *normalizer) resolveTrigger(name string) trigger {
 		return t
 	}
 	return trigger{name: name, event: ccaas.EventVendor}
-}
-
-// objects decodes a body that holds one JSON object or an array of them.
-func objects(body []byte) ([]map[string]any, error) {
-	v, err := ccaas.DecodeJSON(body)
-	if err != nil {
-		return nil, webhook.Malformed("%v", err)
-	}
-	switch t := v.(type) {
-	case map[string]any:
-		return []map[string]any{t}, nil
-	case []any:
-		out := make([]map[string]any, 0, len(t))
-		for i, e := range t {
-			o, ok := e.(map[string]any)
-			if !ok {
-				return nil, webhook.Malformed("element %d of the array is not a JSON object", i)
-			}
-			out = append(out, o)
-		}
-		return out, nil
-	default:
-		return nil, webhook.Malformed("the body must be a JSON object or an array of objects")
-	}
 }
 
 // fields reads payload fields from up to two objects, the first one that
@@ -136,7 +110,7 @@ func (f fields) first(names ...string) string {
 // cred is the account whose token authenticated the request; a zero cred
 // (insecure mode) takes the account from the payload.
 func (n *normalizer) webhook(triggerName string, body []byte, cred account, received time.Time) (plog.Logs, error) {
-	events, err := objects(body)
+	events, err := webhook.DecodeObjects(body)
 	if err != nil {
 		return plog.Logs{}, err
 	}
@@ -161,7 +135,7 @@ func (n *normalizer) webhook(triggerName string, body []byte, cred account, rece
 // "api_version","app_id",...,"data":{"account_id",...}} (or an array of
 // them). Its signature was checked before.
 func (n *normalizer) events(body []byte, received time.Time) (plog.Logs, error) {
-	evs, err := objects(body)
+	evs, err := webhook.DecodeObjects(body)
 	if err != nil {
 		return plog.Logs{}, err
 	}

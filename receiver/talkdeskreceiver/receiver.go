@@ -48,15 +48,10 @@ type talkdeskReceiver struct {
 
 func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*talkdeskReceiver, error) {
 	r := &talkdeskReceiver{cfg: cfg, tokenHeader: cfg.tokenHeader(), accounts: map[string]account{}}
-	var defaultKeyer *subject.Keyer
-	if len(cfg.SubjectSalt) > 0 {
-		k, err := subject.NewKeyer([]byte(cfg.SubjectSalt))
-		if err != nil {
-			return nil, err
-		}
-		defaultKeyer = k
+	keyers, err := subject.NewKeyers([]byte(cfg.SubjectSalt))
+	if err != nil {
+		return nil, err
 	}
-	keyers := map[string]*subject.Keyer{}
 	for _, t := range cfg.Tenants {
 		for _, tok := range t.HeaderTokens {
 			r.headerTokens.Add(string(tok), t.AccountID)
@@ -65,12 +60,8 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*talkd
 			r.urlTokens.Add(string(tok), t.AccountID)
 		}
 		r.accounts[t.AccountID] = account{id: t.AccountID, name: t.AccountName}
-		if t.SubjectSalt != "" {
-			k, err := subject.NewKeyer([]byte(t.SubjectSalt))
-			if err != nil {
-				return nil, err
-			}
-			keyers[t.AccountID] = k
+		if _, err := keyers.Add(t.AccountID, []byte(t.SubjectSalt)); err != nil {
+			return nil, err
 		}
 	}
 	for _, k := range cfg.EventsAPI.SignatureKeys {
@@ -82,8 +73,7 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*talkd
 	for alias, target := range cfg.TriggerAliases {
 		aliases[triggerKey(alias)] = target
 	}
-	r.norm = &normalizer{version: set.BuildInfo.Version, keyers: keyers, defaultKeyer: defaultKeyer,
-		consent: cfg.ConsentFields, aliases: aliases}
+	r.norm = &normalizer{version: set.BuildInfo.Version, keyers: keyers, consent: cfg.ConsentFields, aliases: aliases}
 
 	server, err := webhook.NewServer(&cfg.Config, set, next,
 		webhook.Route{Path: PathWebhook, Name: routeWebhook, Handle: r.handleWebhook},

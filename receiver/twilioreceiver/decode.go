@@ -21,11 +21,11 @@ var Routes = []string{routeEventStreams, routeVoiceStatus, routeVoiceRecording, 
 // attributed to ("" takes it from the events); salt keys the subject hash;
 // consentAttributes maps TaskAttributes paths to consent signal names.
 func DecodeEvents(route string, body []byte, tenant string, salt []byte, consentAttributes map[string]string) (plog.Logs, error) {
-	k, err := subject.NewKeyer(salt)
+	k, err := subject.NewKeyers(salt)
 	if err != nil {
 		return plog.Logs{}, err
 	}
-	n := newNormalizer(&Config{InsecureAllowUnauthenticated: true, ConsentAttributes: consentAttributes}, "", nil, k)
+	n := newNormalizer(&Config{InsecureAllowUnauthenticated: true, ConsentAttributes: consentAttributes}, "", k)
 	var cred *account
 	if tenant != "" {
 		cred = &account{sid: tenant, members: map[string]bool{tenant: true}}

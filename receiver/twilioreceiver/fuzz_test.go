@@ -24,13 +24,13 @@ import (
 )
 
 func fuzzNormalizer(t testing.TB) *normalizer {
-	k, err := subject.NewKeyer([]byte(testSalt))
+	k, err := subject.NewKeyers([]byte(testSalt))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return newNormalizer(&Config{InsecureAllowUnauthenticated: true,
 		ConsentAttributes: map[string]string{"recording_consent": "recording", "consent.analytics": "analytics"},
-		SubjectAttributes: []string{"crm.phone"}}, "", nil, k)
+		SubjectAttributes: []string{"crm.phone"}}, "", k)
 }
 
 var formFixtures = []string{
@@ -134,7 +134,7 @@ func FuzzTaskAttributes(f *testing.F) {
 		if m == nil {
 			return
 		}
-		n.taskAttributes(lr.Attributes(), n.defaultKeyer, m)
+		n.taskAttributes(lr.Attributes(), n.keyer(""), m)
 		if k, ok := lr.Attributes().Get(ccaas.AttrSubjectKey); ok && !strings.HasPrefix(k.Str(), subject.KeyPrefix) {
 			t.Fatalf("subject key %q is not a key", k.Str())
 		}

@@ -27,16 +27,15 @@ const (
 
 // normalizer turns Twilio events into records.
 type normalizer struct {
-	keyers       map[string]*subject.Keyer // by account and subaccount SID
-	defaultKeyer *subject.Keyer
+	keyers       *subject.Keyers // by account and subaccount SID
 	insecure     bool
 	consentAttrs []attrPath
 	subjectAttrs []string
 	version      string
 }
 
-func newNormalizer(cfg *Config, version string, keyers map[string]*subject.Keyer, defaultKeyer *subject.Keyer) *normalizer {
-	n := &normalizer{keyers: keyers, defaultKeyer: defaultKeyer, insecure: cfg.InsecureAllowUnauthenticated,
+func newNormalizer(cfg *Config, version string, keyers *subject.Keyers) *normalizer {
+	n := &normalizer{keyers: keyers, insecure: cfg.InsecureAllowUnauthenticated,
 		subjectAttrs: cfg.SubjectAttributes, version: version}
 	for path, sig := range cfg.ConsentAttributes {
 		n.consentAttrs = append(n.consentAttrs, attrPath{path: path, signal: sig})
@@ -45,13 +44,7 @@ func newNormalizer(cfg *Config, version string, keyers map[string]*subject.Keyer
 }
 
 func (n *normalizer) keyer(tenant string) *subject.Keyer {
-	if k := n.keyers[tenant]; k != nil {
-		return k
-	}
-	if n.insecure {
-		return n.defaultKeyer
-	}
-	return nil
+	return n.keyers.Resolve(tenant, n.insecure)
 }
 
 func (n *normalizer) newBatch() *ccaas.Batch {

@@ -37,33 +37,24 @@ type twilioReceiver struct {
 
 func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*twilioReceiver, error) {
 	r := &twilioReceiver{cfg: cfg}
-	var defaultKeyer *subject.Keyer
-	if len(cfg.SubjectSalt) > 0 {
-		k, err := subject.NewKeyer([]byte(cfg.SubjectSalt))
-		if err != nil {
-			return nil, err
-		}
-		defaultKeyer = k
+	keyers, err := subject.NewKeyers([]byte(cfg.SubjectSalt))
+	if err != nil {
+		return nil, err
 	}
-	keyers := map[string]*subject.Keyer{}
 	accounts := make([]*account, 0, len(cfg.Tenants))
 	for _, t := range cfg.Tenants {
-		a := &account{sid: t.AccountSID, members: map[string]bool{t.AccountSID: true}, keyer: defaultKeyer}
+		a := &account{sid: t.AccountSID, members: map[string]bool{t.AccountSID: true}}
 		for _, tok := range t.AuthTokens {
 			a.tokens = append(a.tokens, []byte(tok))
 		}
 		for _, sub := range t.SubaccountSIDs {
 			a.members[sub] = true
 		}
-		if t.SubjectSalt != "" {
-			k, err := subject.NewKeyer([]byte(t.SubjectSalt))
-			if err != nil {
-				return nil, err
-			}
-			a.keyer = k
+		if a.keyer, err = keyers.Add(t.AccountSID, []byte(t.SubjectSalt)); err != nil {
+			return nil, err
 		}
 		for sid := range a.members {
-			keyers[sid] = a.keyer
+			keyers.Alias(sid, a.keyer)
 		}
 		accounts = append(accounts, a)
 	}
@@ -75,7 +66,7 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*twili
 		}
 	}
 	r.verifier = newVerifier(publicURL, accounts)
-	r.norm = newNormalizer(cfg, set.BuildInfo.Version, keyers, defaultKeyer)
+	r.norm = newNormalizer(cfg, set.BuildInfo.Version, keyers)
 
 	form := []string{webhook.ContentTypeForm}
 	server, err := webhook.NewServer(&cfg.Config, set, next,
