@@ -27,7 +27,10 @@ func TestComponentsListsOurs(t *testing.T) {
 }
 
 func TestValidateLocalConfig(t *testing.T) {
-	cmd := exec.Command(binary, "validate", "--config", "../config/local.yaml")
+	// Paths in config/local.yaml (the policy file) are relative to the
+	// repository root, where make run starts the collector.
+	cmd := exec.Command(binary, "validate", "--config", "config/local.yaml")
+	cmd.Dir = ".."
 	cmd.Env = append(cmd.Environ(),
 		"CONSENTRY_SUBJECT_SALT=0123456789abcdef0123456789abcdef",
 		"CONSENTRY_GENESYS_ORG_ID=7c5e9a1e-3b2f-4d8a-9f61-2a0c4e6b8d10",

@@ -86,6 +86,7 @@ Point your vendors at:
   Talkdesk         http://127.0.0.1:7404/talkdesk/webhook/<trigger>  HTTP Notifier / Webhook Trigger, one URL per trigger (e.g. inboundCallEnds), header X-Consentry-Token: \$CONSENTRY_TALKDESK_TOKEN
                    http://127.0.0.1:7404/talkdesk/events             Events API (partner apps); needs events_api.signature_keys
                    account: $CONSENTRY_TALKDESK_ACCOUNT_ID (set CONSENTRY_TALKDESK_ACCOUNT_ID to yours)
+  Consent policy   config/policy.yaml (go run ./cmd/consentry policy check|explain --config config/local.yaml)
   Health           http://127.0.0.1:13133/
   Metrics          http://127.0.0.1:8888/metrics
 

@@ -1,0 +1,92 @@
+package e2e
+
+import (
+	"net/http"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/consentry/consentry/internal/ccaas"
+)
+
+// The local example policy's Genesys tenant (config/policy.yaml).
+const localGenesysOrg = "00000000-0000-4000-8000-000000000000"
+
+// Receiver -> consent processor -> consent_router in the built binary: every
+// record is tagged, forward records reach the forward sink and everything
+// else the quarantine sink (a stand-in until the quarantine exporter lands).
+const consentConfig = `
+extensions:
+  health_check:
+    endpoint: 127.0.0.1:{{.Ports.health}}
+receivers:
+  genesys:
+    endpoint: 127.0.0.1:{{.Ports.genesys}}
+    subject_salt: e2e-subject-salt-0123456789abcdef
+    consent_attributes:
+      RecordingConsent: recording
+    tenants:
+      - organization_id: ` + localGenesysOrg + `
+        api_keys: ["` + genesysKey + `"]
+processors:
+  consent:
+    policy_file: {{.Policy}}
+connectors:
+  consent_router:
+    forward: [logs/forward]
+    quarantine: [logs/quarantine]
+exporters:
+  otlp_http/forward:
+    endpoint: {{.Forward}}
+    compression: none
+    sending_queue: {enabled: false}
+    retry_on_failure: {enabled: false}
+  otlp_http/quarantine:
+    endpoint: {{.Quarantine}}
+    compression: none
+    sending_queue: {enabled: false}
+    retry_on_failure: {enabled: false}
+service:
+  extensions: [health_check]
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    logs/in:
+      receivers: [genesys]
+      processors: [consent]
+      exporters: [consent_router]
+    logs/forward:
+      receivers: [consent_router]
+      exporters: [otlp_http/forward]
+    logs/quarantine:
+      receivers: [consent_router]
+      exporters: [otlp_http/quarantine]
+`
+
+func TestConsentTaggingAndRouting(t *testing.T) {
+	fwd, q := newSink(t), newSink(t)
+	policy, err := filepath.Abs("../config/policy.yaml")
+	require.NoError(t, err)
+	c := startCollector(t, consentConfig, map[string]any{"Forward": fwd.url, "Quarantine": q.url, "Policy": policy})
+
+	body := withOrg(genesysFixture(t, "eventbridge_batch.json"), localGenesysOrg)
+	code, _, out := post(t, c.url("genesys", "/genesys/eventbridge"), body, map[string]string{"X-API-Key": genesysKey})
+	require.Equal(t, http.StatusOK, code, out)
+	require.Equal(t, 8, fwd.count()+q.count(), "every event reaches exactly one route")
+
+	for route, s := range map[string]*sink{"forward": fwd, "quarantine": q} {
+		for _, r := range s.records() {
+			assert.Equal(t, route, attrStr(r.Record, ccaas.AttrConsentDecision), "%s in the %s sink", r.Record.EventName(), route)
+			assert.NotEmpty(t, attrStr(r.Record, ccaas.AttrConsentStatus))
+			assert.NotEmpty(t, attrStr(r.Record, ccaas.AttrConsentPolicyHash))
+		}
+	}
+	// The unknown topic has no purpose in the policy: it must not flow.
+	for _, r := range fwd.records() {
+		assert.NotEqual(t, ccaas.EventVendor, r.Record.EventName(), "an unknown vendor event was forwarded")
+	}
+	assert.NotZero(t, q.count(), "the batch holds events the example policy quarantines")
+}

@@ -1,0 +1,312 @@
+package policy
+
+// Config is a consent policy as written in YAML, either under the consent
+// processor's `policy` key or in a policy file. Empty fields take the
+// defaults documented in docs/policy.md (see ApplyDefaults).
+type Config struct {
+	// Processors are the parties that touch events: the vendors themselves
+	// and their sub-processors (AI transcription, analytics).
+	Processors []ProcessorConfig `mapstructure:"processors"`
+	// Tenants are the businesses whose events arrive, matched by vendor and
+	// tenant id.
+	Tenants []TenantConfig `mapstructure:"tenants"`
+	// Purposes maps event names to the data uses they serve. Keys are exact
+	// event names, prefixes ending in ".*" (ccaas.analytics.*), or "*" for
+	// every other event; the most specific key wins.
+	Purposes map[string][]string `mapstructure:"purposes"`
+	// CustomPurposes declares data uses beyond fideslang and Consentry's
+	// collect.recording / collect.transcription; each must extend a known
+	// data use (fideslang's extension rule), e.g.
+	// essential.service.operations.support.callback.
+	CustomPurposes []string `mapstructure:"custom_purposes"`
+	// Jurisdiction holds the all-party consent rules.
+	Jurisdiction JurisdictionConfig `mapstructure:"jurisdiction"`
+	// ConsentSources says, per vendor (genesys, twilio, segment, talkdesk),
+	// how to read the in-event consent signals the receivers wrote.
+	ConsentSources map[string]SourceConfig `mapstructure:"consent_sources"`
+	// TCF maps IAB TCF v2.2 purposes to data uses.
+	TCF TCFConfig `mapstructure:"tcf"`
+	// OptOut configures Sec-GPC and GPP opt-outs of sale and sharing.
+	OptOut OptOutConfig `mapstructure:"opt_out"`
+	// ConsentEvents are the event names whose consent evidence is written to
+	// the store for the subject (not only used for the event itself).
+	// Default: [ccaas.consent.updated].
+	ConsentEvents []string `mapstructure:"consent_events"`
+}
+
+// ProcessorConfig is one party that touches events.
+type ProcessorConfig struct {
+	// ID is what notices and consent records name (lower case, digits, '-',
+	// '_', '.').
+	ID string `mapstructure:"id"`
+	// Name is for people ("Talkdesk AI (Experience Analytics)").
+	Name string `mapstructure:"name"`
+	// Role is processor, service_provider or third_party.
+	Role string `mapstructure:"role"`
+	// SecondaryUses are the uses of the data for the processor's own
+	// purposes its terms allow: train_ai_system, product_improvement,
+	// cross_customer_profiling, advertising. Any makes it a third party
+	// (the capability test).
+	SecondaryUses []string `mapstructure:"secondary_uses"`
+	// TCFVendorID is the processor's IAB Global Vendor List id; when set, a
+	// TC string grants its purposes to this processor only if the string
+	// also has vendor consent for this id.
+	TCFVendorID int `mapstructure:"tcf_vendor_id"`
+	// Touches says which events the processor handles.
+	Touches TouchesConfig `mapstructure:"touches"`
+}
+
+// TouchesConfig selects events by vendor, tenant and event name; all must
+// match.
+type TouchesConfig struct {
+	// Vendors: ccaas.vendor values; empty matches every vendor.
+	Vendors []string `mapstructure:"vendors"`
+	// Tenants: tenant ids (ccaas.tenant.id) whose events the processor
+	// touches, for sub-processors only some tenants use; empty matches every
+	// tenant.
+	Tenants []string `mapstructure:"tenants"`
+	// Events: event names or patterns (prefix ".*", "*"); empty matches
+	// every event.
+	Events []string `mapstructure:"events"`
+}
+
+// TenantConfig is one business, as one vendor knows it.
+type TenantConfig struct {
+	// Vendor is the ccaas.vendor value.
+	Vendor string `mapstructure:"vendor"`
+	// ID is the ccaas.tenant.id value (Genesys org id, Twilio account SID,
+	// Segment source, Talkdesk account).
+	ID string `mapstructure:"id"`
+	// Name is for people.
+	Name string `mapstructure:"name"`
+	// Sensitive marks hotlines, health and similar services: no processor
+	// with secondary uses, no third party, no consent resting on a played
+	// notice alone.
+	Sensitive bool `mapstructure:"sensitive"`
+	// ConsentScope names the consent records this tenant shares with other
+	// tenants of the same business (default "<vendor>/<id>").
+	ConsentScope string `mapstructure:"consent_scope"`
+	// Jurisdictions where the business and its agents are (ISO 3166-1 or
+	// 3166-2 codes); they count for all-party consent like the customer's.
+	Jurisdictions []string `mapstructure:"jurisdictions"`
+	// ContractPurposes are the data uses the business may serve without
+	// consent (contract, legal obligation), for processors that are not
+	// third parties. Recording purposes still need consent where all-party
+	// consent is required.
+	ContractPurposes []string `mapstructure:"contract_purposes"`
+	// Notice is the privacy notice the tenant's customers see.
+	Notice NoticeConfig `mapstructure:"notice"`
+	// PlayedNotices are the notices a flow plays or shows (an IVR "this call
+	// is recorded" prompt), identified by the marker the receiver writes to
+	// ccaas.consent.notice.id.
+	PlayedNotices []PlayedNoticeConfig `mapstructure:"played_notices"`
+}
+
+// NoticeConfig is a tenant's privacy notice.
+type NoticeConfig struct {
+	// ID identifies the notice (required).
+	ID string `mapstructure:"id"`
+	// Version of the notice; consent.notice.id is "<id>@<version>".
+	Version string `mapstructure:"version"`
+	// Date the version took effect (YYYY-MM-DD).
+	Date string `mapstructure:"date"`
+	// URL where the notice is published.
+	URL string `mapstructure:"url"`
+	// Processors the notice names: the disclosed processors.
+	Processors []string `mapstructure:"processors"`
+}
+
+// PlayedNoticeConfig is a notice played or shown during an interaction.
+// Continuing after it is implied consent to its purposes.
+type PlayedNoticeConfig struct {
+	// ID is the marker value in ccaas.consent.notice.id.
+	ID string `mapstructure:"id"`
+	// Purposes the notice announces (e.g. collect.recording).
+	Purposes []string `mapstructure:"purposes"`
+	// Processors the notice names. Empty: the notice names nobody, so it
+	// covers only processors that are not third parties.
+	Processors []string `mapstructure:"processors"`
+}
+
+// JurisdictionConfig holds the all-party consent rules.
+type JurisdictionConfig struct {
+	// AllParty: jurisdictions where recording or interception needs every
+	// party's consent (ISO 3166-2 like US-CA, or a whole country like DE).
+	AllParty []string `mapstructure:"all_party"`
+	// AllPartyCalls: jurisdictions treated as all-party for calls only
+	// (channels in call_channels).
+	AllPartyCalls []string `mapstructure:"all_party_calls"`
+	// CallChannels are the ccaas.channel values that are calls. A record
+	// without a channel counts as a call.
+	CallChannels []string `mapstructure:"call_channels"`
+	// RecordingPurposes are the data uses that are recording or
+	// interception.
+	RecordingPurposes []string `mapstructure:"recording_purposes"`
+	// UnknownLocation: all_party (default) or one_party. A customer whose
+	// country is known but whose region is not counts as unknown when the
+	// country has all-party regions.
+	UnknownLocation string `mapstructure:"unknown_location"`
+}
+
+// SourceConfig says how to read one vendor's in-event consent signals.
+type SourceConfig struct {
+	// Signals, by signal name (the receiver writes
+	// ccaas.consent.signal.<name>).
+	Signals map[string]SignalConfig `mapstructure:"signals"`
+	// Categories maps consent category ids (ccaas.consent.category.<id>,
+	// Segment categoryPreferences) to data uses. Once an event carries any
+	// category, a mapped category it lacks counts as false; a purpose several
+	// categories map to needs all of them true.
+	Categories map[string][]string `mapstructure:"categories"`
+}
+
+// SignalConfig reads one in-event consent signal.
+type SignalConfig struct {
+	// Attribute holds the raw value (default ccaas.consent.signal.<name>).
+	Attribute string `mapstructure:"attribute"`
+	// Purposes the signal grants or denies (required).
+	Purposes []string `mapstructure:"purposes"`
+	// Processors the signal names; empty: every disclosed processor.
+	Processors []string `mapstructure:"processors"`
+	// Scope: interaction (default; the consent covers the interaction it
+	// was given in) or subject (it covers the subject from then on).
+	Scope string `mapstructure:"scope"`
+	// Granted and Denied are the values (compared case-insensitively,
+	// trimmed) that mean yes and no. Any other value is malformed.
+	Granted []string `mapstructure:"granted"`
+	Denied  []string `mapstructure:"denied"`
+}
+
+// TCFConfig maps IAB TCF v2.2 purposes to data uses.
+type TCFConfig struct {
+	// Enabled reads ccaas.consent.tcf (and a GPP string's TCF EU section).
+	// Default true.
+	Enabled *bool `mapstructure:"enabled"`
+	// Purposes maps TCF purpose ids ("1".."11") to data uses; consent for
+	// the purpose grants them, its absence denies them.
+	Purposes map[string][]string `mapstructure:"purposes"`
+}
+
+// OptOutConfig configures opt-outs of sale and sharing.
+type OptOutConfig struct {
+	// GPC honours ccaas.consent.gpc (Sec-GPC: 1). Default true.
+	GPC *bool `mapstructure:"gpc"`
+	// GPP honours the usnat and usca opt-outs of sale, sharing and
+	// targeted advertising, and their GPC sub-section. Default true.
+	GPP *bool `mapstructure:"gpp"`
+	// Purposes an opt-out denies for every processor (beyond blocking every
+	// third party).
+	Purposes []string `mapstructure:"purposes"`
+}
+
+// Roles.
+const (
+	RoleProcessor       = "processor"
+	RoleServiceProvider = "service_provider"
+	RoleThirdParty      = "third_party"
+)
+
+// Signal scopes.
+const (
+	ScopeInteraction = "interaction"
+	ScopeSubject     = "subject"
+)
+
+// Unknown-location rules.
+const (
+	UnknownAllParty = "all_party"
+	UnknownOneParty = "one_party"
+)
+
+// Default values (BRIEF.md "The consent decision").
+var (
+	DefaultAllParty          = []string{"US-CA", "US-FL", "US-IL", "US-MD", "US-MA", "US-MT", "US-NH", "US-PA", "US-WA"}
+	DefaultAllPartyCalls     = []string{"US-CT", "US-DE", "US-MI", "US-NV", "US-OR"}
+	DefaultCallChannels      = []string{"voice", "callback", "video"}
+	DefaultRecordingPurposes = []string{PurposeRecording, PurposeTranscription}
+	DefaultConsentEvents     = []string{"ccaas.consent.updated"}
+	DefaultOptOutPurposes    = []string{"third_party_sharing", "marketing.advertising.third_party", "marketing.advertising.first_party.targeted", "marketing.advertising.profiling", "personalize.content.profiling"}
+	DefaultGranted           = []string{"true", "yes", "y", "1", "granted", "accepted", "agree", "agreed", "opt_in", "opt-in", "optin", "consented"}
+	DefaultDenied            = []string{"false", "no", "n", "0", "denied", "declined", "refused", "opt_out", "opt-out", "optout", "revoked", "withdrawn"}
+	// DefaultTCFPurposes maps the TCF v2.2 purposes to fideslang data uses.
+	DefaultTCFPurposes = map[string][]string{
+		"1":  {"functional.storage"},                                                                       // Store and/or access information on a device
+		"2":  {"marketing.advertising.serving"},                                                            // Use limited data to select advertising
+		"3":  {"marketing.advertising.profiling"},                                                          // Create profiles for personalised advertising
+		"4":  {"marketing.advertising.first_party.targeted", "marketing.advertising.third_party.targeted"}, // Use profiles to select personalised advertising
+		"5":  {"personalize.content.profiling"},                                                            // Create profiles to personalise content
+		"6":  {"personalize.content.profiled"},                                                             // Use profiles to select personalised content
+		"7":  {"analytics.reporting.ad_performance"},                                                       // Measure advertising performance
+		"8":  {"analytics.reporting.content_performance"},                                                  // Measure content performance
+		"9":  {"analytics.reporting.campaign_insights"},                                                    // Understand audiences through statistics or combinations of data
+		"10": {"functional.service.improve"},                                                               // Develop and improve services
+		"11": {"personalize.content.limited"},                                                              // Use limited data to select content
+	}
+)
+
+// ApplyDefaults fills empty fields with their defaults. Compile calls it; the
+// policy hash covers the result, so a change of a default changes the hash.
+func (c *Config) ApplyDefaults() {
+	j := &c.Jurisdiction
+	if len(j.AllParty) == 0 {
+		j.AllParty = append([]string(nil), DefaultAllParty...)
+	}
+	if len(j.AllPartyCalls) == 0 {
+		j.AllPartyCalls = append([]string(nil), DefaultAllPartyCalls...)
+	}
+	if len(j.CallChannels) == 0 {
+		j.CallChannels = append([]string(nil), DefaultCallChannels...)
+	}
+	if len(j.RecordingPurposes) == 0 {
+		j.RecordingPurposes = append([]string(nil), DefaultRecordingPurposes...)
+	}
+	if j.UnknownLocation == "" {
+		j.UnknownLocation = UnknownAllParty
+	}
+	if len(c.ConsentEvents) == 0 {
+		c.ConsentEvents = append([]string(nil), DefaultConsentEvents...)
+	}
+	t := true
+	if c.TCF.Enabled == nil {
+		c.TCF.Enabled = &t
+	}
+	if len(c.TCF.Purposes) == 0 {
+		c.TCF.Purposes = make(map[string][]string, len(DefaultTCFPurposes))
+		for k, v := range DefaultTCFPurposes {
+			c.TCF.Purposes[k] = append([]string(nil), v...)
+		}
+	}
+	if c.OptOut.GPC == nil {
+		c.OptOut.GPC = &t
+	}
+	if c.OptOut.GPP == nil {
+		c.OptOut.GPP = &t
+	}
+	if len(c.OptOut.Purposes) == 0 {
+		c.OptOut.Purposes = append([]string(nil), DefaultOptOutPurposes...)
+	}
+	for i := range c.Tenants {
+		tn := &c.Tenants[i]
+		if tn.ConsentScope == "" && tn.Vendor != "" && tn.ID != "" {
+			tn.ConsentScope = tn.Vendor + "/" + tn.ID
+		}
+	}
+	for v, src := range c.ConsentSources {
+		for name, s := range src.Signals {
+			if s.Attribute == "" {
+				s.Attribute = "ccaas.consent.signal." + name
+			}
+			if s.Scope == "" {
+				s.Scope = ScopeInteraction
+			}
+			if len(s.Granted) == 0 {
+				s.Granted = append([]string(nil), DefaultGranted...)
+			}
+			if len(s.Denied) == 0 {
+				s.Denied = append([]string(nil), DefaultDenied...)
+			}
+			src.Signals[name] = s
+		}
+		c.ConsentSources[v] = src
+	}
+}

@@ -1,0 +1,149 @@
+package consentprocessor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+
+	"github.com/consentry/consentry/internal/consentstore"
+	"github.com/consentry/consentry/internal/policy"
+)
+
+// Config is the consent processor's configuration.
+type Config struct {
+	// Policy is the consent policy, inline. Exactly one of policy and
+	// policy_file must be set.
+	Policy *policy.Config `mapstructure:"policy"`
+	// PolicyFile is a YAML file holding the policy (the keys of `policy`).
+	// It is watched and reloaded when its content changes; a broken new
+	// version is logged and the previous policy stays in force.
+	PolicyFile string `mapstructure:"policy_file"`
+	// ReloadInterval is how often policy_file is checked for changes; 0
+	// disables reloading.
+	ReloadInterval time.Duration `mapstructure:"reload_interval"`
+
+	// Store is the id of an extension that implements the consent store
+	// (the consent_ledger extension). Unset: an in-memory store, lost on
+	// restart.
+	Store *component.ID `mapstructure:"store"`
+
+	// Cache keeps hot consent lookups off the store.
+	Cache CacheConfig `mapstructure:"cache"`
+
+	// Interactions remembers the subject and location of recent
+	// interactions, for records that carry only an interaction id (Genesys
+	// transcription and attribute events).
+	Interactions InteractionsConfig `mapstructure:"interactions"`
+
+	// ForwardedAttributes is full (default: every consent.* attribute on
+	// every record) or minimal: records decided forward get only
+	// consent.status, consent.decision, consent.reasons, consent.notice.id
+	// and consent.policy.hash, which roughly halves the processor's cost per
+	// record. Quarantined records always get every attribute: they are the
+	// auditors' evidence.
+	ForwardedAttributes string `mapstructure:"forwarded_attributes"`
+
+	// Metrics configures the processor's own metrics.
+	Metrics MetricsConfig `mapstructure:"metrics"`
+}
+
+// Values of forwarded_attributes.
+const (
+	AttributesFull    = "full"
+	AttributesMinimal = "minimal"
+)
+
+// CacheConfig configures the consent lookup cache.
+type CacheConfig struct {
+	// TTL of a cached subject that has consent records.
+	TTL time.Duration `mapstructure:"ttl"`
+	// NegativeTTL of a cached subject that has none.
+	NegativeTTL time.Duration `mapstructure:"negative_ttl"`
+	// MaxEntries bounds the cached subjects.
+	MaxEntries int `mapstructure:"max_entries"`
+}
+
+// InteractionsConfig configures the interaction memory.
+type InteractionsConfig struct {
+	// MaxEntries bounds the remembered interactions (oldest first out); 0
+	// disables the memory.
+	MaxEntries int `mapstructure:"max_entries"`
+	// TTL is how long an interaction is remembered after its last record.
+	TTL time.Duration `mapstructure:"ttl"`
+}
+
+// MetricsConfig configures the processor's metrics.
+type MetricsConfig struct {
+	// TenantAttribute adds the tenant id to the records and reasons metrics
+	// (tenants outside the policy count as "_unknown"). Turn it off when
+	// the policy has many tenants.
+	TenantAttribute bool `mapstructure:"tenant_attribute"`
+}
+
+func createDefaultConfig() component.Config {
+	return &Config{
+		ReloadInterval: 5 * time.Second,
+		Cache:          CacheConfig{TTL: 30 * time.Second, NegativeTTL: 10 * time.Second, MaxEntries: 100_000},
+		Interactions:   InteractionsConfig{MaxEntries: 100_000, TTL: 4 * time.Hour},
+		Metrics:        MetricsConfig{TenantAttribute: true},
+
+		ForwardedAttributes: AttributesFull,
+	}
+}
+
+// Validate checks the configuration, including the policy itself: an
+// invalid policy (inline or in policy_file) stops the collector at start.
+func (c *Config) Validate() error {
+	var errs []error
+	switch {
+	case c.Policy == nil && c.PolicyFile == "":
+		errs = append(errs, errors.New("set policy (inline) or policy_file: without a policy every record would be quarantined"))
+	case c.Policy != nil && c.PolicyFile != "":
+		errs = append(errs, errors.New("set policy or policy_file, not both"))
+	default:
+		if _, err := c.LoadPolicy(context.Background()); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.ForwardedAttributes != AttributesFull && c.ForwardedAttributes != AttributesMinimal {
+		errs = append(errs, fmt.Errorf("forwarded_attributes must be %q or %q, got %q", AttributesFull, AttributesMinimal, c.ForwardedAttributes))
+	}
+	if c.ReloadInterval < 0 {
+		errs = append(errs, fmt.Errorf("reload_interval must not be negative, got %s", c.ReloadInterval))
+	}
+	if c.Cache.TTL < 0 || c.Cache.NegativeTTL < 0 {
+		errs = append(errs, errors.New("cache.ttl and cache.negative_ttl must not be negative (0 disables caching)"))
+	}
+	if c.Cache.MaxEntries <= 0 {
+		errs = append(errs, fmt.Errorf("cache.max_entries must be positive, got %d", c.Cache.MaxEntries))
+	}
+	if c.Interactions.MaxEntries < 0 {
+		errs = append(errs, fmt.Errorf("interactions.max_entries must not be negative, got %d", c.Interactions.MaxEntries))
+	}
+	if c.Interactions.MaxEntries > 0 && c.Interactions.TTL <= 0 {
+		errs = append(errs, fmt.Errorf("interactions.ttl must be positive, got %s", c.Interactions.TTL))
+	}
+	return errors.Join(errs...)
+}
+
+// LoadPolicy compiles the configured policy (reading policy_file if set).
+func (c *Config) LoadPolicy(ctx context.Context) (*policy.Policy, error) {
+	if c.PolicyFile != "" {
+		return policy.CompileFile(ctx, c.PolicyFile)
+	}
+	if c.Policy == nil {
+		return nil, errors.New("no policy configured")
+	}
+	p, err := policy.Compile(c.Policy)
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	return p, nil
+}
+
+func (c *Config) cacheConfig() consentstore.CacheConfig {
+	return consentstore.CacheConfig{TTL: c.Cache.TTL, NegativeTTL: c.Cache.NegativeTTL, MaxEntries: c.Cache.MaxEntries}
+}

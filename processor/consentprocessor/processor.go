@@ -1,0 +1,189 @@
+package consentprocessor
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/processor"
+	"go.uber.org/zap"
+
+	"github.com/consentry/consentry/internal/consentstore"
+	"github.com/consentry/consentry/internal/policy"
+)
+
+// consentProcessor is the component: it builds its Evaluator at Start and
+// keeps policy_file's policy current.
+type consentProcessor struct {
+	cfg    *Config
+	set    processor.Settings
+	tel    *telemetry
+	eval   *Evaluator
+	host   component.Host
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	digest [sha256.Size]byte // of the policy file's bytes last compiled
+}
+
+func newConsentProcessor(cfg *Config, set processor.Settings) (*consentProcessor, error) {
+	tel, err := newTelemetry(set.MeterProvider, set.ID.String(), cfg.Metrics.TenantAttribute)
+	if err != nil {
+		return nil, err
+	}
+	return &consentProcessor{cfg: cfg, set: set, tel: tel}, nil
+}
+
+func (p *consentProcessor) start(ctx context.Context, host component.Host) error {
+	p.host = host
+	pol, err := p.cfg.LoadPolicy(ctx)
+	if err != nil {
+		return err
+	}
+	if p.cfg.PolicyFile != "" {
+		if b, err := os.ReadFile(p.cfg.PolicyFile); err == nil {
+			p.digest = sha256.Sum256(b)
+		}
+	}
+	store, err := p.resolveStore(host)
+	if err != nil {
+		return err
+	}
+	p.eval = NewEvaluator(pol, EvaluatorSettings{
+		Store:                 store,
+		Cache:                 p.cfg.cacheConfig(),
+		InteractionMaxEntries: p.cfg.Interactions.MaxEntries,
+		InteractionTTL:        p.cfg.Interactions.TTL,
+		Logger:                p.set.Logger,
+		MinimalForwarded:      p.cfg.ForwardedAttributes == AttributesMinimal,
+		telemetry:             p.tel,
+	})
+	p.tel.eval.Store(p.eval)
+	storeName := "in-memory"
+	if p.cfg.Store != nil {
+		storeName = p.cfg.Store.String()
+	}
+	p.set.Logger.Info("Consent policy loaded", zap.String("policy_hash", pol.Hash()),
+		zap.String("store", storeName), zap.Int("warnings", len(pol.Warnings())))
+	for _, w := range pol.Warnings() {
+		p.set.Logger.Warn("Consent policy warning", zap.String("warning", w))
+	}
+	if p.cfg.PolicyFile != "" && p.cfg.ReloadInterval > 0 {
+		p.stop = make(chan struct{})
+		p.wg.Add(1)
+		go p.watch()
+	}
+	return nil
+}
+
+// resolveStore finds the configured store extension, or makes an
+// in-memory store.
+func (p *consentProcessor) resolveStore(host component.Host) (consentstore.Store, error) {
+	if p.cfg.Store == nil {
+		p.set.Logger.Warn("Consent records are kept in memory and lost on restart; set store to a consent_ledger extension to keep them")
+		return consentstore.NewMemory(), nil
+	}
+	ext, ok := host.GetExtensions()[*p.cfg.Store]
+	if !ok {
+		return nil, fmt.Errorf("store: extension %q not found; add it under extensions and to service.extensions", p.cfg.Store)
+	}
+	store, ok := ext.(consentstore.Store)
+	if !ok {
+		return nil, fmt.Errorf("store: extension %q is not a consent store", p.cfg.Store)
+	}
+	return store, nil
+}
+
+func (p *consentProcessor) shutdown(context.Context) error {
+	if p.stop != nil {
+		close(p.stop)
+		p.wg.Wait()
+		p.stop = nil
+	}
+	if p.eval != nil {
+		p.eval.Close()
+	}
+	p.tel.shutdown()
+	return nil
+}
+
+// watch polls policy_file and swaps in each new valid version.
+func (p *consentProcessor) watch() {
+	defer p.wg.Done()
+	t := time.NewTicker(p.cfg.ReloadInterval)
+	defer t.Stop()
+	failing := false
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+			changed, err := p.reload(context.Background())
+			switch {
+			case err != nil:
+				if !failing {
+					p.set.Logger.Error("Consent policy file is invalid; the previous policy stays in force",
+						zap.String("policy_file", p.cfg.PolicyFile), zap.Error(err))
+					componentstatus.ReportStatus(p.host, componentstatus.NewRecoverableErrorEvent(err))
+				}
+				failing = true
+			case changed || failing:
+				if failing {
+					componentstatus.ReportStatus(p.host, componentstatus.NewEvent(componentstatus.StatusOK))
+				}
+				failing = false
+			}
+		}
+	}
+}
+
+// reload compiles policy_file if its content changed. A broken file keeps
+// the policy in force and returns the error.
+func (p *consentProcessor) reload(ctx context.Context) (bool, error) {
+	b, err := os.ReadFile(p.cfg.PolicyFile)
+	if err != nil {
+		p.tel.reload(ctx, err)
+		return false, fmt.Errorf("policy file: %w", err)
+	}
+	digest := sha256.Sum256(b)
+	if bytes.Equal(digest[:], p.digest[:]) {
+		return false, nil
+	}
+	pol, err := policy.CompileFile(ctx, p.cfg.PolicyFile)
+	p.tel.reload(ctx, err)
+	if err != nil {
+		return false, err
+	}
+	p.digest = digest
+	old := p.eval.Policy()
+	p.eval.SetPolicy(pol)
+	if old == nil || old.Hash() != pol.Hash() {
+		p.set.Logger.Info("Consent policy reloaded", zap.String("policy_hash", pol.Hash()), zap.String("previous_hash", hashOf(old)))
+	}
+	return true, nil
+}
+
+func hashOf(p *policy.Policy) string {
+	if p == nil {
+		return ""
+	}
+	return p.Hash()
+}
+
+var errNotStarted = errors.New("consent processor not started")
+
+func (p *consentProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
+	if p.eval == nil {
+		// Cannot happen in a running collector; never forward undecided data.
+		return ld, errNotStarted
+	}
+	p.eval.ProcessLogs(ctx, ld)
+	return ld, nil
+}
