@@ -1,7 +1,6 @@
 package consentprocessor
 
 import (
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -10,20 +9,13 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/confmap"
-	"go.opentelemetry.io/collector/confmap/confmaptest"
 
-	"github.com/consentry/consentry/processor/consentprocessor/internal/metadata"
+	"github.com/consentry/consentry/internal/configtest"
 )
 
 func loadConfig(t *testing.T, name string) *Config {
 	t.Helper()
-	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
-	require.NoError(t, err)
-	sub, err := cm.Sub(component.NewIDWithName(metadata.Type, name).String())
-	require.NoError(t, err)
-	cfg := NewFactory().CreateDefaultConfig().(*Config)
-	require.NoError(t, sub.Unmarshal(cfg))
-	return cfg
+	return configtest.Load[*Config](t, NewFactory(), name)
 }
 
 func TestConfigStruct(t *testing.T) {
