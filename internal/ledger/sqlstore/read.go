@@ -80,19 +80,6 @@ func scanCheckpoints(rows *sql.Rows, err error) ([]CheckpointRow, error) {
 	return out, rows.Err()
 }
 
-// DataKey returns a data key by id, or nil.
-func (s *Store) DataKey(ctx context.Context, id string) (*DataKeyRow, error) {
-	var k DataKeyRow
-	err := s.r.QueryRowContext(ctx, `SELECT `+dataKeyCols+` FROM data_keys k WHERE k.dk_id = $1`, id).Scan(k.dest()...)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &k, nil
-}
-
 // FullRecord is a record with everything needed to decrypt and check it.
 // Payload is nil once purged; Key is nil if the data key row is missing;
 // Chain is nil if the chain entry is missing.

@@ -142,15 +142,6 @@ func loadMigrations(fsys fs.FS) ([]migration, error) {
 	return ms, nil
 }
 
-// SchemaVersion returns the newest migration this binary knows.
-func SchemaVersion(d Dialect) (int, error) {
-	ms, err := loadMigrations(d.Migrations())
-	if err != nil || len(ms) == 0 {
-		return 0, err
-	}
-	return ms[len(ms)-1].version, nil
-}
-
 func (s *Store) migrate(ctx context.Context) error {
 	ms, err := loadMigrations(s.d.Migrations())
 	if err != nil {

@@ -492,8 +492,3 @@ func (t *WriteTx) SetMeta(key, value string) error {
 	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
 	return err
 }
-
-// Exec runs a statement in the transaction (tests use it to tamper).
-func (t *WriteTx) Exec(query string, args ...any) (sql.Result, error) {
-	return t.tx.ExecContext(t.ctx, query, args...)
-}
