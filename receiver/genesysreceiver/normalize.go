@@ -1,8 +1,6 @@
 package genesysreceiver
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -100,7 +98,7 @@ func (n *normalizer) eventBridge(body []byte, credOrg string, received time.Time
 		}
 		id := ccaas.Str(e, "id")
 		if id == "" {
-			id = derivedID(topic, eventBody)
+			id = ccaas.DerivedID(topic, eventBody)
 		}
 		envTime := parseTime(ccaas.Get(e, "time"))
 		if envTime.IsZero() {
@@ -137,7 +135,7 @@ func (n *normalizer) notifications(body []byte, credOrg string, received time.Ti
 		}
 		lr := b.Record(tenant)
 		ccaas.PutMap(lr.Body().SetEmptyMap(), e)
-		n.normalise(lr, tenant, routeNotifications, derivedID(topic, eventBody), topicPattern(topic), eventBody, time.Time{}, received)
+		n.normalise(lr, tenant, routeNotifications, ccaas.DerivedID(topic, eventBody), topicPattern(topic), eventBody, time.Time{}, received)
 	}
 	return b.Logs(), nil
 }
@@ -463,17 +461,6 @@ func looksLikeID(s string) bool {
 		}
 	}
 	return true
-}
-
-// derivedID is a stable key for events that carry no id of their own: the
-// topic and the canonical (sorted-key) JSON of the event body.
-func derivedID(topic string, body map[string]any) string {
-	h := sha256.New()
-	h.Write([]byte(topic))
-	h.Write([]byte{'\n'})
-	canon, _ := json.Marshal(body)
-	h.Write(canon)
-	return "sha256:" + hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // parseTime reads epoch milliseconds (a number or a string of digits) or an

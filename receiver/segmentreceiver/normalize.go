@@ -3,7 +3,6 @@ package segmentreceiver
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"maps"
 	"slices"
 	"strconv"
@@ -119,7 +118,7 @@ func eventID(ev map[string]any) string {
 	id := ccaas.Str(ev, "messageId")
 	switch {
 	case id == "":
-		return derivedID(ev)
+		return ccaas.DerivedID("", ev, retryVarying...)
 	case len(id) > maxMessageIDLen:
 		sum := sha256.Sum256([]byte(id))
 		return "sha256:" + hex.EncodeToString(sum[:16])
@@ -128,17 +127,9 @@ func eventID(ev map[string]any) string {
 	}
 }
 
-// derivedID hashes the canonical (sorted-key) JSON of an event without the
-// fields that change when a client retries it.
-func derivedID(ev map[string]any) string {
-	stable := maps.Clone(ev)
-	for _, k := range []string{"sentAt", "receivedAt", "writeKey", "_metadata"} {
-		delete(stable, k)
-	}
-	canon, _ := json.Marshal(stable)
-	sum := sha256.Sum256(canon)
-	return "sha256:" + hex.EncodeToString(sum[:16])
-}
+// retryVarying lists the fields a client changes when it retries an event;
+// they are left out of derived ids.
+var retryVarying = []string{"sentAt", "receivedAt", "writeKey", "_metadata"}
 
 // channel maps Segment's channel (context.channel or the top-level field:
 // server, browser, mobile, client) to ccaas.channel. Without a decisive

@@ -1,11 +1,6 @@
 package talkdeskreceiver
 
 import (
-	"crypto/sha256"
-	"encoding/binary"
-	"encoding/hex"
-	"encoding/json"
-	"slices"
 	"strings"
 	"time"
 
@@ -124,7 +119,7 @@ func (n *normalizer) webhook(triggerName string, body []byte, cred account, rece
 		}
 		id := f.first("event_id")
 		if id == "" {
-			id = derivedID(tr.name, e)
+			id = ccaas.DerivedID(triggerKey(tr.name), e)
 		}
 		n.emit(b, tenant, routeWebhook, id, tr, e, f, received)
 	}
@@ -156,7 +151,7 @@ func (n *normalizer) events(body []byte, received time.Time) (plog.Logs, error) 
 		}
 		id := env.first("event_id", "id")
 		if id == "" {
-			id = derivedID(typ, e)
+			id = ccaas.DerivedID(typ, e)
 		}
 		f := fields{primary: data, secondary: e}
 		tenant := f.str("account_id")
@@ -310,58 +305,4 @@ func (n *normalizer) consentSignals(attrs pcommon.Map, f fields) {
 			attrs.PutStr(ccaas.AttrConsentSignalPrefix+sig, v)
 		}
 	}
-}
-
-// derivedID is a stable key for events that carry no id of their own: a
-// hash of the trigger and of the payload in canonical form (keys sorted,
-// values length-prefixed), which holds call_id, event and timestamp when
-// the template has them. A redelivery of the same payload gets the same
-// key, whatever its white space or key order; two events that differ in
-// any field do not.
-func derivedID(trigger string, payload map[string]any) string {
-	buf := make([]byte, 0, 2048)
-	buf = appendString(buf, triggerKey(trigger))
-	buf = appendCanonical(buf, payload)
-	sum := sha256.Sum256(buf)
-	return "sha256:" + hex.EncodeToString(sum[:16])
-}
-
-// appendCanonical appends a decoded JSON value unambiguously: a type tag,
-// then length-prefixed content, object keys sorted. Depth is bounded by
-// ccaas.DecodeJSON.
-func appendCanonical(buf []byte, v any) []byte {
-	switch t := v.(type) {
-	case map[string]any:
-		keys := make([]string, 0, len(t))
-		for k := range t {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		buf = binary.BigEndian.AppendUint64(append(buf, '{'), uint64(len(keys)))
-		for _, k := range keys {
-			buf = appendCanonical(appendString(buf, k), t[k])
-		}
-		return buf
-	case []any:
-		buf = binary.BigEndian.AppendUint64(append(buf, '['), uint64(len(t)))
-		for _, e := range t {
-			buf = appendCanonical(buf, e)
-		}
-		return buf
-	case string:
-		return appendString(append(buf, 's'), t)
-	case json.Number:
-		return appendString(append(buf, 'n'), string(t))
-	case bool:
-		if t {
-			return append(buf, 't')
-		}
-		return append(buf, 'f')
-	default: // nil
-		return append(buf, '0')
-	}
-}
-
-func appendString(buf []byte, s string) []byte {
-	return append(binary.BigEndian.AppendUint64(buf, uint64(len(s))), s...)
 }
