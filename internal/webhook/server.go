@@ -64,6 +64,11 @@ type Route struct {
 	// Respond writes the success answer; nil writes 200 with a small JSON
 	// summary.
 	Respond func(w http.ResponseWriter, accepted, duplicates int)
+
+	// Metric attribute sets, built once in NewServer rather than per request.
+	statusAttrs sync.Map // int status -> metric.MeasurementOption
+	dupAttrs    metric.MeasurementOption
+	receiverID  attribute.KeyValue
 }
 
 // Server serves a receiver's routes.
@@ -71,7 +76,7 @@ type Server struct {
 	cfg      *Config
 	set      receiver.Settings
 	next     consumer.Logs
-	routes   []Route
+	routes   []*Route
 	obs      *receiverhelper.ObsReport
 	dedup    *dedup.Cache
 	requests metric.Int64Counter
@@ -108,7 +113,14 @@ func NewServer(cfg *Config, set receiver.Settings, next consumer.Logs, routes ..
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, set: set, next: next, routes: routes, obs: obs, requests: requests, dupes: dupes}
+	s := &Server{cfg: cfg, set: set, next: next, obs: obs, requests: requests, dupes: dupes}
+	s.routes = make([]*Route, len(routes))
+	for i := range routes {
+		rt := &routes[i]
+		rt.receiverID = attribute.String("receiver", set.ID.String())
+		rt.dupAttrs = metric.WithAttributeSet(attribute.NewSet(attribute.String("route", rt.Name)))
+		s.routes[i] = rt
+	}
 	if cfg.Dedup.Enabled {
 		s.dedup = dedup.New(cfg.Dedup.MaxEntries, cfg.Dedup.TTL)
 	}
@@ -119,8 +131,7 @@ func NewServer(cfg *Config, set receiver.Settings, next consumer.Logs, routes ..
 // benchmarks use it to measure the receiver's own work.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	for i := range s.routes {
-		rt := &s.routes[i]
+	for _, rt := range s.routes {
 		mux.Handle("POST "+rt.Path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.serve(rt, w, r) }))
 	}
 	return mux
@@ -171,11 +182,19 @@ const maxPooledBuffer = 256 << 10
 
 func (s *Server) serve(rt *Route, w http.ResponseWriter, r *http.Request) {
 	status := s.handle(rt, w, r)
-	s.requests.Add(r.Context(), 1, metric.WithAttributeSet(attribute.NewSet(
-		attribute.String("receiver", s.set.ID.String()),
-		attribute.String("route", rt.Name),
-		attribute.Int("http.response.status_code", status),
-	)))
+	s.requests.Add(r.Context(), 1, rt.statusOption(status))
+}
+
+// statusOption returns the metric attributes of a request answered with
+// status, building each set once.
+func (rt *Route) statusOption(status int) metric.MeasurementOption {
+	if o, ok := rt.statusAttrs.Load(status); ok {
+		return o.(metric.MeasurementOption)
+	}
+	o := metric.WithAttributeSet(attribute.NewSet(rt.receiverID,
+		attribute.String("route", rt.Name), attribute.Int("http.response.status_code", status)))
+	rt.statusAttrs.Store(status, o)
+	return o
 }
 
 func (s *Server) handle(rt *Route, w http.ResponseWriter, r *http.Request) int {
@@ -204,9 +223,9 @@ func (s *Server) handle(rt *Route, w http.ResponseWriter, r *http.Request) int {
 		s.obs.EndLogsOp(ctx, rt.Name, 0, err)
 		return s.fail(w, r, rt, err)
 	}
-	duplicates := s.dropDuplicates(ld)
+	keys, duplicates := s.dropDuplicates(ld)
 	if duplicates > 0 {
-		s.dupes.Add(ctx, int64(duplicates), metric.WithAttributes(attribute.String("route", rt.Name)))
+		s.dupes.Add(ctx, int64(duplicates), rt.dupAttrs)
 	}
 	n := ld.LogRecordCount()
 	if n == 0 {
@@ -215,10 +234,6 @@ func (s *Server) handle(rt *Route, w http.ResponseWriter, r *http.Request) int {
 			return s.fail(w, r, rt, Malformed("the request holds no events"))
 		}
 		return s.succeed(rt, w, 0, duplicates)
-	}
-	var keys []string
-	if s.dedup != nil {
-		keys = eventKeys(ld)
 	}
 	err = s.next.ConsumeLogs(ctx, ld)
 	s.obs.EndLogsOp(ctx, rt.Name, n, err)
@@ -272,13 +287,14 @@ func WriteError(w http.ResponseWriter, status int, msg string) {
 	_, _ = w.Write(append(body, '\n'))
 }
 
-// dropDuplicates removes records whose event key the cache has seen and
-// returns how many it removed.
-func (s *Server) dropDuplicates(ld plog.Logs) int {
+// dropDuplicates removes records whose event key the cache has seen. It
+// returns the keys of the records that remain (to remember once they are
+// accepted) and how many it removed.
+func (s *Server) dropDuplicates(ld plog.Logs) (keys []string, removed int) {
 	if s.dedup == nil {
-		return 0
+		return nil, 0
 	}
-	removed := 0
+	keys = make([]string, 0, ld.LogRecordCount())
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
@@ -287,10 +303,15 @@ func (s *Server) dropDuplicates(ld plog.Logs) int {
 		for j := 0; j < sls.Len(); j++ {
 			sls.At(j).LogRecords().RemoveIf(func(lr plog.LogRecord) bool {
 				id, ok := lr.Attributes().Get(ccaas.AttrEventID)
-				if ok && s.dedup.Seen(prefix+id.Str()) {
+				if !ok || id.Str() == "" {
+					return false
+				}
+				k := prefix + id.Str()
+				if s.dedup.Seen(k) {
 					removed++
 					return true
 				}
+				keys = append(keys, k)
 				return false
 			})
 		}
@@ -301,23 +322,7 @@ func (s *Server) dropDuplicates(ld plog.Logs) int {
 			return rl.ScopeLogs().Len() == 0
 		})
 	}
-	return removed
-}
-
-// eventKeys lists the de-duplication keys (vendor/tenant/event id) of ld.
-func eventKeys(ld plog.Logs) []string {
-	keys := make([]string, 0, ld.LogRecordCount())
-	for _, rl := range ld.ResourceLogs().All() {
-		prefix := resourcePrefix(rl)
-		for _, sl := range rl.ScopeLogs().All() {
-			for _, lr := range sl.LogRecords().All() {
-				if id, ok := lr.Attributes().Get(ccaas.AttrEventID); ok && id.Str() != "" {
-					keys = append(keys, prefix+id.Str())
-				}
-			}
-		}
-	}
-	return keys
+	return keys, removed
 }
 
 func resourcePrefix(rl plog.ResourceLogs) string {
