@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"io"
 	"os/exec"
 	"strings"
 	"testing"
@@ -9,14 +8,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-func readFull(r io.Reader, b []byte) (int, error) {
-	n, err := io.ReadFull(r, b)
-	if err == io.ErrUnexpectedEOF || err == io.EOF {
-		err = nil
-	}
-	return n, err
-}
 
 func TestComponentsListsOurs(t *testing.T) {
 	out, err := exec.Command(binary, "components").CombinedOutput()

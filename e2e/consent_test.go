@@ -72,7 +72,7 @@ func TestConsentTaggingAndRouting(t *testing.T) {
 	require.NoError(t, err)
 	c := startCollector(t, consentConfig, map[string]any{"Forward": fwd.url, "Quarantine": q.url, "Policy": policy})
 
-	body := withOrg(genesysFixture(t, "eventbridge_batch.json"), localGenesysOrg)
+	body := withOrg(fixture(t, "genesys", "eventbridge_batch.json"), localGenesysOrg)
 	code, _, out := post(t, c.url("genesys", "/genesys/eventbridge"), body, map[string]string{"X-API-Key": genesysKey})
 	require.Equal(t, http.StatusOK, code, out)
 	require.Equal(t, 8, fwd.count()+q.count(), "every event reaches exactly one route")

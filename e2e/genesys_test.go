@@ -4,10 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -73,13 +70,6 @@ var genesysEnv = []string{
 	"E2E_GENESYS_SECRET=" + genesysSecret,
 }
 
-func genesysFixture(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "receiver", "genesysreceiver", "testdata", "fixtures", name))
-	require.NoError(t, err)
-	return b
-}
-
 func hubSignature(secret string, body []byte) string {
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write(body)
@@ -95,7 +85,7 @@ func TestGenesysEndToEnd(t *testing.T) {
 	key := map[string]string{"X-API-Key": genesysKey}
 
 	t.Run("signed events reach the sink with their attributes", func(t *testing.T) {
-		code, _, out := post(t, eventbridge, genesysFixture(t, "eventbridge_batch.json"), key)
+		code, _, out := post(t, eventbridge, fixture(t, "genesys", "eventbridge_batch.json"), key)
 		require.Equal(t, http.StatusOK, code, out)
 		// The exporter is synchronous: the 2xx means the sink has them.
 		require.Equal(t, 8, s.count())
@@ -128,7 +118,7 @@ func TestGenesysEndToEnd(t *testing.T) {
 
 	t.Run("a retried event is acknowledged once and stored once", func(t *testing.T) {
 		before := s.count()
-		code, _, out := post(t, eventbridge, genesysFixture(t, "eventbridge_batch.json"), key)
+		code, _, out := post(t, eventbridge, fixture(t, "genesys", "eventbridge_batch.json"), key)
 		require.Equal(t, http.StatusOK, code, out)
 		assert.JSONEq(t, `{"accepted":0,"duplicates":8}`, out)
 		assert.Equal(t, before, s.count())
@@ -136,9 +126,9 @@ func TestGenesysEndToEnd(t *testing.T) {
 
 	t.Run("notifications and open messaging", func(t *testing.T) {
 		before := s.count()
-		code, _, out := post(t, notifications, genesysFixture(t, "notification_snapshot.json"), key)
+		code, _, out := post(t, notifications, fixture(t, "genesys", "notification_snapshot.json"), key)
 		require.Equal(t, http.StatusOK, code, out)
-		om := genesysFixture(t, "openmessaging_inbound_text.json")
+		om := fixture(t, "genesys", "openmessaging_inbound_text.json")
 		code, _, out = post(t, openmessaging, om, map[string]string{"X-Hub-Signature-256": hubSignature(genesysSecret, om)})
 		require.Equal(t, http.StatusOK, code, out)
 		require.Equal(t, before+2, s.count())
@@ -150,8 +140,8 @@ func TestGenesysEndToEnd(t *testing.T) {
 
 	t.Run("forged and unsigned requests get 401 and produce no record", func(t *testing.T) {
 		before, reqs := s.count(), s.reqs.Load()
-		body := genesysFixture(t, "eventbridge_customer_start.json")
-		om := genesysFixture(t, "openmessaging_outbound_text.json")
+		body := fixture(t, "genesys", "eventbridge_customer_start.json")
+		om := fixture(t, "genesys", "openmessaging_outbound_text.json")
 		for name, tc := range map[string]struct {
 			url     string
 			body    []byte
@@ -159,7 +149,7 @@ func TestGenesysEndToEnd(t *testing.T) {
 		}{
 			"no key":             {eventbridge, body, nil},
 			"wrong key":          {eventbridge, body, map[string]string{"X-API-Key": genesysKey + "x"}},
-			"wrong basic":        {notifications, genesysFixture(t, "notification_recording.json"), map[string]string{"Authorization": "Basic ZXZlbnRicmlkZ2U6bm9wZQ=="}},
+			"wrong basic":        {notifications, fixture(t, "genesys", "notification_recording.json"), map[string]string{"Authorization": "Basic ZXZlbnRicmlkZ2U6bm9wZQ=="}},
 			"unsigned message":   {openmessaging, om, nil},
 			"forged signature":   {openmessaging, om, map[string]string{"X-Hub-Signature-256": hubSignature("not-the-secret", om)}},
 			"signature of other": {openmessaging, om, map[string]string{"X-Hub-Signature-256": hubSignature(genesysSecret, []byte("{}"))}},
@@ -180,7 +170,7 @@ func TestGenesysEndToEnd(t *testing.T) {
 		assert.Equal(t, http.StatusBadRequest, code, out)
 		code, _, out = post(t, eventbridge, []byte(`{"pad":"`+strings.Repeat("x", 70000)+`"}`), key)
 		assert.Equal(t, http.StatusRequestEntityTooLarge, code, out)
-		code, _, out = post(t, eventbridge, genesysFixture(t, "eventbridge_customer_start.json"), map[string]string{"X-API-Key": genesysKey, "Content-Type": "text/plain"})
+		code, _, out = post(t, eventbridge, fixture(t, "genesys", "eventbridge_customer_start.json"), map[string]string{"X-API-Key": genesysKey, "Content-Type": "text/plain"})
 		assert.Equal(t, http.StatusUnsupportedMediaType, code, out)
 		resp, err := http.Get(eventbridge)
 		require.NoError(t, err)
@@ -191,7 +181,7 @@ func TestGenesysEndToEnd(t *testing.T) {
 
 	t.Run("a retryable refusal downstream is a 503 with Retry-After, and the retry succeeds", func(t *testing.T) {
 		s.refuse.Store(http.StatusServiceUnavailable)
-		body := genesysFixture(t, "eventbridge_customer_start.json")
+		body := fixture(t, "genesys", "eventbridge_customer_start.json")
 		before := s.count()
 		code, hdr, out := post(t, eventbridge, body, key)
 		assert.Equal(t, http.StatusServiceUnavailable, code, out)
@@ -204,14 +194,7 @@ func TestGenesysEndToEnd(t *testing.T) {
 	})
 
 	t.Run("the receiver's metrics are exported", func(t *testing.T) {
-		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", c.ports["metrics"]))
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		buf := new(strings.Builder)
-		_, _ = fmt.Fprint(buf, "")
-		b := make([]byte, 1<<20)
-		n, _ := readFull(resp.Body, b)
-		text := string(b[:n])
+		text := c.metrics(t)
 		assert.Contains(t, text, "consentry_webhook_requests")
 		assert.Contains(t, text, `otelcol_receiver_accepted_log_records`)
 		assert.Contains(t, text, `http_response_status_code="401"`)

@@ -276,3 +276,28 @@ func attrStr(lr plog.LogRecord, key string) string {
 }
 
 func contains(haystack, needle string) bool { return strings.Contains(haystack, needle) }
+
+// fixture reads a vendor receiver's test fixture.
+func fixture(t *testing.T, vendor, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "receiver", vendor+"receiver", "testdata", "fixtures", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// metrics scrapes the collector's Prometheus endpoint.
+func (c *collector) metrics(t *testing.T) string {
+	t.Helper()
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", c.ports["metrics"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

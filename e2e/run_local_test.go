@@ -70,10 +70,10 @@ func TestMakeRunScript(t *testing.T) {
 		}
 		env = readEnvFile(t, filepath.Join(dataDir, "local.env"))
 		code, _, body := post(t, "http://127.0.0.1:7401/genesys/eventbridge",
-			withOrg(genesysFixtureBytes(t), env["CONSENTRY_GENESYS_ORG_ID"]),
+			withOrg(fixture(t, "genesys", "eventbridge_customer_start.json"), env["CONSENTRY_GENESYS_ORG_ID"]),
 			map[string]string{"X-API-Key": env["CONSENTRY_GENESYS_SECRET"]})
 		assert.Equal(t, http.StatusOK, code, body)
-		code, _, _ = post(t, "http://127.0.0.1:7401/genesys/eventbridge", genesysFixtureBytes(t), map[string]string{"X-API-Key": "guess"})
+		code, _, _ = post(t, "http://127.0.0.1:7401/genesys/eventbridge", fixture(t, "genesys", "eventbridge_customer_start.json"), map[string]string{"X-API-Key": "guess"})
 		assert.Equal(t, http.StatusUnauthorized, code)
 		return banner.String(), env
 	}
@@ -118,12 +118,6 @@ func readEnvFile(t *testing.T, path string) map[string]string {
 		env[k] = v
 	}
 	return env
-}
-
-func genesysFixtureBytes(t *testing.T) []byte {
-	b, err := os.ReadFile(filepath.Join("..", "receiver", "genesysreceiver", "testdata", "fixtures", "eventbridge_customer_start.json"))
-	require.NoError(t, err)
-	return b
 }
 
 func withOrg(body []byte, org string) []byte {

@@ -8,7 +8,6 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
-	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -86,13 +85,6 @@ var talkdeskEnv = []string{
 	"E2E_TALKDESK_URL_TOKEN=" + talkdeskURLToken,
 }
 
-func talkdeskFixture(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "receiver", "talkdeskreceiver", "testdata", "fixtures", name))
-	require.NoError(t, err)
-	return b
-}
-
 // talkdeskSign makes the Events API headers: hex ASN.1 DER ECDSA over the
 // SHA-512 of the raw body, and the key id.
 func talkdeskSign(t *testing.T, k *ecdsa.PrivateKey, keyID string, body []byte) map[string]string {
@@ -120,7 +112,7 @@ func TestTalkdeskEndToEnd(t *testing.T) {
 	tok := map[string]string{"X-Consentry-Token": talkdeskToken}
 
 	t.Run("a token-authenticated call end reaches the sink as two records", func(t *testing.T) {
-		code, _, out := post(t, webhookURL("inboundCallEnds"), talkdeskFixture(t, "webhook_inbound_call_ends.json"), tok)
+		code, _, out := post(t, webhookURL("inboundCallEnds"), fixture(t, "talkdesk", "webhook_inbound_call_ends.json"), tok)
 		require.Equal(t, http.StatusOK, code, out)
 		assert.JSONEq(t, `{"accepted":2,"duplicates":0}`, out)
 		// The exporter is synchronous: the 2xx means the sink has them.
@@ -156,10 +148,10 @@ func TestTalkdeskEndToEnd(t *testing.T) {
 	t.Run("a url token authenticates, and a redelivery is acknowledged once", func(t *testing.T) {
 		before := s.count()
 		code, _, out := post(t, webhookURL("inbound_call_ends")+"?"+url.Values{"token": {talkdeskURLToken}}.Encode(),
-			talkdeskFixture(t, "webhook_inbound_call_ends.json"), nil)
+			fixture(t, "talkdesk", "webhook_inbound_call_ends.json"), nil)
 		require.Equal(t, http.StatusOK, code, out)
 		assert.JSONEq(t, `{"accepted":0,"duplicates":2}`, out)
-		code, _, out = post(t, webhookURL("contactUpdated")+"?token="+talkdeskURLToken, talkdeskFixture(t, "webhook_contact_updated.json"), nil)
+		code, _, out = post(t, webhookURL("contactUpdated")+"?token="+talkdeskURLToken, fixture(t, "talkdesk", "webhook_contact_updated.json"), nil)
 		require.Equal(t, http.StatusOK, code, out)
 		require.Equal(t, before+1, s.count())
 		rec := s.records()[before].Record
@@ -169,7 +161,7 @@ func TestTalkdeskEndToEnd(t *testing.T) {
 
 	t.Run("an ECDSA-signed Events API delivery reaches the sink", func(t *testing.T) {
 		before := s.count()
-		body := talkdeskFixture(t, "events_app_installed.json")
+		body := fixture(t, "talkdesk", "events_app_installed.json")
 		code, _, out := post(t, eventsURL, body, talkdeskSign(t, key, talkdeskKeyID, body))
 		require.Equal(t, http.StatusOK, code, out)
 		require.Equal(t, before+1, s.count())
@@ -183,7 +175,7 @@ func TestTalkdeskEndToEnd(t *testing.T) {
 		secret, _ := data.Map().Get("client_secret")
 		assert.NotContains(t, secret.Str(), "s3cr3t", "partner app credentials are redacted")
 
-		logout := talkdeskFixture(t, "events_user_logout.json")
+		logout := fixture(t, "talkdesk", "events_user_logout.json")
 		code, _, out = post(t, eventsURL, logout, talkdeskSign(t, key, talkdeskKeyID, logout))
 		require.Equal(t, http.StatusOK, code, out)
 		assert.Equal(t, ccaas.EventAgentLoggedOut, s.records()[before+1].Record.EventName())
@@ -191,8 +183,8 @@ func TestTalkdeskEndToEnd(t *testing.T) {
 
 	t.Run("forged, unsigned and wrongly authenticated requests get 401 and produce no record", func(t *testing.T) {
 		before, reqs := s.count(), s.reqs.Load()
-		call := talkdeskFixture(t, "webhook_inbound_call_starts.json")
-		ev := talkdeskFixture(t, "events_user_logout.json")
+		call := fixture(t, "talkdesk", "webhook_inbound_call_starts.json")
+		ev := fixture(t, "talkdesk", "events_user_logout.json")
 		good := talkdeskSign(t, key, talkdeskKeyID, ev)
 		for name, tc := range map[string]struct {
 			url     string
@@ -233,7 +225,7 @@ func TestTalkdeskEndToEnd(t *testing.T) {
 
 	t.Run("a retryable refusal downstream is a 503 with Retry-After, and the retry succeeds", func(t *testing.T) {
 		s.refuse.Store(http.StatusServiceUnavailable)
-		body := talkdeskFixture(t, "webhook_inbound_call_starts.json")
+		body := fixture(t, "talkdesk", "webhook_inbound_call_starts.json")
 		before := s.count()
 		code, hdr, out := post(t, webhookURL("inboundCallStarts"), body, tok)
 		assert.Equal(t, http.StatusServiceUnavailable, code, out)
@@ -246,12 +238,7 @@ func TestTalkdeskEndToEnd(t *testing.T) {
 	})
 
 	t.Run("the receiver's metrics are exported", func(t *testing.T) {
-		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", c.ports["metrics"]))
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		b := make([]byte, 1<<20)
-		n, _ := readFull(resp.Body, b)
-		text := string(b[:n])
+		text := c.metrics(t)
 		assert.Contains(t, text, "consentry_webhook_requests")
 		assert.Contains(t, text, `route="events"`)
 		assert.Contains(t, text, `route="webhook"`)

@@ -6,11 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"fmt"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -70,13 +67,6 @@ service:
       receivers: [twilio]
       exporters: [otlp_http]
 `
-
-func twilioFixture(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "receiver", "twilioreceiver", "testdata", "fixtures", name))
-	require.NoError(t, err)
-	return b
-}
 
 // twilioSignature computes X-Twilio-Signature as Twilio documents it, and
 // checks that twilio-go's RequestValidator accepts it.
@@ -138,16 +128,16 @@ func TestTwilioEndToEnd(t *testing.T) {
 	)
 
 	t.Run("signed form callbacks reach the sink", func(t *testing.T) {
-		code, hdr, out := postTwilioForm(t, c, "/twilio/voice/status", twilioFixture(t, "voice_status_inbound_completed.form"), twilioToken)
+		code, hdr, out := postTwilioForm(t, c, "/twilio/voice/status", fixture(t, "twilio", "voice_status_inbound_completed.form"), twilioToken)
 		require.Equal(t, http.StatusOK, code, out)
 		assert.Empty(t, out, "a status callback gets an empty answer, never TwiML")
 		assert.Empty(t, hdr.Get("Content-Type"))
-		code, hdr, out = postTwilioForm(t, c, "/twilio/taskrouter", twilioFixture(t, "taskrouter_task_created.form"), twilioOld)
+		code, hdr, out = postTwilioForm(t, c, "/twilio/taskrouter", fixture(t, "twilio", "taskrouter_task_created.form"), twilioOld)
 		require.Equal(t, http.StatusNoContent, code, out)
 		assert.Equal(t, "application/json", hdr.Get("Content-Type"))
-		code, _, out = postTwilioForm(t, c, "/twilio/voice/recording", twilioFixture(t, "voice_recording_paused.form"), twilioToken)
+		code, _, out = postTwilioForm(t, c, "/twilio/voice/recording", fixture(t, "twilio", "voice_recording_paused.form"), twilioToken)
 		require.Equal(t, http.StatusOK, code, out)
-		code, _, out = postTwilioForm(t, c, "/twilio/conversations", twilioFixture(t, "conversations_message_added.form"), twilioToken)
+		code, _, out = postTwilioForm(t, c, "/twilio/conversations", fixture(t, "twilio", "conversations_message_added.form"), twilioToken)
 		require.Equal(t, http.StatusOK, code, out)
 
 		require.Equal(t, 4, s.count())
@@ -178,7 +168,7 @@ func TestTwilioEndToEnd(t *testing.T) {
 
 	t.Run("signed Event Streams deliveries reach the sink, once", func(t *testing.T) {
 		before := s.count()
-		body := twilioFixture(t, "eventstreams_batch.json")
+		body := fixture(t, "twilio", "eventstreams_batch.json")
 		code, _, out := postTwilioEvents(t, c, body, twilioToken)
 		require.Equal(t, http.StatusOK, code, out)
 		// task.created was already delivered as a TaskRouter callback with
@@ -198,10 +188,10 @@ func TestTwilioEndToEnd(t *testing.T) {
 
 	t.Run("forged requests get 401 and produce no record", func(t *testing.T) {
 		before, reqs := s.count(), s.reqs.Load()
-		voice := twilioFixture(t, "voice_status_outbound_ringing.form")
+		voice := fixture(t, "twilio", "voice_status_outbound_ringing.form")
 		form, _ := url.ParseQuery(string(voice))
 		formURL := c.url("twilio", "/twilio/voice/status")
-		events := twilioFixture(t, "eventstreams_batch.json")
+		events := fixture(t, "twilio", "eventstreams_batch.json")
 		sum := sha256.Sum256(events)
 		esURL := c.url("twilio", "/twilio/eventstreams?bodySHA256="+hex.EncodeToString(sum[:]))
 		esSig := twilioSignature(t, twilioToken, esURL, nil)
@@ -238,7 +228,7 @@ func TestTwilioEndToEnd(t *testing.T) {
 
 	t.Run("a retryable refusal downstream is a 503 with Retry-After, and the retry succeeds", func(t *testing.T) {
 		s.refuse.Store(http.StatusServiceUnavailable)
-		body := twilioFixture(t, "voice_status_outbound_ringing.form")
+		body := fixture(t, "twilio", "voice_status_outbound_ringing.form")
 		before := s.count()
 		code, hdr, out := postTwilioForm(t, c, "/twilio/voice/status", body, twilioToken)
 		assert.Equal(t, http.StatusServiceUnavailable, code, out)
@@ -250,12 +240,7 @@ func TestTwilioEndToEnd(t *testing.T) {
 	})
 
 	t.Run("the receiver's metrics are exported", func(t *testing.T) {
-		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", c.ports["metrics"]))
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		b := make([]byte, 1<<20)
-		n, _ := readFull(resp.Body, b)
-		text := string(b[:n])
+		text := c.metrics(t)
 		assert.Contains(t, text, `route="taskrouter"`)
 		assert.Contains(t, text, `http_response_status_code="401"`)
 	})

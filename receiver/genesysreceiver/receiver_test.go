@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -414,8 +413,6 @@ func TestStartFailsOnBusyPort(t *testing.T) {
 	require.NoError(t, err)
 	assert.Error(t, rcv.Start(context.Background(), componenttest.NewNopHost()))
 }
-
-var _ = time.Second
 
 func TestDecodeEvents(t *testing.T) {
 	ld, err := DecodeEvents("eventbridge", fixture(t, "eventbridge_batch.json"), "", []byte(testSalt), map[string]string{"RecordingConsent": "recording"})
