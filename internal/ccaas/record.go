@@ -1,6 +1,8 @@
 package ccaas
 
 import (
+	"encoding/json"
+	"strconv"
 	"strings"
 	"time"
 
@@ -119,4 +121,24 @@ func SetPhoneJurisdiction(attrs pcommon.Map, e164 string) {
 	attrs.PutStr(AttrJurisdictionCountry, country)
 	PutStr(attrs, AttrJurisdictionRegion, region)
 	attrs.PutStr(AttrJurisdictionSource, "e164")
+}
+
+// PutConsentSignal writes a raw in-event consent signal as
+// ccaas.consent.signal.<name>: strings as sent, booleans and numbers in
+// their JSON spelling. Objects, arrays and nulls are not signals; it
+// reports whether it wrote one.
+func PutConsentSignal(attrs pcommon.Map, name string, v any) bool {
+	var s string
+	switch t := v.(type) {
+	case string:
+		s = t
+	case bool:
+		s = strconv.FormatBool(t)
+	case json.Number:
+		s = string(t)
+	default:
+		return false
+	}
+	attrs.PutStr(AttrConsentSignalPrefix+name, s)
+	return true
 }

@@ -401,14 +401,7 @@ func (n *normalizer) snapshot(attrs pcommon.Map, keyer *subject.Keyer, conv map[
 func (n *normalizer) consentSignals(attrs pcommon.Map, participantAttrs map[string]any) {
 	for attr, sig := range n.consentAttrs {
 		if v, ok := participantAttrs[attr]; ok {
-			switch t := v.(type) {
-			case string:
-				attrs.PutStr(ccaas.AttrConsentSignalPrefix+sig, t)
-			case bool:
-				attrs.PutStr(ccaas.AttrConsentSignalPrefix+sig, strconv.FormatBool(t))
-			case json.Number:
-				attrs.PutStr(ccaas.AttrConsentSignalPrefix+sig, string(t))
-			}
+			ccaas.PutConsentSignal(attrs, sig, v)
 		}
 	}
 }

@@ -157,14 +157,7 @@ func isAlpha2(s string) bool {
 // consentSignals copies the mapped attributes to ccaas.consent.signal.<name>.
 func consentSignals(attrs pcommon.Map, mapping []attrPath, m map[string]any) {
 	for _, p := range mapping {
-		switch v := lookupPath(m, p.path).(type) {
-		case string:
-			attrs.PutStr(ccaas.AttrConsentSignalPrefix+p.signal, v)
-		case bool:
-			attrs.PutStr(ccaas.AttrConsentSignalPrefix+p.signal, strconv.FormatBool(v))
-		case json.Number:
-			attrs.PutStr(ccaas.AttrConsentSignalPrefix+p.signal, string(v))
-		}
+		ccaas.PutConsentSignal(attrs, p.signal, lookupPath(m, p.path))
 	}
 }
 

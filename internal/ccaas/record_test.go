@@ -1,0 +1,32 @@
+package ccaas
+
+import (
+	"encoding/json"
+	"testing"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+func TestPutConsentSignal(t *testing.T) {
+	attrs := pcommon.NewMap()
+	for name, v := range map[string]any{"s": "yes", "b": true, "n": json.Number("1")} {
+		if !PutConsentSignal(attrs, name, v) {
+			t.Fatalf("%s not written", name)
+		}
+	}
+	for name, v := range map[string]any{"obj": map[string]any{}, "arr": []any{}, "nil": nil} {
+		if PutConsentSignal(attrs, name, v) {
+			t.Fatalf("%s is not a signal", name)
+		}
+	}
+	want := map[string]any{"ccaas.consent.signal.s": "yes", "ccaas.consent.signal.b": "true", "ccaas.consent.signal.n": "1"}
+	got := attrs.AsRaw()
+	if len(got) != len(want) {
+		t.Fatalf("got %v", got)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Fatalf("%s = %v, want %v", k, got[k], v)
+		}
+	}
+}
