@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -57,21 +56,17 @@ func TestCheckWithoutReceiverSecrets(t *testing.T) {
 	assert.Equal(t, exitOK, code, "the example policy has no warnings: "+out+errOut)
 }
 
-// The repository's local configuration, once it wires the consent processor
-// (processors: consent: {policy_file: config/policy.yaml}), must pass with
-// no secrets set. Paths in it are relative to the repository root.
+// The repository's local configuration wires the consent processor and
+// must pass with no secrets set. Paths in it are relative to the
+// repository root.
 func TestCheckLocalConfig(t *testing.T) {
 	unsetEnv(t, receiverEnv...)
 	root, err := filepath.Abs("../..")
 	require.NoError(t, err)
-	local, err := os.ReadFile(filepath.Join(root, "config", "local.yaml"))
-	require.NoError(t, err)
-	if !strings.Contains(string(local), "consent") || !strings.Contains(string(local), "policy") {
-		t.Skip("config/local.yaml does not wire the consent processor yet")
-	}
 	t.Chdir(root)
 	code, out, errOut := consentry(t, "policy", "check", "--config", "config/local.yaml")
-	assert.Equal(t, exitOK, code, out+errOut)
+	require.Equal(t, exitOK, code, out+errOut)
+	assert.Contains(t, out, "consent: config/policy.yaml", "config/local.yaml must run the consent processor with the example policy")
 }
 
 func TestCheckReportsEveryProblem(t *testing.T) {
