@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/pipeline"
 )
 
@@ -14,6 +15,11 @@ type Config struct {
 	// Quarantine receives every other record: consent.decision
 	// "quarantine", a missing or malformed decision, anything unexpected.
 	Quarantine []pipeline.ID `mapstructure:"quarantine"`
+	// Ledger, when set, is the consent_ledger extension the router registers
+	// its forward pipelines with, so that records the auditor API releases
+	// flow to the same place as records forwarded at once. Unset: nothing
+	// can be released through this router.
+	Ledger *component.ID `mapstructure:"ledger"`
 }
 
 // Validate checks that both routes exist and are disjoint: a pipeline in

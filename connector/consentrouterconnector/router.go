@@ -15,6 +15,7 @@ import (
 
 	"github.com/consentry/consentry/connector/consentrouterconnector/internal/metadata"
 	"github.com/consentry/consentry/internal/ccaas"
+	"github.com/consentry/consentry/internal/release"
 )
 
 const (
@@ -27,8 +28,9 @@ const (
 )
 
 type router struct {
-	component.StartFunc
-	component.ShutdownFunc
+	id         component.ID
+	ledger     *component.ID
+	unregister func()
 
 	forward    consumer.Logs
 	quarantine consumer.Logs
@@ -60,6 +62,8 @@ func newRouter(cfg *Config, set connector.Settings, next consumer.Logs) (*router
 	}
 	id := attribute.String("connector", set.ID.String())
 	return &router{
+		id:         set.ID,
+		ledger:     cfg.Ledger,
 		forward:    fwd,
 		quarantine: q,
 		records:    records,
@@ -67,6 +71,33 @@ func newRouter(cfg *Config, set connector.Settings, next consumer.Logs) (*router
 		qAttrs:     metric.WithAttributeSet(attribute.NewSet(id, attribute.String("route", decisionQuarantine), attribute.Bool("invalid", false))),
 		badAttrs:   metric.WithAttributeSet(attribute.NewSet(id, attribute.String("route", decisionQuarantine), attribute.Bool("invalid", true))),
 	}, nil
+}
+
+// Start registers the forward pipelines with the ledger extension, if one
+// is configured, so that released records reach them.
+func (r *router) Start(_ context.Context, host component.Host) error {
+	if r.ledger == nil {
+		return nil
+	}
+	ext, ok := host.GetExtensions()[*r.ledger]
+	if !ok {
+		return fmt.Errorf("ledger: extension %q not found; add it under extensions and to service.extensions", r.ledger)
+	}
+	reg, ok := ext.(release.Registry)
+	if !ok {
+		return fmt.Errorf("ledger: extension %q is not a consent_ledger extension", r.ledger)
+	}
+	r.unregister = reg.RegisterForward(r.id, r.forward)
+	return nil
+}
+
+// Shutdown removes the registration.
+func (r *router) Shutdown(context.Context) error {
+	if r.unregister != nil {
+		r.unregister()
+		r.unregister = nil
+	}
+	return nil
 }
 
 // Capabilities: records are moved out of the incoming batch when it must be

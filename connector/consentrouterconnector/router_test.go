@@ -16,12 +16,14 @@ import (
 	"go.opentelemetry.io/collector/connector/connectortest"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/extension/extensiontest"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pipeline"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/consentry/consentry/connector/consentrouterconnector/internal/metadata"
 	"github.com/consentry/consentry/internal/ccaas"
+	"github.com/consentry/consentry/internal/release"
 )
 
 var (
@@ -49,6 +51,11 @@ func TestConfigs(t *testing.T) {
 	assert.Equal(t, []pipeline.ID{fwdID}, cfg.Forward)
 	assert.Equal(t, []pipeline.ID{qID}, cfg.Quarantine)
 	require.NoError(t, confmap.Validate(load("two_forward")))
+	withLedger := load("ledger")
+	require.NoError(t, confmap.Validate(withLedger))
+	require.NotNil(t, withLedger.Ledger)
+	assert.Equal(t, component.MustNewID("consent_ledger"), *withLedger.Ledger)
+	assert.Nil(t, cfg.Ledger, "no ledger unless configured")
 	for name, want := range map[string]string{
 		"empty":        "quarantine: at least one pipeline is required",
 		"overlap":      `pipeline "logs/x" is in both forward and quarantine`,
@@ -254,4 +261,47 @@ func BenchmarkRouteMixed100(b *testing.B) {
 		d[i] = []string{"forward", "quarantine"}[i%2]
 	}
 	benchmarkRoute(b, d)
+}
+
+// ledgerExt stands in for the consent_ledger extension.
+type ledgerExt struct {
+	component.StartFunc
+	component.ShutdownFunc
+	release.Hub
+}
+
+type hostWith map[component.ID]component.Component
+
+func (h hostWith) GetExtensions() map[component.ID]component.Component { return h }
+
+func TestRegistersForwardPipelinesWithTheLedger(t *testing.T) {
+	ctx := context.Background()
+	ledgerID := component.MustNewID("consent_ledger")
+	fwd, q := new(consumertest.LogsSink), new(consumertest.LogsSink)
+	cfg := &Config{Forward: []pipeline.ID{fwdID}, Quarantine: []pipeline.ID{qID}, Ledger: &ledgerID}
+	conn, err := NewFactory().CreateLogsToLogs(ctx, connectortest.NewNopSettings(metadata.Type), cfg,
+		connector.NewLogsRouter(map[pipeline.ID]consumer.Logs{fwdID: fwd, qID: q}))
+	require.NoError(t, err)
+
+	err = conn.Start(ctx, hostWith{})
+	require.ErrorContains(t, err, `extension "consent_ledger" not found`)
+	nop, err := extensiontest.NewNopFactory().Create(ctx, extensiontest.NewNopSettings(extensiontest.NopType), nil)
+	require.NoError(t, err)
+	require.ErrorContains(t, conn.Start(ctx, hostWith{ledgerID: nop}), "is not a consent_ledger extension")
+
+	ext := &ledgerExt{}
+	ext.RegisterEvaluator(component.MustNewID("consent"), release.EvaluatorFunc(func(_ context.Context, ld plog.Logs) error {
+		ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes().PutStr(ccaas.AttrConsentDecision, "forward")
+		return nil
+	}))
+	require.NoError(t, conn.Start(ctx, hostWith{ledgerID: ext}))
+	_, _, forwarded, err := ext.Release(ctx, batch("quarantine"), false)
+	require.NoError(t, err)
+	assert.True(t, forwarded)
+	assert.Equal(t, []string{"a"}, ids(fwd), "a released record reaches the forward pipelines")
+	assert.Zero(t, q.LogRecordCount())
+
+	require.NoError(t, conn.Shutdown(ctx))
+	_, _, _, err = ext.Release(ctx, batch("quarantine"), false)
+	require.ErrorIs(t, err, release.ErrNoForward, "shutdown unregisters")
 }

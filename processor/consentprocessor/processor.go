@@ -18,6 +18,7 @@ import (
 
 	"github.com/consentry/consentry/internal/consentstore"
 	"github.com/consentry/consentry/internal/policy"
+	"github.com/consentry/consentry/internal/release"
 )
 
 // consentProcessor is the component: it builds its Evaluator at Start and
@@ -31,6 +32,8 @@ type consentProcessor struct {
 	stop   chan struct{}
 	wg     sync.WaitGroup
 	digest [sha256.Size]byte // of the policy file's bytes last compiled
+	// unregister removes the evaluator registered with a ledger store.
+	unregister func()
 }
 
 func newConsentProcessor(cfg *Config, set processor.Settings) (*consentProcessor, error) {
@@ -66,6 +69,15 @@ func (p *consentProcessor) start(ctx context.Context, host component.Host) error
 		telemetry:             p.tel,
 	})
 	p.tel.eval.Store(p.eval)
+	if reg, ok := store.(release.Registry); ok {
+		// The ledger releases quarantined records by re-tagging them under
+		// the policy and consent in force now.
+		eval := p.eval
+		p.unregister = reg.RegisterEvaluator(p.set.ID, release.EvaluatorFunc(func(ctx context.Context, ld plog.Logs) error {
+			eval.ProcessLogs(ctx, ld)
+			return nil
+		}))
+	}
 	storeName := "in-memory"
 	if p.cfg.Store != nil {
 		storeName = p.cfg.Store.String()
@@ -102,6 +114,10 @@ func (p *consentProcessor) resolveStore(host component.Host) (consentstore.Store
 }
 
 func (p *consentProcessor) shutdown(context.Context) error {
+	if p.unregister != nil {
+		p.unregister()
+		p.unregister = nil
+	}
 	if p.stop != nil {
 		close(p.stop)
 		p.wg.Wait()

@@ -22,6 +22,7 @@ import (
 	"github.com/consentry/consentry/internal/ccaas"
 	"github.com/consentry/consentry/internal/consentstore"
 	"github.com/consentry/consentry/internal/policy"
+	"github.com/consentry/consentry/internal/release"
 	"github.com/consentry/consentry/processor/consentprocessor/internal/metadata"
 )
 
@@ -310,4 +311,58 @@ func TestMetrics(t *testing.T) {
 
 	_, err = tt.GetMetric("consentry.consent.store.lookups")
 	require.NoError(t, err)
+}
+
+// releasingStore stands in for the consent_ledger extension: a consent
+// store that also releases records.
+type releasingStore struct {
+	component.StartFunc
+	component.ShutdownFunc
+	*consentstore.Memory
+	release.Hub
+}
+
+func TestReleaseReevaluatesUnderCurrentConsent(t *testing.T) {
+	ctx := context.Background()
+	id := component.MustNewID("consent_ledger")
+	store := &releasingStore{Memory: consentstore.NewMemory()}
+	fwd := new(consumertest.LogsSink)
+	store.RegisterForward(component.MustNewID("consent_router"), fwd)
+	cfg := exampleConfig()
+	cfg.Store = &id
+	h := startProcessor(t, cfg, storeHost(id, store))
+
+	ev := transcriptCA
+	ev.at = t0.Add(2 * time.Hour)
+	require.NoError(t, h.proc.ConsumeLogs(ctx, logsOf(ev)))
+	quarantined := h.sink.AllLogs()[0]
+	decision, _ := quarantined.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes().Get(ccaas.AttrConsentDecision)
+	require.Equal(t, policy.DecisionQuarantine, decision.Str())
+
+	d, reasons, forwarded, err := store.Release(ctx, quarantined, false)
+	require.NoError(t, err)
+	assert.Equal(t, "quarantine", d, "nothing changed: still quarantined")
+	assert.NotEmpty(t, reasons)
+	assert.False(t, forwarded)
+
+	// Consent recorded (e.g. through the auditor API) before the event.
+	require.NoError(t, store.Memory.Append(ctx, consentstore.Record{
+		ID: "cr_api", Key: caScope, Granted: aiUses, Source: consentstore.SourceAPI, At: t0.Add(time.Hour),
+	}))
+	d, _, forwarded, err = store.Release(ctx, quarantined, true)
+	require.NoError(t, err)
+	assert.Equal(t, "forward", d)
+	assert.False(t, forwarded, "dry run")
+	assert.Zero(t, fwd.LogRecordCount())
+	d, _, forwarded, err = store.Release(ctx, quarantined, false)
+	require.NoError(t, err)
+	assert.Equal(t, "forward", d)
+	assert.True(t, forwarded)
+	require.Equal(t, 1, fwd.LogRecordCount())
+	ev2, _ := fwd.AllLogs()[0].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes().Get(ccaas.AttrConsentEvidence)
+	assert.Contains(t, ev2.AsString(), "consent:cr_api", "the released record carries the evidence that allowed it")
+
+	require.NoError(t, h.proc.Shutdown(ctx))
+	_, _, _, err = store.Release(ctx, quarantined, false)
+	require.ErrorIs(t, err, release.ErrNoEvaluator, "shutdown unregisters the evaluator")
 }

@@ -1,0 +1,251 @@
+package consentledgerextension
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/config/configopaque"
+
+	"github.com/consentry/consentry/internal/ledger"
+)
+
+// Backends.
+const (
+	BackendSQLite   = "sqlite"
+	BackendPostgres = "postgres"
+)
+
+// Config configures the consent ledger.
+type Config struct {
+	// Backend is "sqlite" (default) or "postgres".
+	Backend  string         `mapstructure:"backend"`
+	SQLite   SQLiteConfig   `mapstructure:"sqlite"`
+	Postgres PostgresConfig `mapstructure:"postgres"`
+
+	// Keys are the key-encryption keys (32 bytes, hex or base64). The first
+	// (or ActiveKey) wraps new data keys; the others only unwrap data keys
+	// wrapped before a rotation.
+	Keys      []KeyConfig `mapstructure:"keys"`
+	ActiveKey string      `mapstructure:"active_key"`
+	// SigningKey (or SigningKeyFile) is the ed25519 key that signs
+	// checkpoints and tombstones; unset: derived from the active key.
+	SigningKey     configopaque.String `mapstructure:"signing_key"`
+	SigningKeyFile string              `mapstructure:"signing_key_file"`
+	// TrustedPublicKeys are ed25519 public keys (hex or base64) whose
+	// signatures verify too: signing keys used before a rotation.
+	TrustedPublicKeys []string `mapstructure:"trusted_public_keys"`
+
+	// WriterID names this collector's hash chain; WriterIDFile keeps a
+	// generated one. See README.
+	WriterID     string `mapstructure:"writer_id"`
+	WriterIDFile string `mapstructure:"writer_id_file"`
+
+	Batch      BatchConfig      `mapstructure:"batch"`
+	Checkpoint CheckpointConfig `mapstructure:"checkpoint"`
+
+	// KeyCacheSize is how many subjects' data keys stay unwrapped in memory.
+	KeyCacheSize int `mapstructure:"key_cache_size"`
+	// DataKeyMaxAge is how long a subject's data key encrypts new records.
+	DataKeyMaxAge time.Duration `mapstructure:"data_key_max_age"`
+	// CommitTimeout bounds one group commit.
+	CommitTimeout time.Duration `mapstructure:"commit_timeout"`
+
+	// Retention, when set, purges quarantined records stored longer ago
+	// than this (signed tombstones stay), checked every RetentionInterval.
+	Retention         time.Duration `mapstructure:"retention"`
+	RetentionInterval time.Duration `mapstructure:"retention_interval"`
+}
+
+// SQLiteConfig configures the embedded SQLite database.
+type SQLiteConfig struct {
+	// Path of the database file (default data/ledger.db); its directory is
+	// created if missing.
+	Path string `mapstructure:"path"`
+	// Synchronous is FULL (default) or NORMAL.
+	Synchronous  string        `mapstructure:"synchronous"`
+	CacheSizeMiB int           `mapstructure:"cache_size_mib"`
+	ReadConns    int           `mapstructure:"read_connections"`
+	BusyTimeout  time.Duration `mapstructure:"busy_timeout"`
+}
+
+// PostgresConfig configures the PostgreSQL database.
+type PostgresConfig struct {
+	// DSN is a libpq connection string or URL; it may hold a password.
+	DSN configopaque.String `mapstructure:"dsn"`
+	// Schema, when set, is created if missing and used as the search path.
+	Schema         string        `mapstructure:"schema"`
+	MaxConns       int           `mapstructure:"max_connections"`
+	ConnectTimeout time.Duration `mapstructure:"connect_timeout"`
+}
+
+// KeyConfig is one key-encryption key.
+type KeyConfig struct {
+	// ID names the key in the database (data keys record the id of the key
+	// that wrapped them). Default: derived from the key.
+	ID string `mapstructure:"id"`
+	// Key is the key itself (e.g. ${env:CONSENTRY_LEDGER_KEY}), or KeyFile
+	// a file holding it.
+	Key     configopaque.String `mapstructure:"key"`
+	KeyFile string              `mapstructure:"key_file"`
+}
+
+// BatchConfig bounds a group commit.
+type BatchConfig struct {
+	MaxRows   int           `mapstructure:"max_rows"`
+	Linger    time.Duration `mapstructure:"linger"`
+	QueueSize int           `mapstructure:"queue_size"`
+}
+
+// CheckpointConfig sets the signed checkpoint cadence.
+type CheckpointConfig struct {
+	Every    int           `mapstructure:"every"`
+	Interval time.Duration `mapstructure:"interval"`
+}
+
+func createDefaultConfig() *Config {
+	return &Config{
+		Backend: BackendSQLite,
+		SQLite: SQLiteConfig{
+			Path:        "data/ledger.db",
+			Synchronous: "FULL",
+		},
+		Batch:             BatchConfig{MaxRows: 1000, Linger: 2 * time.Millisecond, QueueSize: 4096},
+		Checkpoint:        CheckpointConfig{Every: 10000, Interval: 30 * time.Second},
+		KeyCacheSize:      100000,
+		DataKeyMaxAge:     24 * time.Hour,
+		CommitTimeout:     30 * time.Second,
+		RetentionInterval: time.Hour,
+	}
+}
+
+// Validate checks the configuration without touching files or databases.
+func (c *Config) Validate() error {
+	var errs []error
+	switch c.Backend {
+	case BackendSQLite:
+		if c.SQLite.Path == "" {
+			errs = append(errs, errors.New("sqlite.path: required"))
+		}
+		switch strings.ToUpper(c.SQLite.Synchronous) {
+		case "", "FULL", "NORMAL":
+		default:
+			errs = append(errs, fmt.Errorf("sqlite.synchronous: %q is not FULL or NORMAL (OFF would acknowledge events that a crash can lose)", c.SQLite.Synchronous))
+		}
+		if string(c.Postgres.DSN) != "" {
+			errs = append(errs, errors.New("postgres.dsn is set but backend is sqlite; set backend: postgres"))
+		}
+	case BackendPostgres:
+		if string(c.Postgres.DSN) == "" {
+			errs = append(errs, errors.New("postgres.dsn: required with backend postgres"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("backend: %q is not sqlite or postgres", c.Backend))
+	}
+	if len(c.Keys) == 0 {
+		errs = append(errs, errors.New("keys: at least one key-encryption key is required (e.g. key: ${env:CONSENTRY_LEDGER_KEY}); the ledger never stores payloads unencrypted"))
+	}
+	ids := map[string]bool{}
+	for i, k := range c.Keys {
+		switch {
+		case k.Key == "" && k.KeyFile == "":
+			errs = append(errs, fmt.Errorf("keys[%d]: key or key_file is required (an unset key is an error, not an empty key)", i))
+		case k.Key != "" && k.KeyFile != "":
+			errs = append(errs, fmt.Errorf("keys[%d]: set key or key_file, not both", i))
+		case k.Key != "":
+			if _, err := ledger.ParseKey(string(k.Key)); err != nil {
+				// The error never includes the key.
+				errs = append(errs, fmt.Errorf("keys[%d].key: %w", i, err))
+			}
+		}
+		if k.ID != "" {
+			if ids[k.ID] {
+				errs = append(errs, fmt.Errorf("keys[%d].id: %q is used twice", i, k.ID))
+			}
+			ids[k.ID] = true
+		}
+	}
+	if c.ActiveKey != "" && !ids[c.ActiveKey] {
+		errs = append(errs, fmt.Errorf("active_key: no key has id %q", c.ActiveKey))
+	}
+	if c.SigningKey != "" && c.SigningKeyFile != "" {
+		errs = append(errs, errors.New("set signing_key or signing_key_file, not both"))
+	}
+	if c.WriterID != "" && c.WriterIDFile != "" {
+		errs = append(errs, errors.New("set writer_id or writer_id_file, not both"))
+	}
+	if c.Batch.MaxRows < 1 {
+		errs = append(errs, errors.New("batch.max_rows: must be at least 1"))
+	}
+	if c.Batch.QueueSize < 1 {
+		errs = append(errs, errors.New("batch.queue_size: must be at least 1"))
+	}
+	if c.Checkpoint.Every < 1 || c.Checkpoint.Interval <= 0 {
+		errs = append(errs, errors.New("checkpoint: every and interval must be positive"))
+	}
+	if c.KeyCacheSize < 1 {
+		errs = append(errs, errors.New("key_cache_size: must be at least 1"))
+	}
+	if c.DataKeyMaxAge <= 0 || c.CommitTimeout <= 0 {
+		errs = append(errs, errors.New("data_key_max_age and commit_timeout must be positive"))
+	}
+	if c.Retention < 0 {
+		errs = append(errs, errors.New("retention: must not be negative"))
+	}
+	if c.Retention > 0 && c.RetentionInterval <= 0 {
+		errs = append(errs, errors.New("retention_interval: must be positive when retention is set"))
+	}
+	return errors.Join(errs...)
+}
+
+// ledgerOptions resolves keys (reading key files) into ledger options.
+func (c *Config) ledgerOptions() (ledger.Options, error) {
+	opts := ledger.Options{
+		ActiveKEK:          c.ActiveKey,
+		WriterID:           c.WriterID,
+		WriterIDFile:       c.WriterIDFile,
+		BatchRows:          c.Batch.MaxRows,
+		BatchLinger:        c.Batch.Linger,
+		QueueSize:          c.Batch.QueueSize,
+		CheckpointEvery:    c.Checkpoint.Every,
+		CheckpointInterval: c.Checkpoint.Interval,
+		KeyCacheSize:       c.KeyCacheSize,
+		DataKeyMaxAge:      c.DataKeyMaxAge,
+		CommitTimeout:      c.CommitTimeout,
+	}
+	for i, k := range c.Keys {
+		raw := string(k.Key)
+		if k.KeyFile != "" {
+			b, err := os.ReadFile(k.KeyFile)
+			if err != nil {
+				return opts, fmt.Errorf("keys[%d].key_file: %w", i, err)
+			}
+			raw = strings.TrimSpace(string(b))
+		}
+		key, err := ledger.ParseKey(raw)
+		if err != nil {
+			return opts, fmt.Errorf("keys[%d]: %w", i, err)
+		}
+		opts.KEKs = append(opts.KEKs, ledger.KEK{ID: k.ID, Key: key})
+	}
+	switch {
+	case c.SigningKey != "":
+		opts.SigningKey = []byte(c.SigningKey)
+	case c.SigningKeyFile != "":
+		b, err := os.ReadFile(c.SigningKeyFile)
+		if err != nil {
+			return opts, fmt.Errorf("signing_key_file: %w", err)
+		}
+		opts.SigningKey = []byte(strings.TrimSpace(string(b)))
+	}
+	for i, s := range c.TrustedPublicKeys {
+		pk, err := parsePublicKey(s)
+		if err != nil {
+			return opts, fmt.Errorf("trusted_public_keys[%d]: %w", i, err)
+		}
+		opts.TrustedKeys = append(opts.TrustedKeys, pk)
+	}
+	return opts, nil
+}

@@ -1,0 +1,73 @@
+package consentledgerextension
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/confmap"
+
+	"github.com/consentry/consentry/internal/configtest"
+)
+
+func TestConfigStruct(t *testing.T) {
+	require.NoError(t, componenttest.CheckConfigStruct(NewFactory().CreateDefaultConfig()))
+}
+
+func TestDefaultConfigNeedsAKey(t *testing.T) {
+	err := confmap.Validate(NewFactory().CreateDefaultConfig())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "at least one key-encryption key is required")
+}
+
+func TestConfigs(t *testing.T) {
+	cfg := configtest.Load[*Config](t, NewFactory(), "")
+	require.NoError(t, confmap.Validate(cfg))
+	assert.Equal(t, BackendSQLite, cfg.Backend)
+	assert.Equal(t, "/var/lib/consentry/ledger.db", cfg.SQLite.Path)
+	assert.Equal(t, "FULL", cfg.SQLite.Synchronous)
+	assert.Equal(t, 1000, cfg.Batch.MaxRows)
+	assert.Equal(t, 2*time.Millisecond, cfg.Batch.Linger)
+
+	pg := configtest.Load[*Config](t, NewFactory(), "postgres")
+	require.NoError(t, confmap.Validate(pg))
+	assert.Equal(t, BackendPostgres, pg.Backend)
+	assert.Equal(t, "ledger", pg.Postgres.Schema)
+	assert.Equal(t, 20, pg.Postgres.MaxConns)
+	assert.Equal(t, "2026-06", pg.ActiveKey)
+	assert.Equal(t, "/run/secrets/ledger-kek", pg.Keys[0].KeyFile)
+	assert.Equal(t, 500, pg.Batch.MaxRows)
+	assert.Equal(t, 5*time.Millisecond, pg.Batch.Linger)
+	assert.Equal(t, 90*24*time.Hour, pg.Retention)
+	// The DSN holds a password: it is opaque, so printing the config masks it.
+	assert.Equal(t, "[REDACTED]", pg.Postgres.DSN.String())
+
+	for name, want := range map[string]string{
+		"no_keys":         "at least one key-encryption key is required",
+		"empty_key":       "keys[0]: key or key_file is required",
+		"short_key":       "keys[0].key:",
+		"key_and_file":    "keys[0]: set key or key_file, not both",
+		"bad_backend":     `backend: "mysql" is not sqlite or postgres`,
+		"postgres_no_dsn": "postgres.dsn: required",
+		"sync_off":        `sqlite.synchronous: "OFF"`,
+		"unknown_active":  `active_key: no key has id "b"`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			err := confmap.Validate(configtest.Load[*Config](t, NewFactory(), name))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), want)
+		})
+	}
+}
+
+func TestKeyNeverInErrors(t *testing.T) {
+	secret := "this-is-not-a-valid-key-but-is-secret-0123456789"
+	cfg := createDefaultConfig()
+	cfg.Keys = []KeyConfig{{Key: configopaque.String("x" + secret)}}
+	err := cfg.Validate()
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), secret)
+}

@@ -1,0 +1,179 @@
+package consentledgerextension
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/consentry/consentry/internal/consentstore"
+	"github.com/consentry/consentry/internal/ledger"
+)
+
+// consentDetails is the part of a consentstore.Record that the ledger's
+// consent columns do not hold. It is stored as the record's details (JSON,
+// covered by the hash chain) so that Lookup returns exactly what Append got.
+type consentDetails struct {
+	Granted        []string            `json:"granted,omitempty"`
+	Denied         []string            `json:"denied,omitempty"`
+	Processors     []string            `json:"processors,omitempty"`
+	OptOut         consentstore.OptOut `json:"opt_out,omitempty"`
+	FirstPartyOnly bool                `json:"first_party_only,omitempty"`
+	Tenant         string              `json:"tenant,omitempty"`
+}
+
+// toLedgerConsent maps a processor's consent record to a ledger consent
+// row. The row's status says what an auditor reads first: "granted" when
+// the record only grants, otherwise "denied" (a record that denies some
+// purposes, or opts out of sale and sharing, is stored as a denial; its
+// details say exactly what it grants too).
+func toLedgerConsent(rec consentstore.Record) (ledger.Consent, error) {
+	d := consentDetails{
+		Granted: rec.Granted, Denied: rec.Denied, Processors: rec.Processors,
+		OptOut: rec.OptOut, FirstPartyOnly: rec.FirstPartyOnly, Tenant: rec.Tenant,
+	}
+	details, err := json.Marshal(d)
+	if err != nil {
+		return ledger.Consent{}, err
+	}
+	status, purposes := ledger.ConsentGranted, rec.Granted
+	if len(rec.Denied) > 0 || rec.OptOut == consentstore.OptOutSaleSharing || len(rec.Granted) == 0 {
+		status, purposes = ledger.ConsentDenied, rec.Denied
+	}
+	return ledger.Consent{
+		ID:            rec.ID,
+		Tenant:        rec.Scope,
+		SubjectKey:    rec.Subject,
+		InteractionID: rec.Interaction,
+		Status:        status,
+		Purposes:      purposes,
+		Source:        string(rec.Source),
+		Vendor:        rec.Vendor,
+		EventID:       rec.EventID,
+		Signal:        rec.Signal,
+		NoticeID:      rec.NoticeID,
+		Details:       details,
+		At:            rec.At,
+		RecordedAt:    rec.RecordedAt,
+	}, nil
+}
+
+// fromLedgerConsent maps a ledger row back. Rows written by the consent
+// processor carry their details; rows recorded through the auditor API may
+// not, and then the status and purposes say it all (a withdrawal denies).
+func fromLedgerConsent(c *ledger.Consent) (consentstore.Record, error) {
+	rec := consentstore.Record{
+		ID:          c.ID,
+		Key:         consentstore.Key{Scope: c.Tenant, Subject: c.SubjectKey},
+		Interaction: c.InteractionID,
+		Source:      consentstore.Source(c.Source),
+		Vendor:      c.Vendor,
+		EventID:     c.EventID,
+		Signal:      c.Signal,
+		NoticeID:    c.NoticeID,
+		At:          c.At,
+		RecordedAt:  c.RecordedAt,
+	}
+	var d consentDetails
+	if len(c.Details) > 0 {
+		if err := json.Unmarshal(c.Details, &d); err != nil {
+			return rec, fmt.Errorf("consent %s: details are not valid JSON: %w", c.ID, err)
+		}
+	}
+	if d.Granted != nil || d.Denied != nil || d.OptOut != consentstore.OptOutUnset {
+		rec.Granted, rec.Denied, rec.OptOut = d.Granted, d.Denied, d.OptOut
+	} else {
+		switch c.Status {
+		case ledger.ConsentGranted:
+			rec.Granted = slices.Clone(c.Purposes)
+		case ledger.ConsentDenied, ledger.ConsentWithdrawn:
+			rec.Denied = slices.Clone(c.Purposes)
+		default:
+			return rec, fmt.Errorf("consent %s: unknown status %q", c.ID, c.Status)
+		}
+	}
+	rec.Processors, rec.FirstPartyOnly, rec.Tenant = d.Processors, d.FirstPartyOnly, d.Tenant
+	if rec.Source == "" {
+		rec.Source = consentstore.SourceAPI
+	}
+	return rec, nil
+}
+
+// Append implements consentstore.Store: the record is committed to the
+// ledger (hash-chained, de-duplicated by id) before Append returns.
+func (e *ledgerExtension) Append(ctx context.Context, rec consentstore.Record) error {
+	if err := rec.Validate(); err != nil {
+		return err
+	}
+	l, err := e.ledgerOrErr()
+	if err != nil {
+		return err
+	}
+	c, err := toLedgerConsent(rec)
+	if err != nil {
+		return err
+	}
+	if _, _, err := l.PutConsent(ctx, c); err != nil {
+		return err
+	}
+	e.notify(rec.Key)
+	return nil
+}
+
+// Lookup implements consentstore.Store. Records that expired are left out.
+func (e *ledgerExtension) Lookup(ctx context.Context, key consentstore.Key) ([]consentstore.Record, error) {
+	l, err := e.ledgerOrErr()
+	if err != nil {
+		return nil, err
+	}
+	rows, err := l.LookupConsents(ctx, key.Scope, key.Subject)
+	if err != nil || len(rows) == 0 {
+		return nil, err
+	}
+	now := e.now()
+	out := make([]consentstore.Record, 0, len(rows))
+	for i := range rows {
+		if !rows[i].ExpiresAt.IsZero() && !rows[i].ExpiresAt.After(now) {
+			continue
+		}
+		rec, err := fromLedgerConsent(&rows[i])
+		if err != nil {
+			// Fail closed: a record we cannot read might be an opt-out.
+			return nil, err
+		}
+		out = append(out, rec)
+	}
+	slices.SortStableFunc(out, func(a, b consentstore.Record) int { return a.At.Compare(b.At) })
+	return out, nil
+}
+
+// Subscribe implements consentstore.Notifier: fn is called with the key of
+// every subject whose consent records change through this extension (the
+// consent processor's writes and the auditor API's).
+func (e *ledgerExtension) Subscribe(fn func(consentstore.Key)) func() {
+	e.subMu.Lock()
+	defer e.subMu.Unlock()
+	e.nextSub++
+	id := e.nextSub
+	if e.subs == nil {
+		e.subs = map[int]func(consentstore.Key){}
+	}
+	e.subs[id] = fn
+	return func() {
+		e.subMu.Lock()
+		defer e.subMu.Unlock()
+		delete(e.subs, id)
+	}
+}
+
+func (e *ledgerExtension) notify(k consentstore.Key) {
+	e.subMu.Lock()
+	fns := make([]func(consentstore.Key), 0, len(e.subs))
+	for _, fn := range e.subs {
+		fns = append(fns, fn)
+	}
+	e.subMu.Unlock()
+	for _, fn := range fns {
+		fn(k)
+	}
+}

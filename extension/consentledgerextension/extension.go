@@ -1,0 +1,250 @@
+package consentledgerextension
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/extension"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+
+	"github.com/consentry/consentry/extension/consentledgerextension/internal/metadata"
+	"github.com/consentry/consentry/internal/consentstore"
+	"github.com/consentry/consentry/internal/ledger"
+	"github.com/consentry/consentry/internal/ledger/postgres"
+	"github.com/consentry/consentry/internal/ledger/sqlite"
+	"github.com/consentry/consentry/internal/ledger/sqlstore"
+	"github.com/consentry/consentry/internal/release"
+)
+
+// Provider is implemented by the consent_ledger extension: components that
+// write to the ledger (the quarantine exporter) find it among the host's
+// extensions and call Ledger after the extension has started.
+type Provider interface {
+	Ledger() (*ledger.Ledger, error)
+}
+
+// ErrNotStarted is returned by a ledger extension that is not running.
+var ErrNotStarted = errors.New("consent_ledger: the ledger is not open (the extension has not started or has shut down)")
+
+type ledgerExtension struct {
+	cfg *Config
+	set extension.Settings
+	now func() time.Time
+
+	mu     sync.RWMutex
+	ledger *ledger.Ledger
+
+	release.Hub
+
+	subMu   sync.Mutex
+	subs    map[int]func(consentstore.Key)
+	nextSub int
+
+	host     component.Host
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	metricsR metric.Registration
+}
+
+func newExtension(cfg *Config, set extension.Settings) *ledgerExtension {
+	return &ledgerExtension{cfg: cfg, set: set, now: time.Now}
+}
+
+var (
+	_ extension.Extension = (*ledgerExtension)(nil)
+	_ Provider            = (*ledgerExtension)(nil)
+	_ release.Registry    = (*ledgerExtension)(nil)
+)
+
+// Ledger implements Provider.
+func (e *ledgerExtension) Ledger() (*ledger.Ledger, error) { return e.ledgerOrErr() }
+
+func (e *ledgerExtension) ledgerOrErr() (*ledger.Ledger, error) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if e.ledger == nil {
+		return nil, ErrNotStarted
+	}
+	return e.ledger, nil
+}
+
+// Start opens the database (migrating it), opens the ledger and starts the
+// retention loop. A ledger that cannot be opened fails the collector's
+// start: running without it would leave quarantined events nowhere to go.
+func (e *ledgerExtension) Start(ctx context.Context, host component.Host) error {
+	e.host = host
+	opts, err := e.cfg.ledgerOptions()
+	if err != nil {
+		return err
+	}
+	st, err := e.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	l, err := ledger.Open(ctx, st, opts)
+	if err != nil {
+		return fmt.Errorf("consent_ledger: %w", err)
+	}
+	e.mu.Lock()
+	e.ledger = l
+	e.mu.Unlock()
+	if err := e.registerMetrics(); err != nil {
+		return err
+	}
+	e.set.Logger.Info("Consent ledger open",
+		zap.String("backend", l.Backend()), zap.String("writer_id", l.WriterID()),
+		zap.String("signing_public_key", hex.EncodeToString(l.PublicKey())))
+	e.stop = make(chan struct{})
+	if e.cfg.Retention > 0 {
+		e.wg.Add(1)
+		go e.retain()
+	}
+	return nil
+}
+
+func (e *ledgerExtension) openStore(ctx context.Context) (*sqlstore.Store, error) {
+	switch e.cfg.Backend {
+	case BackendPostgres:
+		st, err := postgres.Open(ctx, postgres.Config{
+			DSN:            string(e.cfg.Postgres.DSN),
+			Schema:         e.cfg.Postgres.Schema,
+			MaxConns:       e.cfg.Postgres.MaxConns,
+			ConnectTimeout: e.cfg.Postgres.ConnectTimeout,
+		})
+		if err != nil {
+			// pgx errors do not include the password.
+			return nil, fmt.Errorf("consent_ledger: postgres: %w", err)
+		}
+		return st, nil
+	default:
+		st, err := sqlite.Open(ctx, sqlite.Config{
+			Path:         e.cfg.SQLite.Path,
+			Synchronous:  e.cfg.SQLite.Synchronous,
+			CacheSizeMiB: e.cfg.SQLite.CacheSizeMiB,
+			ReadConns:    e.cfg.SQLite.ReadConns,
+			BusyTimeout:  e.cfg.SQLite.BusyTimeout,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("consent_ledger: sqlite %s: %w", e.cfg.SQLite.Path, err)
+		}
+		return st, nil
+	}
+}
+
+// Shutdown closes the ledger (the writer commits what is queued and signs a
+// final checkpoint). Pipelines stop before extensions, so nothing writes
+// any more.
+func (e *ledgerExtension) Shutdown(ctx context.Context) error {
+	if e.stop != nil {
+		close(e.stop)
+		e.wg.Wait()
+		e.stop = nil
+	}
+	if e.metricsR != nil {
+		_ = e.metricsR.Unregister()
+		e.metricsR = nil
+	}
+	e.mu.Lock()
+	l := e.ledger
+	e.ledger = nil
+	e.mu.Unlock()
+	if l == nil {
+		return nil
+	}
+	return l.Close(ctx)
+}
+
+// retain purges records older than the retention period.
+func (e *ledgerExtension) retain() {
+	defer e.wg.Done()
+	t := time.NewTicker(e.cfg.RetentionInterval)
+	defer t.Stop()
+	failing := false
+	for {
+		l, err := e.ledgerOrErr()
+		if err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), e.cfg.RetentionInterval)
+			res, perr := l.Purge(ctx, e.now().Add(-e.cfg.Retention))
+			cancel()
+			switch {
+			case perr != nil:
+				e.set.Logger.Error("Retention purge failed; retrying at the next interval", zap.Error(perr))
+				componentstatus.ReportStatus(e.host, componentstatus.NewRecoverableErrorEvent(perr))
+				failing = true
+			default:
+				if res.Purged > 0 {
+					e.set.Logger.Info("Retention purge", zap.Int64("records", res.Purged), zap.Uint64("tombstone_seq", res.Seq))
+				}
+				if failing {
+					componentstatus.ReportStatus(e.host, componentstatus.NewEvent(componentstatus.StatusOK))
+					failing = false
+				}
+			}
+		}
+		select {
+		case <-e.stop:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (e *ledgerExtension) registerMetrics() error {
+	meter := e.set.MeterProvider.Meter(metadata.ScopeName)
+	rows, err1 := meter.Int64ObservableCounter("consentry.ledger.rows",
+		metric.WithDescription("Chain entries committed by this writer (records, consent records, access log entries, tombstones)."), metric.WithUnit("{row}"))
+	batches, err2 := meter.Int64ObservableCounter("consentry.ledger.commits",
+		metric.WithDescription("Group commits."), metric.WithUnit("{commit}"))
+	dups, err3 := meter.Int64ObservableCounter("consentry.ledger.duplicates",
+		metric.WithDescription("Records and consent records not stored again because their id was already stored."), metric.WithUnit("{record}"))
+	fails, err4 := meter.Int64ObservableCounter("consentry.ledger.commit_failures",
+		metric.WithDescription("Group commits that failed (their callers got a retryable error)."), metric.WithUnit("{commit}"))
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
+		return err
+	}
+	reg, err := meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		l, err := e.ledgerOrErr()
+		if err != nil {
+			return nil
+		}
+		m := l.Metrics()
+		o.ObserveInt64(rows, m.Rows)
+		o.ObserveInt64(batches, m.Batches)
+		o.ObserveInt64(dups, m.Duplicates)
+		o.ObserveInt64(fails, m.Failures)
+		return nil
+	}, rows, batches, dups, fails)
+	if err != nil {
+		return err
+	}
+	e.metricsR = reg
+	return nil
+}
+
+func parsePublicKey(s string) (ed25519.PublicKey, error) {
+	s = strings.TrimSpace(s)
+	var b []byte
+	var err error
+	if len(s) == 2*ed25519.PublicKeySize {
+		b, err = hex.DecodeString(s)
+	} else {
+		b, err = base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			b, err = base64.RawURLEncoding.DecodeString(s)
+		}
+	}
+	if err != nil || len(b) != ed25519.PublicKeySize {
+		return nil, errors.New("not a 32-byte ed25519 public key in hex or base64")
+	}
+	return ed25519.PublicKey(b), nil
+}

@@ -1,0 +1,197 @@
+package consentledgerextension
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/extension/extensiontest"
+
+	"github.com/consentry/consentry/extension/consentledgerextension/internal/metadata"
+	"github.com/consentry/consentry/internal/consentstore"
+	"github.com/consentry/consentry/internal/ledger"
+	"github.com/consentry/consentry/internal/ledger/ledgertest"
+)
+
+// backends runs fn against SQLite and, when configured, PostgreSQL.
+func backends(t *testing.T, fn func(t *testing.T, cfg *Config)) {
+	t.Run("sqlite", func(t *testing.T) {
+		cfg := createDefaultConfig()
+		cfg.SQLite.Path = filepath.Join(t.TempDir(), "ledger.db")
+		cfg.Keys = []KeyConfig{{ID: "k1", Key: configopaque.String(ledgertest.Key(t))}}
+		fn(t, cfg)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		dsn, schema := ledgertest.Postgres(t)
+		cfg := createDefaultConfig()
+		cfg.Backend = BackendPostgres
+		cfg.Postgres.DSN = configopaque.String(dsn)
+		cfg.Postgres.Schema = schema
+		cfg.WriterID = "test-writer"
+		cfg.Keys = []KeyConfig{{ID: "k1", Key: configopaque.String(ledgertest.Key(t))}}
+		fn(t, cfg)
+	})
+}
+
+func start(t *testing.T, cfg *Config) *ledgerExtension {
+	t.Helper()
+	ext, err := NewFactory().Create(context.Background(), extensiontest.NewNopSettings(metadata.Type), cfg)
+	require.NoError(t, err)
+	require.NoError(t, ext.Start(context.Background(), componenttest.NewNopHost()))
+	return ext.(*ledgerExtension)
+}
+
+func TestConsentStoreRoundTrip(t *testing.T) {
+	backends(t, func(t *testing.T, cfg *Config) {
+		ctx := context.Background()
+		e := start(t, cfg)
+		var mu sync.Mutex
+		var notified []consentstore.Key
+		unsub := e.Subscribe(func(k consentstore.Key) {
+			mu.Lock()
+			defer mu.Unlock()
+			notified = append(notified, k)
+		})
+		defer unsub()
+
+		key := consentstore.Key{Scope: "genesys/org-1", Subject: "sk-1"}
+		at := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+		recs := []consentstore.Record{
+			{ID: "c1", Key: key, Granted: []string{"analytics"}, Source: consentstore.SourceSignal,
+				Vendor: "genesys", Tenant: "org-1", EventID: "e1", Signal: "signal:analytics=granted", At: at},
+			{ID: "c2", Key: key, Interaction: "call-9", Granted: []string{"recording"}, Denied: []string{"marketing"},
+				Processors: []string{"acme"}, FirstPartyOnly: true, Source: consentstore.SourceNotice, NoticeID: "n@2", At: at.Add(time.Minute)},
+			{ID: "c3", Key: key, OptOut: consentstore.OptOutSaleSharing, Source: consentstore.Source("gpc"), Signal: "gpc", At: at.Add(2 * time.Minute)},
+		}
+		for _, r := range recs {
+			require.NoError(t, e.Append(ctx, r))
+		}
+		// A retried consent event is stored once.
+		require.NoError(t, e.Append(ctx, recs[0]))
+		require.Error(t, e.Append(ctx, consentstore.Record{ID: "bad"}), "a record without scope and subject is refused")
+
+		got, err := e.Lookup(ctx, key)
+		require.NoError(t, err)
+		require.Len(t, got, 3)
+		for i, want := range recs {
+			assert.Equal(t, want.ID, got[i].ID)
+			assert.Equal(t, want.Key, got[i].Key)
+			assert.Equal(t, want.Interaction, got[i].Interaction)
+			assert.Equal(t, want.Granted, got[i].Granted)
+			assert.Equal(t, want.Denied, got[i].Denied)
+			assert.Equal(t, want.Processors, got[i].Processors)
+			assert.Equal(t, want.OptOut, got[i].OptOut)
+			assert.Equal(t, want.FirstPartyOnly, got[i].FirstPartyOnly)
+			assert.Equal(t, want.Source, got[i].Source)
+			assert.Equal(t, want.Signal, got[i].Signal)
+			assert.Equal(t, want.NoticeID, got[i].NoticeID)
+			assert.True(t, want.At.Equal(got[i].At), "at %v != %v", want.At, got[i].At)
+		}
+		other, err := e.Lookup(ctx, consentstore.Key{Scope: "genesys/org-2", Subject: "sk-1"})
+		require.NoError(t, err)
+		assert.Empty(t, other, "consent does not leak across scopes")
+		mu.Lock()
+		assert.Len(t, notified, 4, "every stored append notifies (duplicates included)")
+		mu.Unlock()
+
+		// What the auditor reads first: c2 denies marketing, so its row is a denial.
+		l, err := e.Ledger()
+		require.NoError(t, err)
+		rows, err := l.LookupConsents(ctx, key.Scope, key.Subject)
+		require.NoError(t, err)
+		require.Len(t, rows, 3)
+		assert.Equal(t, ledger.ConsentGranted, rows[0].Status)
+		assert.Equal(t, ledger.ConsentDenied, rows[1].Status)
+		assert.Equal(t, []string{"marketing"}, rows[1].Purposes)
+
+		// Durable: a new extension on the same database sees them.
+		require.NoError(t, e.Shutdown(ctx))
+		_, err = e.Lookup(ctx, key)
+		require.ErrorIs(t, err, ErrNotStarted)
+		e2 := start(t, cfg)
+		defer func() { require.NoError(t, e2.Shutdown(ctx)) }()
+		got, err = e2.Lookup(ctx, key)
+		require.NoError(t, err)
+		assert.Len(t, got, 3)
+	})
+}
+
+func TestAPIRecordedConsentIsReadable(t *testing.T) {
+	backends(t, func(t *testing.T, cfg *Config) {
+		ctx := context.Background()
+		e := start(t, cfg)
+		defer func() { require.NoError(t, e.Shutdown(ctx)) }()
+		l, err := e.Ledger()
+		require.NoError(t, err)
+		// A row without details, as the auditor API records it.
+		_, _, err = l.PutConsent(ctx, ledger.Consent{ID: "api-1", Tenant: "s", SubjectKey: "k",
+			Status: ledger.ConsentWithdrawn, Purposes: []string{"analytics"}, Source: "api", At: time.Now()})
+		require.NoError(t, err)
+		_, _, err = l.PutConsent(ctx, ledger.Consent{ID: "api-2", Tenant: "s", SubjectKey: "k",
+			Status: ledger.ConsentGranted, Purposes: []string{"recording"}, At: time.Now(),
+			ExpiresAt: time.Now().Add(-time.Hour)})
+		require.NoError(t, err)
+		got, err := e.Lookup(ctx, consentstore.Key{Scope: "s", Subject: "k"})
+		require.NoError(t, err)
+		require.Len(t, got, 1, "the expired grant is not served")
+		assert.Equal(t, []string{"analytics"}, got[0].Denied)
+		assert.Empty(t, got[0].Granted)
+		assert.Equal(t, consentstore.SourceAPI, got[0].Source)
+	})
+}
+
+func TestStartFailures(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	blocker := filepath.Join(dir, "file")
+	require.NoError(t, os.WriteFile(blocker, []byte("x"), 0o600))
+
+	cfg := createDefaultConfig()
+	cfg.SQLite.Path = filepath.Join(blocker, "ledger.db") // a file where a directory must be
+	cfg.Keys = []KeyConfig{{Key: configopaque.String(ledgertest.Key(t))}}
+	ext, err := NewFactory().Create(ctx, extensiontest.NewNopSettings(metadata.Type), cfg)
+	require.NoError(t, err)
+	require.Error(t, ext.Start(ctx, componenttest.NewNopHost()))
+	require.NoError(t, ext.Shutdown(ctx))
+
+	cfg = createDefaultConfig()
+	cfg.SQLite.Path = filepath.Join(dir, "ledger.db")
+	cfg.Keys = []KeyConfig{{KeyFile: filepath.Join(dir, "missing-key")}}
+	ext, err = NewFactory().Create(ctx, extensiontest.NewNopSettings(metadata.Type), cfg)
+	require.NoError(t, err)
+	err = ext.Start(ctx, componenttest.NewNopHost())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "keys[0].key_file")
+}
+
+func TestKeyFileAndWrongKeyAfterRestart(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "kek")
+	require.NoError(t, os.WriteFile(keyFile, []byte(ledgertest.Key(t)+"\n"), 0o600))
+	cfg := createDefaultConfig()
+	cfg.SQLite.Path = filepath.Join(dir, "ledger.db")
+	cfg.Keys = []KeyConfig{{ID: "k1", KeyFile: keyFile}}
+	e := start(t, cfg)
+	l, err := e.Ledger()
+	require.NoError(t, err)
+	res, err := l.Append(ctx, []ledger.Record{{Tenant: "t", Vendor: "genesys", EventID: "e1", SubjectKey: "s", Payload: []byte("secret payload")}})
+	require.NoError(t, err)
+	require.NoError(t, e.Shutdown(ctx))
+
+	// The same key id with different key material cannot read the record.
+	cfg.Keys = []KeyConfig{{ID: "k1", Key: configopaque.String(ledgertest.Key(t))}}
+	e = start(t, cfg)
+	defer func() { require.NoError(t, e.Shutdown(ctx)) }()
+	l, err = e.Ledger()
+	require.NoError(t, err)
+	_, err = l.Get(ctx, res[0].ID)
+	require.Error(t, err)
+}

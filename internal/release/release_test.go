@@ -1,0 +1,115 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/consentry/consentry/internal/ccaas"
+)
+
+var (
+	procID   = component.MustNewID("consent")
+	routerID = component.MustNewID("consent_router")
+)
+
+func record() plog.Logs {
+	ld := plog.NewLogs()
+	lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	lr.Attributes().PutStr(ccaas.AttrConsentDecision, "quarantine")
+	lr.Attributes().PutEmptySlice(ccaas.AttrConsentReasons).AppendEmpty().SetStr("consent.missing")
+	return ld
+}
+
+// decide is an evaluator that writes a fixed decision and reason.
+func decide(decision, reason string) Evaluator {
+	return EvaluatorFunc(func(_ context.Context, ld plog.Logs) error {
+		lr := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+		lr.Attributes().PutStr(ccaas.AttrConsentDecision, decision)
+		r := lr.Attributes().PutEmptySlice(ccaas.AttrConsentReasons)
+		if reason != "" {
+			r.AppendEmpty().SetStr(reason)
+		}
+		return nil
+	})
+}
+
+func TestReleaseNeedsBothRegistrations(t *testing.T) {
+	var h Hub
+	_, _, _, err := h.Release(context.Background(), record(), false)
+	require.ErrorIs(t, err, ErrNoEvaluator)
+	unreg := h.RegisterEvaluator(procID, decide("forward", ""))
+	_, _, _, err = h.Release(context.Background(), record(), false)
+	require.ErrorIs(t, err, ErrNoForward)
+	sink := new(consumertest.LogsSink)
+	unfwd := h.RegisterForward(routerID, sink)
+	h.RegisterForward(component.MustNewIDWithName("consent_router", "b"), sink)
+	_, _, _, err = h.Release(context.Background(), record(), false)
+	require.ErrorIs(t, err, ErrAmbiguous)
+	unfwd()
+	unreg()
+	_, _, _, err = h.Release(context.Background(), record(), false)
+	require.ErrorIs(t, err, ErrNoEvaluator, "unregistering removes the evaluator")
+	assert.Zero(t, sink.LogRecordCount())
+}
+
+func TestRelease(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name          string
+		eval          Evaluator
+		dryRun        bool
+		wantDecision  string
+		wantReasons   []string
+		wantForwarded bool
+	}{
+		{"now allowed", decide("forward", ""), false, "forward", nil, true},
+		{"dry run forwards nothing", decide("forward", ""), true, "forward", nil, false},
+		{"still quarantined", decide("quarantine", "consent.denied"), false, "quarantine", []string{"consent.denied"}, false},
+		{"malformed decision stays", decide("Forward", "x"), false, "Forward", []string{"x"}, false},
+		{"evaluator leaves no decision", EvaluatorFunc(func(_ context.Context, ld plog.Logs) error {
+			ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes().Remove(ccaas.AttrConsentDecision)
+			return nil
+		}), false, "quarantine", []string{"consent.missing"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var h Hub
+			sink := new(consumertest.LogsSink)
+			h.RegisterEvaluator(procID, tc.eval)
+			h.RegisterForward(routerID, sink)
+			d, reasons, fwd, err := h.Release(ctx, record(), tc.dryRun)
+			require.NoError(t, err)
+			assert.Equal(t, tc.wantDecision, d)
+			assert.Equal(t, tc.wantReasons, reasons)
+			assert.Equal(t, tc.wantForwarded, fwd)
+			if tc.wantForwarded {
+				assert.Equal(t, 1, sink.LogRecordCount())
+			} else {
+				assert.Zero(t, sink.LogRecordCount())
+			}
+		})
+	}
+}
+
+func TestReleaseErrors(t *testing.T) {
+	ctx := context.Background()
+	var h Hub
+	h.RegisterEvaluator(procID, EvaluatorFunc(func(context.Context, plog.Logs) error { return errors.New("store down") }))
+	h.RegisterForward(routerID, consumertest.NewErr(errors.New("exporter down")))
+	_, _, _, err := h.Release(ctx, record(), false)
+	require.EqualError(t, err, "store down")
+
+	h.RegisterEvaluator(procID, decide("forward", ""))
+	_, _, fwd, err := h.Release(ctx, record(), false)
+	require.EqualError(t, err, "exporter down")
+	assert.False(t, fwd)
+
+	_, _, _, err = h.Release(ctx, plog.NewLogs(), false)
+	require.Error(t, err, "an empty record is not released")
+}
