@@ -12,7 +12,7 @@ import (
 func TestComponentsListsOurs(t *testing.T) {
 	out, err := exec.Command(binary, "components").CombinedOutput()
 	require.NoError(t, err, string(out))
-	for _, name := range []string{"genesys", "twilio", "segment", "talkdesk", "otlp", "otlp_http", "otlp_grpc", "debug", "batch", "memory_limiter", "health_check", "file_storage"} {
+	for _, name := range []string{"genesys", "twilio", "segment", "talkdesk", "otlp", "otlp_http", "otlp_grpc", "debug", "batch", "memory_limiter", "health_check", "file_storage", "consent", "consent_router", "quarantine", "consent_ledger"} {
 		assert.Contains(t, string(out), "name: "+name+"\n", "components must list %s", name)
 	}
 }
@@ -27,7 +27,7 @@ func TestValidateLocalConfig(t *testing.T) {
 		"CONSENTRY_GENESYS_ORG_ID=7c5e9a1e-3b2f-4d8a-9f61-2a0c4e6b8d10",
 		"CONSENTRY_GENESYS_SECRET=local-secret",
 		"CONSENTRY_TWILIO_AUTH_TOKEN=0123456789abcdef0123456789abcdef", "CONSENTRY_SEGMENT_SHARED_SECRET=x", "CONSENTRY_SEGMENT_WRITE_KEY=x",
-		"CONSENTRY_TALKDESK_TOKEN=local-talkdesk-token-0123", "CONSENTRY_TALKDESK_ACCOUNT_ID=acct-1", "CONSENTRY_TWILIO_ACCOUNT_SID=AC00000000000000000000000000000000", "CONSENTRY_LEDGER_KEY=x",
+		"CONSENTRY_TALKDESK_TOKEN=local-talkdesk-token-0123", "CONSENTRY_TALKDESK_ACCOUNT_ID=acct-1", "CONSENTRY_TWILIO_ACCOUNT_SID=AC00000000000000000000000000000000", "CONSENTRY_LEDGER_KEY=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
 	)
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, string(out))
@@ -41,4 +41,5 @@ func TestValidateRefusesUnsetSecrets(t *testing.T) {
 	require.Error(t, err)
 	assert.True(t, strings.Contains(string(out), "api_keys[0] is empty"), string(out))
 	assert.Contains(t, string(out), "organization_id must be set")
+	assert.Contains(t, string(out), "keys[0]: key or key_file is required", "an unset ledger key is refused")
 }

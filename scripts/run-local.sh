@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 BINARY=${BINARY:-_build/otelcol-consentry}
 DATA_DIR=${CONSENTRY_DATA_DIR:-data}
+export CONSENTRY_DATA_DIR=$DATA_DIR # config/local.yaml keeps the ledger there
 ENV_FILE="$DATA_DIR/local.env"
 
 mkdir -p "$DATA_DIR"
@@ -87,11 +88,12 @@ Point your vendors at:
                    http://127.0.0.1:7404/talkdesk/events             Events API (partner apps); needs events_api.signature_keys
                    account: $CONSENTRY_TALKDESK_ACCOUNT_ID (set CONSENTRY_TALKDESK_ACCOUNT_ID to yours)
   Consent policy   config/policy.yaml (go run ./cmd/consentry policy check|explain --config config/local.yaml)
+  Consent ledger   $(cd "$DATA_DIR" && pwd)/ledger.db (SQLite; quarantined events, encrypted with \$CONSENTRY_LEDGER_KEY, and consent records)
   Health           http://127.0.0.1:13133/
   Metrics          http://127.0.0.1:8888/metrics
 
 Every listener is on loopback; put a TLS-terminating proxy in front to expose it.
-Events go to the debug exporter below. Stop with Ctrl-C.
+Forwarded events go to the debug exporter below; quarantined ones to the ledger. Stop with Ctrl-C.
 
 MSG
 
