@@ -1,9 +1,11 @@
-// Command consentry is the privacy engineer's tool for Consentry's consent
-// policies:
+// Command consentry is the privacy engineer's and auditor's tool for
+// Consentry's consent policies and evidence:
 //
 //	consentry policy check   --config FILE [--config FILE...] [--strict]
 //	consentry policy explain --config FILE [--processor consent/NAME]
 //	                         [--vendor VENDOR --route ROUTE --tenant ID] [--output text|json] EVENT.json
+//	consentry bundle verify  [--public-key HEX]... [--allow-unanchored] FILE|DIR...
+//	consentry token hash     < token.txt
 //
 // `policy check` validates every consent processor (consent, consent/<name>)
 // of a collector configuration, suitable for CI. `policy explain` decides
@@ -26,11 +28,18 @@ const usage = `Usage:
   consentry policy explain --config FILE [--processor consent/NAME]
                            [--vendor VENDOR [--route ROUTE] [--tenant ID] [--salt SALT]]
                            [--output text|json] EVENT.json
+  consentry bundle verify  [--public-key HEX]... [--allow-unanchored] FILE|DIR...
+  consentry token hash     < token.txt
 
 policy check    validates the consent processors' policies of a collector
                 configuration (${env:...} and ${file:...} are expanded).
 policy explain  decides one event (a vendor webhook body, or an OTLP JSON
                 logs document) and prints the decision with its reasons.
+bundle verify   checks an evidence bundle exported by the auditor API offline:
+                manifest hashes, record digests, chain links and the signed
+                checkpoint (docs/audit-api.md).
+token hash      prints the SHA-256 of a bearer token read from stdin, the form
+                in which the consent_ledger extension's config stores tokens.
 
 Run "consentry policy check -h" or "consentry policy explain -h" for flags.
 `
@@ -54,6 +63,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 		return exitOK
+	}
+	switch args[0] {
+	case "bundle":
+		return runBundle(args[1:], stdout, stderr)
+	case "token":
+		return runToken(args[1:], os.Stdin, stdout, stderr)
 	}
 	if args[0] != "policy" || len(args) < 2 {
 		fmt.Fprintf(stderr, "consentry: unknown command %q\n\n%s", args[0], usage)

@@ -108,6 +108,13 @@ func (h *Hub) pick() (Evaluator, consumer.Logs, error) {
 	return e, f, nil
 }
 
+// Ready reports why Release cannot work now (nil when it can): no
+// evaluator, no forward pipeline, or more than one of either.
+func (h *Hub) Ready() error {
+	_, _, err := h.pick()
+	return err
+}
+
 // Release re-evaluates ld (one quarantined record, as stored) and, when
 // every record in it is now to be forwarded and dryRun is false, hands it
 // to the forward pipeline. It returns the new decision ("forward" only when

@@ -42,6 +42,7 @@ func decide(decision, reason string) Evaluator {
 
 func TestReleaseNeedsBothRegistrations(t *testing.T) {
 	var h Hub
+	require.ErrorIs(t, h.Ready(), ErrNoEvaluator)
 	_, _, _, err := h.Release(context.Background(), record(), false)
 	require.ErrorIs(t, err, ErrNoEvaluator)
 	unreg := h.RegisterEvaluator(procID, decide("forward", ""))
@@ -52,6 +53,7 @@ func TestReleaseNeedsBothRegistrations(t *testing.T) {
 	h.RegisterForward(component.MustNewIDWithName("consent_router", "b"), sink)
 	_, _, _, err = h.Release(context.Background(), record(), false)
 	require.ErrorIs(t, err, ErrAmbiguous)
+	require.ErrorIs(t, h.Ready(), ErrAmbiguous)
 	unfwd()
 	unreg()
 	_, _, _, err = h.Release(context.Background(), record(), false)

@@ -1,0 +1,285 @@
+package auditapi
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Role is what an identity may do. Each role has the rights of the roles
+// before it.
+type Role int
+
+// Roles, weakest first.
+const (
+	RoleNone Role = iota
+	// RoleAuditor lists metadata, statistics, consent records and the
+	// access log, and verifies the ledger.
+	RoleAuditor
+	// RoleInvestigator adds decrypted reads (with a reason) and evidence
+	// export.
+	RoleInvestigator
+	// RoleCustodian adds recording consent, release, purge and erasure.
+	RoleCustodian
+	// RoleAdmin may do everything.
+	RoleAdmin
+)
+
+var roleNames = []string{"none", "auditor", "investigator", "custodian", "admin"}
+
+func (r Role) String() string {
+	if r < 0 || int(r) >= len(roleNames) {
+		return fmt.Sprintf("role(%d)", int(r))
+	}
+	return roleNames[r]
+}
+
+// ParseRole parses a role name.
+func ParseRole(s string) (Role, error) {
+	for i, n := range roleNames[1:] {
+		if strings.EqualFold(s, n) {
+			return Role(i + 1), nil
+		}
+	}
+	return RoleNone, fmt.Errorf("unknown role %q (want auditor, investigator, custodian or admin)", s)
+}
+
+// AuthConfig configures who may call the auditor API: bearer tokens,
+// stored only as SHA-256 hashes, and optionally mTLS client certificates
+// mapped to identities. The extension embeds it under `api.auth`.
+type AuthConfig struct {
+	// Tokens are bearer tokens: identity, role and the token's SHA-256 in
+	// hex (`printf %s "$TOKEN" | sha256sum`).
+	Tokens []TokenConfig `mapstructure:"tokens"`
+	// TokensFile is a YAML or JSON file with more tokens, in the same shape
+	// (`tokens: [{identity, role, sha256}]`), read at start.
+	TokensFile string `mapstructure:"tokens_file"`
+	// ClientCerts map verified client certificates to identities: a
+	// certificate matches when its subject common name, or one of its DNS
+	// or URI subject alternative names, equals Subject. Only certificates
+	// that the TLS server verified against its client CA count.
+	ClientCerts []ClientCertConfig `mapstructure:"client_certs"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// TokenConfig is one bearer token.
+type TokenConfig struct {
+	Identity string `mapstructure:"identity" yaml:"identity" json:"identity"`
+	Role     string `mapstructure:"role" yaml:"role" json:"role"`
+	// SHA256 is the hex SHA-256 of the token; the token itself is never
+	// configured.
+	SHA256 string `mapstructure:"sha256" yaml:"sha256" json:"sha256"`
+}
+
+// ClientCertConfig maps a client certificate to an identity and a role.
+type ClientCertConfig struct {
+	// Subject is a common name, DNS name or URI (e.g. a SPIFFE id).
+	Subject string `mapstructure:"subject"`
+	// Identity defaults to Subject.
+	Identity string `mapstructure:"identity"`
+	Role     string `mapstructure:"role"`
+}
+
+// HashToken returns the hex SHA-256 of a bearer token: what TokenConfig
+// stores.
+func HashToken(token string) string {
+	s := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(s[:])
+}
+
+// Check checks the configuration without reading TokensFile. It is not
+// named Validate on purpose: the collector validates every nested config
+// struct, and an auth section is only required when the API is served (the
+// extension's APIConfig.Validate calls Check then).
+func (c *AuthConfig) Check() error {
+	if c == nil {
+		return errors.New("api.auth: missing: configure tokens, tokens_file or client_certs")
+	}
+	if len(c.Tokens) == 0 && c.TokensFile == "" && len(c.ClientCerts) == 0 {
+		return errors.New("api.auth: no tokens, tokens_file or client_certs: nobody could call the audit API")
+	}
+	_, err := compileTokens(c.Tokens, "api.auth.tokens")
+	if err != nil {
+		return err
+	}
+	_, err = compileCerts(c.ClientCerts)
+	return err
+}
+
+type credential struct {
+	identity string
+	role     Role
+	hash     [sha256.Size]byte
+}
+
+type certMapping struct {
+	subject  string
+	identity string
+	role     Role
+}
+
+func compileTokens(ts []TokenConfig, where string) ([]credential, error) {
+	out := make([]credential, 0, len(ts))
+	seen := map[string]bool{}
+	for i, t := range ts {
+		if strings.TrimSpace(t.Identity) == "" {
+			return nil, fmt.Errorf("%s[%d]: identity is empty", where, i)
+		}
+		r, err := ParseRole(t.Role)
+		if err != nil {
+			return nil, fmt.Errorf("%s[%d] (%s): %w", where, i, t.Identity, err)
+		}
+		h := strings.ToLower(strings.TrimSpace(t.SHA256))
+		b, err := hex.DecodeString(h)
+		if err != nil || len(b) != sha256.Size {
+			return nil, fmt.Errorf("%s[%d] (%s): sha256 must be the 64 hex digits of the token's SHA-256 (printf %%s \"$TOKEN\" | sha256sum), not the token", where, i, t.Identity)
+		}
+		if seen[h] {
+			return nil, fmt.Errorf("%s[%d] (%s): the same token hash is configured twice", where, i, t.Identity)
+		}
+		seen[h] = true
+		c := credential{identity: t.Identity, role: r}
+		copy(c.hash[:], b)
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func compileCerts(cs []ClientCertConfig) ([]certMapping, error) {
+	out := make([]certMapping, 0, len(cs))
+	for i, c := range cs {
+		if strings.TrimSpace(c.Subject) == "" {
+			return nil, fmt.Errorf("api.auth.client_certs[%d]: subject is empty", i)
+		}
+		r, err := ParseRole(c.Role)
+		if err != nil {
+			return nil, fmt.Errorf("api.auth.client_certs[%d] (%s): %w", i, c.Subject, err)
+		}
+		id := c.Identity
+		if id == "" {
+			id = c.Subject
+		}
+		out = append(out, certMapping{subject: c.Subject, identity: id, role: r})
+	}
+	return out, nil
+}
+
+// tokensFile is the shape of AuthConfig.TokensFile.
+type tokensFile struct {
+	Tokens []TokenConfig `yaml:"tokens" json:"tokens"`
+}
+
+func loadTokensFile(path string) ([]TokenConfig, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("api.auth.tokens_file: %w", err)
+	}
+	var f tokensFile
+	dec := yaml.NewDecoder(strings.NewReader(string(b)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("api.auth.tokens_file %s: %w (want YAML or JSON: tokens: [{identity, role, sha256}])", path, err)
+	}
+	return f.Tokens, nil
+}
+
+// authenticator holds the compiled credentials.
+type authenticator struct {
+	tokens []credential
+	certs  []certMapping
+}
+
+func newAuthenticator(c *AuthConfig) (*authenticator, error) {
+	if err := c.Check(); err != nil {
+		return nil, err
+	}
+	tokens, err := compileTokens(c.Tokens, "api.auth.tokens")
+	if err != nil {
+		return nil, err
+	}
+	if c.TokensFile != "" {
+		more, err := loadTokensFile(c.TokensFile)
+		if err != nil {
+			return nil, err
+		}
+		extra, err := compileTokens(more, "api.auth.tokens_file "+c.TokensFile+": tokens")
+		if err != nil {
+			return nil, err
+		}
+		seen := map[[sha256.Size]byte]bool{}
+		for _, t := range tokens {
+			seen[t.hash] = true
+		}
+		for _, t := range extra {
+			if seen[t.hash] {
+				return nil, fmt.Errorf("api.auth: token of %s is configured both inline and in tokens_file", t.identity)
+			}
+			tokens = append(tokens, t)
+		}
+	}
+	certs, err := compileCerts(c.ClientCerts)
+	if err != nil {
+		return nil, err
+	}
+	return &authenticator{tokens: tokens, certs: certs}, nil
+}
+
+// principal is an authenticated caller.
+type principal struct {
+	identity string
+	role     Role
+	via      string // "token" or "mtls"
+}
+
+// maxTokenLen bounds the bearer tokens considered.
+const maxTokenLen = 4096
+
+// byToken finds the credential of a bearer token. Every configured hash
+// is compared, in constant time, whatever matches.
+func (a *authenticator) byToken(token string) (principal, bool) {
+	sum := sha256.Sum256([]byte(token))
+	found := -1
+	for i := range a.tokens {
+		if subtle.ConstantTimeCompare(sum[:], a.tokens[i].hash[:]) == 1 {
+			found = i
+		}
+	}
+	if found < 0 {
+		return principal{}, false
+	}
+	return principal{identity: a.tokens[found].identity, role: a.tokens[found].role, via: "token"}, true
+}
+
+// byCert maps a verified client certificate.
+func (a *authenticator) byCert(cert *x509.Certificate) (principal, bool) {
+	names := certNames(cert)
+	for _, m := range a.certs {
+		for _, n := range names {
+			if n == m.subject || strings.EqualFold(n, m.subject) && !strings.Contains(n, ":") {
+				return principal{identity: m.identity, role: m.role, via: "mtls"}, true
+			}
+		}
+	}
+	return principal{}, false
+}
+
+func certNames(cert *x509.Certificate) []string {
+	var names []string
+	if cert.Subject.CommonName != "" {
+		names = append(names, cert.Subject.CommonName)
+	}
+	names = append(names, cert.DNSNames...)
+	for _, u := range cert.URIs {
+		names = append(names, u.String())
+	}
+	return names
+}

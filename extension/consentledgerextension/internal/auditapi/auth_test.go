@@ -1,0 +1,96 @@
+package auditapi
+
+import (
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestAuthConfigValidate(t *testing.T) {
+	good := HashToken("t")
+	for _, c := range []struct {
+		name string
+		cfg  *AuthConfig
+		want string
+	}{
+		{"nil", nil, "missing"},
+		{"empty", &AuthConfig{}, "nobody could call"},
+		{"ok", &AuthConfig{Tokens: []TokenConfig{{Identity: "a", Role: "auditor", SHA256: good}}}, ""},
+		{"file only", &AuthConfig{TokensFile: "x.yaml"}, ""},
+		{"certs only", &AuthConfig{ClientCerts: []ClientCertConfig{{Subject: "ops", Role: "admin"}}}, ""},
+		{"raw token", &AuthConfig{Tokens: []TokenConfig{{Identity: "a", Role: "auditor", SHA256: "my-secret-token"}}}, "64 hex digits"},
+		{"bad role", &AuthConfig{Tokens: []TokenConfig{{Identity: "a", Role: "root", SHA256: good}}}, "unknown role"},
+		{"no identity", &AuthConfig{Tokens: []TokenConfig{{Role: "admin", SHA256: good}}}, "identity is empty"},
+		{"dup", &AuthConfig{Tokens: []TokenConfig{{Identity: "a", Role: "admin", SHA256: good}, {Identity: "b", Role: "auditor", SHA256: strings.ToUpper(good)}}}, "twice"},
+		{"cert no subject", &AuthConfig{ClientCerts: []ClientCertConfig{{Role: "admin"}}}, "subject is empty"},
+	} {
+		err := c.cfg.Check()
+		if (c.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%s: %v, want %q", c.name, err, c.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "my-secret-token") {
+			t.Errorf("%s: error echoes the token: %v", c.name, err)
+		}
+	}
+}
+
+func TestTokensFile(t *testing.T) {
+	dir := t.TempDir()
+	yamlPath := filepath.Join(dir, "tokens.yaml")
+	jsonPath := filepath.Join(dir, "tokens.json")
+	os.WriteFile(yamlPath, []byte("tokens:\n  - identity: alice\n    role: investigator\n    sha256: "+HashToken("alice-token")+"\n"), 0o600)
+	os.WriteFile(jsonPath, []byte(`{"tokens":[{"identity":"bob","role":"custodian","sha256":"`+HashToken("bob-token")+`"}]}`), 0o600)
+	for path, want := range map[string]principal{yamlPath: {"alice", RoleInvestigator, "token"}, jsonPath: {"bob", RoleCustodian, "token"}} {
+		a, err := newAuthenticator(&AuthConfig{TokensFile: path})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok := map[string]string{"alice": "alice-token", "bob": "bob-token"}[want.identity]
+		if p, ok := a.byToken(tok); !ok || p != want {
+			t.Errorf("%s: %+v %v", path, p, ok)
+		}
+		if _, ok := a.byToken(tok + "x"); ok {
+			t.Errorf("%s: wrong token accepted", path)
+		}
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("tokens:\n  - identity: x\n    role: auditor\n    token: plain\n"), 0o600)
+	if _, err := newAuthenticator(&AuthConfig{TokensFile: bad}); err == nil || strings.Contains(err.Error(), "plain") {
+		t.Fatalf("unknown field: %v", err)
+	}
+	if _, err := newAuthenticator(&AuthConfig{TokensFile: filepath.Join(dir, "missing.yaml")}); err == nil {
+		t.Fatal("missing file accepted")
+	}
+	if _, err := newAuthenticator(&AuthConfig{TokensFile: yamlPath, Tokens: []TokenConfig{{Identity: "a2", Role: "admin", SHA256: HashToken("alice-token")}}}); err == nil {
+		t.Fatal("token both inline and in the file accepted")
+	}
+}
+
+func TestClientCertMapping(t *testing.T) {
+	a, err := newAuthenticator(&AuthConfig{ClientCerts: []ClientCertConfig{
+		{Subject: "auditor.example.org", Role: "auditor"},
+		{Subject: "spiffe://example.org/ops", Identity: "ops", Role: "admin"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse("spiffe://example.org/ops")
+	for _, c := range []struct {
+		cert *x509.Certificate
+		want string
+	}{
+		{&x509.Certificate{Subject: pkix.Name{CommonName: "Auditor.Example.org"}}, "auditor.example.org"},
+		{&x509.Certificate{DNSNames: []string{"x", "auditor.example.org"}}, "auditor.example.org"},
+		{&x509.Certificate{URIs: []*url.URL{u}}, "ops"},
+		{&x509.Certificate{Subject: pkix.Name{CommonName: "someone.else"}}, ""},
+	} {
+		p, ok := a.byCert(c.cert)
+		if ok != (c.want != "") || p.identity != c.want {
+			t.Errorf("%v: %+v %v, want %q", c.cert.Subject, p, ok, c.want)
+		}
+	}
+}

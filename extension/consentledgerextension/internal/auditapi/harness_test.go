@@ -1,0 +1,260 @@
+package auditapi
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"google.golang.org/genproto/googleapis/api/httpbody"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.uber.org/zap/zaptest"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/test/bufconn"
+
+	consentryv1 "github.com/consentry/consentry/api/consentry/v1"
+	"github.com/consentry/consentry/internal/ledger"
+	"github.com/consentry/consentry/internal/ledger/postgres"
+	"github.com/consentry/consentry/internal/ledger/sqlite"
+	"github.com/consentry/consentry/internal/ledger/sqlstore"
+)
+
+const pgEnv = "CONSENTRY_TEST_POSTGRES_DSN"
+
+type backend struct {
+	name string
+	open func(t testing.TB) func(ctx context.Context) (*sqlstore.Store, error)
+}
+
+var backends = []backend{{"sqlite", sqliteDB}, {"postgres", postgresDB}}
+
+func sqliteDB(t testing.TB) func(ctx context.Context) (*sqlstore.Store, error) {
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	return func(ctx context.Context) (*sqlstore.Store, error) {
+		return sqlite.Open(ctx, sqlite.Config{Path: path, Synchronous: "NORMAL"})
+	}
+}
+
+var schemaSeq atomic.Int64
+
+func postgresDB(t testing.TB) func(ctx context.Context) (*sqlstore.Store, error) {
+	dsn := os.Getenv(pgEnv)
+	if dsn == "" {
+		t.Skipf("SKIPPING POSTGRESQL AUDIT API TESTS: %s is not set (e.g. %s=postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", pgEnv, pgEnv)
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	schema := fmt.Sprintf("auditapi_test_%d_%d_%s", os.Getpid(), schemaSeq.Add(1), hex.EncodeToString(b[:]))
+	t.Cleanup(func() {
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+			return
+		}
+		defer db.Close()
+		if _, err := db.Exec(`DROP SCHEMA IF EXISTS "` + schema + `" CASCADE`); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return func(ctx context.Context) (*sqlstore.Store, error) {
+		return postgres.Open(ctx, postgres.Config{DSN: dsn, Schema: schema, MaxConns: 4})
+	}
+}
+
+// forEachBackend runs fn once per backend.
+func forEachBackend(t *testing.T, fn func(t *testing.T, b backend)) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { fn(t, b) })
+	}
+}
+
+func openLedger(t testing.TB, b backend) *ledger.Ledger {
+	t.Helper()
+	ctx := context.Background()
+	st, err := b.open(t)(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kek := make([]byte, 32)
+	_, _ = rand.Read(kek)
+	l, err := ledger.Open(ctx, st, ledger.Options{KEKs: []ledger.KEK{{ID: "kek-1", Key: kek}}, BatchLinger: 200 * time.Microsecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close(context.Background()) })
+	return l
+}
+
+// Test tokens, one per role.
+var roleTokens = map[string]string{
+	"auditor":      "tok-auditor-0123456789",
+	"investigator": "tok-investigator-0123456789",
+	"custodian":    "tok-custodian-0123456789",
+	"admin":        "tok-admin-0123456789",
+}
+
+func testAuth() *AuthConfig {
+	c := &AuthConfig{}
+	for _, role := range []string{"auditor", "investigator", "custodian", "admin"} {
+		c.Tokens = append(c.Tokens, TokenConfig{Identity: role + "@example.org", Role: role, SHA256: HashToken(roleTokens[role])})
+	}
+	return c
+}
+
+// fakeReleaser forwards a record when the ledger holds a granted consent
+// for its subject, like the consent processor would with a ledger-backed
+// store.
+type fakeReleaser struct {
+	l         *ledger.Ledger
+	mu        sync.Mutex
+	forwarded []string // event ids
+}
+
+func (f *fakeReleaser) Release(ctx context.Context, rec plog.Logs, dryRun bool) (string, []string, bool, error) {
+	rl := rec.ResourceLogs().At(0)
+	tenant, _ := rl.Resource().Attributes().Get("ccaas.tenant.id")
+	lr := rl.ScopeLogs().At(0).LogRecords().At(0)
+	subj, _ := lr.Attributes().Get("ccaas.subject.key")
+	ev, _ := lr.Attributes().Get("ccaas.event.id")
+	cs, err := f.l.LookupConsents(ctx, tenant.Str(), subj.Str())
+	if err != nil {
+		return "", nil, false, err
+	}
+	granted := false
+	for _, c := range cs {
+		granted = c.Status == ledger.ConsentGranted
+	}
+	if !granted {
+		return "quarantine", []string{"no_consent"}, false, nil
+	}
+	if dryRun {
+		return "forward", []string{"consent_recorded"}, false, nil
+	}
+	f.mu.Lock()
+	f.forwarded = append(f.forwarded, ev.Str())
+	f.mu.Unlock()
+	return "forward", []string{"consent_recorded"}, true, nil
+}
+
+func payload(t testing.TB, tenant, subject, eventID, body string) []byte {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("ccaas.vendor", "genesys")
+	rl.Resource().Attributes().PutStr("ccaas.tenant.id", tenant)
+	lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	lr.SetEventName("ccaas.recording.available")
+	lr.Attributes().PutStr("ccaas.subject.key", subject)
+	lr.Attributes().PutStr("ccaas.event.id", eventID)
+	lr.Body().SetStr(body)
+	b, err := (&plog.ProtoMarshaler{}).MarshalLogs(ld)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func appendRecords(t testing.TB, l *ledger.Ledger, tenant, subject string, n int) []string {
+	t.Helper()
+	var recs []ledger.Record
+	for i := range n {
+		ev := fmt.Sprintf("%s-%s-%d", tenant, subject, i)
+		recs = append(recs, ledger.Record{
+			Tenant: tenant, Vendor: "genesys", EventID: ev, EventName: "ccaas.recording.available",
+			SubjectKey: subject, InteractionID: "int-" + subject, Reasons: []string{"no_consent"},
+			ConsentStatus: "unknown", OccurredAt: time.Now().Add(-time.Hour),
+			Payload: payload(t, tenant, subject, ev, "secret words of "+subject),
+		})
+	}
+	res, err := l.Append(context.Background(), recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, len(res))
+	for i, r := range res {
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+		ids[i] = r.ID
+	}
+	return ids
+}
+
+type env struct {
+	l        *ledger.Ledger
+	svc      *Service
+	client   consentryv1.AuditServiceClient
+	releaser *fakeReleaser
+}
+
+// newEnv serves the service on an in-memory gRPC listener.
+func newEnv(t *testing.T, b backend) *env {
+	t.Helper()
+	l := openLedger(t, b)
+	rel := &fakeReleaser{l: l}
+	svc, err := New(Options{
+		Ledger: l, Auth: testAuth(), Releaser: rel, Logger: zaptest.NewLogger(t),
+		Keyer: func(tenant, raw string) (string, error) {
+			if raw == "" || raw[0] != '+' {
+				return "", fmt.Errorf("not an E.164 number")
+			}
+			return "key-" + tenant + "-" + raw[1:], nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis := bufconn.Listen(1 << 20)
+	gs := grpc.NewServer(svc.GRPCServerOptions()...)
+	svc.RegisterGRPC(gs)
+	go func() { _ = gs.Serve(lis) }()
+	conn, err := grpc.NewClient("passthrough:///test",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = conn.Close()
+		gs.Stop()
+		_ = svc.Close()
+	})
+	return &env{l: l, svc: svc, client: consentryv1.NewAuditServiceClient(conn), releaser: rel}
+}
+
+func as(role string) context.Context {
+	ctx := context.Background()
+	switch role {
+	case "":
+		return ctx
+	case "invalid":
+		return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer not-a-known-token")
+	default:
+		return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+roleTokens[role])
+	}
+}
+
+type httpbodyAlias = httpbody.HttpBody
+
+func metadataCtx(auth string) context.Context {
+	return metadata.AppendToOutgoingContext(context.Background(), "authorization", auth)
+}
+
+func hexKey(s string) ([]ed25519.PublicKey, error) {
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("bad public key %q", s)
+	}
+	return []ed25519.PublicKey{b}, nil
+}

@@ -1,0 +1,332 @@
+package auditapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	consentryv1 "github.com/consentry/consentry/api/consentry/v1"
+	"github.com/consentry/consentry/internal/ledger"
+)
+
+// methodSpec is a method's authorisation rule.
+type methodSpec struct {
+	name   string
+	min    Role
+	newReq func() proto.Message
+}
+
+const servicePrefix = "/" + "consentry.v1.AuditService" + "/"
+
+// Methods and the weakest role allowed to call each.
+var methodSpecs = map[string]methodSpec{}
+
+func init() {
+	for _, m := range []methodSpec{
+		{"ListQuarantinedRecords", RoleAuditor, func() proto.Message { return &consentryv1.ListQuarantinedRecordsRequest{} }},
+		{"GetStats", RoleAuditor, func() proto.Message { return &consentryv1.GetStatsRequest{} }},
+		{"VerifyLedger", RoleAuditor, func() proto.Message { return &consentryv1.VerifyLedgerRequest{} }},
+		{"ListAccessLog", RoleAuditor, func() proto.Message { return &consentryv1.ListAccessLogRequest{} }},
+		{"ListConsents", RoleAuditor, func() proto.Message { return &consentryv1.ListConsentsRequest{} }},
+		{"GetQuarantinedRecord", RoleInvestigator, func() proto.Message { return &consentryv1.GetQuarantinedRecordRequest{} }},
+		{"ExportEvidence", RoleInvestigator, func() proto.Message { return &consentryv1.ExportEvidenceRequest{} }},
+		{"RecordConsent", RoleCustodian, func() proto.Message { return &consentryv1.RecordConsentRequest{} }},
+		{"ReleaseRecords", RoleCustodian, func() proto.Message { return &consentryv1.ReleaseRecordsRequest{} }},
+		{"Purge", RoleCustodian, func() proto.Message { return &consentryv1.PurgeRequest{} }},
+		{"EraseSubject", RoleCustodian, func() proto.Message { return &consentryv1.EraseSubjectRequest{} }},
+	} {
+		methodSpecs[servicePrefix+m.name] = m
+	}
+	sd := consentryv1.AuditService_ServiceDesc
+	for _, m := range sd.Methods {
+		if _, ok := methodSpecs[servicePrefix+m.MethodName]; !ok {
+			panic("auditapi: no authorisation rule for " + m.MethodName)
+		}
+	}
+	for _, m := range sd.Streams {
+		if _, ok := methodSpecs[servicePrefix+m.StreamName]; !ok {
+			panic("auditapi: no authorisation rule for " + m.StreamName)
+		}
+	}
+}
+
+// call is an authorised call in progress, in the handler's context.
+type call struct {
+	spec methodSpec
+	who  principal
+	// note is added to the access-log result of a successful call (e.g.
+	// counts); set by the handler.
+	note string
+}
+
+type callKey struct{}
+
+// callFrom returns the authorised call, or an error if the interceptors
+// did not run (the service was registered without GRPCServerOptions).
+func callFrom(ctx context.Context, method string) (*call, error) {
+	c, ok := ctx.Value(callKey{}).(*call)
+	if !ok || c.spec.name != method {
+		return nil, status.Error(codes.Internal, "the audit API's authorisation interceptors are not installed on this server (use Service.GRPCServerOptions); refusing the call")
+	}
+	return c, nil
+}
+
+// authenticate identifies the caller of ctx. A bearer token, when present,
+// decides; otherwise a verified client certificate.
+func (s *Service) authenticate(ctx context.Context, inproc bool) (principal, string, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	auths := md.Get("authorization")
+	if len(auths) > 1 {
+		return principal{}, "anonymous", status.Error(codes.Unauthenticated, "more than one Authorization header; send exactly one: \"Authorization: Bearer <token>\"")
+	}
+	if len(auths) == 1 {
+		scheme, tok, ok := strings.Cut(strings.TrimSpace(auths[0]), " ")
+		tok = strings.TrimSpace(tok)
+		if !ok || !strings.EqualFold(scheme, "bearer") || tok == "" {
+			return principal{}, "anonymous", status.Error(codes.Unauthenticated, "malformed Authorization header: expected \"Authorization: Bearer <token>\"")
+		}
+		if len(tok) > maxTokenLen {
+			return principal{}, "anonymous", status.Error(codes.Unauthenticated, "the bearer token is too long to be one of ours")
+		}
+		if p, ok := s.auth.byToken(tok); ok {
+			return p, p.identity, nil
+		}
+		sum := sha256.Sum256([]byte(tok))
+		return principal{}, "unknown-token:" + hex.EncodeToString(sum[:4]), status.Error(codes.Unauthenticated, "the bearer token is not valid (unknown or revoked)")
+	}
+	cert := s.peerCert(ctx, md, inproc)
+	if cert != nil {
+		if p, ok := s.auth.byCert(cert); ok {
+			return p, p.identity, nil
+		}
+		return principal{}, "unmapped-cert:" + clip(cert.Subject.CommonName, 64), status.Errorf(codes.Unauthenticated, "the client certificate (CN=%q) is not mapped to an identity in api.auth.client_certs", clip(cert.Subject.CommonName, 64))
+	}
+	return principal{}, "anonymous", status.Error(codes.Unauthenticated, "missing credentials: send \"Authorization: Bearer <token>\" (or a client certificate mapped in api.auth.client_certs)")
+}
+
+// peerCert is the caller's verified client certificate: from the TLS
+// connection on the public gRPC server, from the gateway on the in-process
+// one.
+func (s *Service) peerCert(ctx context.Context, md metadata.MD, inproc bool) *x509.Certificate {
+	if inproc {
+		v := md.Get(inprocCertKey)
+		if len(v) != 1 {
+			return nil
+		}
+		der, err := base64.StdEncoding.DecodeString(v[0])
+		if err != nil {
+			return nil
+		}
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return nil
+		}
+		return c
+	}
+	p, ok := peer.FromContext(ctx)
+	if !ok || p.AuthInfo == nil {
+		return nil
+	}
+	ti, ok := p.AuthInfo.(credentials.TLSInfo)
+	if !ok || len(ti.State.VerifiedChains) == 0 || len(ti.State.VerifiedChains[0]) == 0 {
+		return nil
+	}
+	return ti.State.VerifiedChains[0][0]
+}
+
+// admit authenticates and authorises a call.
+func (s *Service) admit(ctx context.Context, spec methodSpec, inproc bool) (*call, string, error) {
+	if inproc {
+		md, _ := metadata.FromIncomingContext(ctx)
+		if id := md.Get(inprocRequestKey); len(id) == 1 {
+			s.reached.Store(id[0], true)
+		}
+	}
+	p, who, err := s.authenticate(ctx, inproc)
+	if err != nil {
+		return nil, who, err
+	}
+	if p.role < spec.min {
+		return nil, who, status.Errorf(codes.PermissionDenied, "%s (role %s) may not call %s: it needs the %s role or stronger", p.identity, p.role, spec.name, spec.min)
+	}
+	return &call{spec: spec, who: p}, who, nil
+}
+
+func (s *Service) unaryInterceptor(inproc bool) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		spec, ok := methodSpecs[info.FullMethod]
+		if !ok {
+			return handler(ctx, req)
+		}
+		msg, _ := req.(proto.Message)
+		c, who, err := s.admit(ctx, spec, inproc)
+		if err != nil {
+			s.record(ctx, spec.name, who, msg, "", err)
+			return nil, err
+		}
+		resp, err := handler(context.WithValue(ctx, callKey{}, c), req)
+		if lerr := s.record(ctx, spec.name, who, msg, c.note, err); lerr != nil && err == nil {
+			return nil, lerr
+		}
+		return resp, err
+	}
+}
+
+func (s *Service) streamInterceptor(inproc bool) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		spec, ok := methodSpecs[info.FullMethod]
+		if !ok {
+			return handler(srv, ss)
+		}
+		ctx := ss.Context()
+		c, who, err := s.admit(ctx, spec, inproc)
+		if err != nil {
+			// Read the request, to log what was asked for.
+			req := spec.newReq()
+			if rerr := ss.RecvMsg(req); rerr != nil {
+				req = nil
+			}
+			s.record(ctx, spec.name, who, req, "", err)
+			return err
+		}
+		ws := &recordingStream{ServerStream: ss, ctx: context.WithValue(ctx, callKey{}, c)}
+		err = handler(srv, ws)
+		if lerr := s.record(ctx, spec.name, who, ws.req, c.note, err); lerr != nil && err == nil {
+			return lerr
+		}
+		return err
+	}
+}
+
+// recordingStream keeps the request the handler reads, for the access log.
+type recordingStream struct {
+	grpc.ServerStream
+	ctx context.Context
+	req proto.Message
+}
+
+func (w *recordingStream) Context() context.Context { return w.ctx }
+
+func (w *recordingStream) RecvMsg(m any) error {
+	err := w.ServerStream.RecvMsg(m)
+	if err == nil && w.req == nil {
+		if pm, ok := m.(proto.Message); ok {
+			w.req = pm
+		}
+	}
+	return err
+}
+
+// maxTarget bounds the target stored in an access-log entry.
+const maxTarget = 4096
+
+// accessTimeout bounds an access-log write; it runs even if the caller
+// went away.
+const accessTimeout = 10 * time.Second
+
+// record appends the call to the access log. A failure to log an allowed
+// call is returned (as Unavailable): its result is withheld.
+func (s *Service) record(ctx context.Context, method, who string, req proto.Message, note string, callErr error) error {
+	target, reason := describe(req)
+	return s.recordRaw(ctx, method, who, target, reason, note, callErr)
+}
+
+func (s *Service) recordRaw(ctx context.Context, method, who, target, reason, note string, callErr error) error {
+	result := "ok"
+	if note != "" {
+		result += "; " + note
+	}
+	if callErr != nil {
+		st := status.Convert(callErr)
+		switch st.Code() {
+		case codes.Unauthenticated, codes.PermissionDenied:
+			result = "denied: " + st.Code().String()
+		default:
+			result = "error: " + st.Code().String()
+		}
+	}
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), accessTimeout)
+	defer cancel()
+	_, err := s.ledger.AppendAccess(actx, ledger.AccessEntry{
+		Identity: who, Method: method, Target: target, Reason: reason, Result: result,
+	})
+	fields := []zap.Field{zap.String("identity", who), zap.String("method", method), zap.String("result", result)}
+	if err != nil {
+		s.log.Error("audit API: access-log entry not written", append(fields, zap.Error(err))...)
+		return status.Errorf(codes.Unavailable, "the access log could not be written (%v); the call's result is withheld, retry", accessErr(err))
+	}
+	if callErr != nil {
+		s.log.Info("audit API call refused or failed", fields...)
+	} else {
+		s.log.Debug("audit API call", fields...)
+	}
+	return nil
+}
+
+func accessErr(err error) string {
+	if ledger.IsRetryable(err) {
+		return "the ledger is temporarily unavailable"
+	}
+	return "ledger error"
+}
+
+// describe renders a request for the access log: its fields as JSON, with
+// raw identifiers redacted and the reason taken out (it has its own
+// column).
+func describe(req proto.Message) (target, reason string) {
+	if req == nil {
+		return "", ""
+	}
+	m := proto.Clone(req)
+	redact(m.ProtoReflect())
+	rf := m.ProtoReflect().Descriptor().Fields().ByName("reason")
+	if rf != nil && rf.Kind() == protoreflect.StringKind {
+		reason = m.ProtoReflect().Get(rf).String()
+		m.ProtoReflect().Clear(rf)
+	}
+	b, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(m)
+	if err != nil {
+		return "", clip(reason, 1024)
+	}
+	return clip(string(b), maxTarget), clip(reason, 1024)
+}
+
+// redact replaces raw identifiers (personal data) in a request.
+func redact(m protoreflect.Message) {
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.Name() == "raw_identifier" && fd.Kind() == protoreflect.StringKind && v.String() != "":
+			m.Set(fd, protoreflect.ValueOfString("[redacted]"))
+		case fd.Kind() == protoreflect.MessageKind && !fd.IsList() && !fd.IsMap():
+			redact(v.Message())
+		}
+		return true
+	})
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s + "…"
+}

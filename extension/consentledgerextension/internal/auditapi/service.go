@@ -1,0 +1,235 @@
+// Package auditapi implements Consentry's auditor API (consentry.v1.AuditService)
+// over the consent ledger: the gRPC service, its REST mapping through
+// grpc-gateway, authentication (bearer tokens stored as SHA-256 hashes,
+// optional mTLS client certificates), per-method authorisation by role, and
+// an access-log entry in the ledger for every call, allowed or denied.
+//
+// The consent_ledger extension wires it: it registers the service on its
+// gRPC server (RegisterGRPC, with GRPCServerOptions) and serves HTTPHandler
+// on its HTTP server. REST calls go through an in-process gRPC connection to
+// the same service and interceptors, so both transports are authenticated,
+// authorised and logged by the same code.
+package auditapi
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/test/bufconn"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	consentryv1 "github.com/consentry/consentry/api/consentry/v1"
+	"github.com/consentry/consentry/internal/ledger"
+)
+
+// Releaser re-evaluates a stored record under the current policy and
+// consent and, unless dryRun, hands it to the forward pipeline. rec is the
+// record's payload: the OTLP protobuf of a one-record plog.Logs, decoded.
+// decision is the policy's decision (forward, quarantine), reasons its
+// reason codes; forwarded reports that the record was handed on.
+type Releaser interface {
+	Release(ctx context.Context, rec plog.Logs, dryRun bool) (decision string, reasons []string, forwarded bool, err error)
+}
+
+// Options configure a Service.
+type Options struct {
+	// Ledger is the consent ledger (required).
+	Ledger *ledger.Ledger
+	// Auth says who may call (required).
+	Auth *AuthConfig
+	// Keyer derives the subject key (ccaas.subject.key) of a raw identifier
+	// for a tenant. Nil: requests naming a raw identifier are refused.
+	Keyer func(tenant, rawIdentifier string) (subjectKey string, err error)
+	// Releaser re-evaluates and forwards released records. Nil: release is
+	// refused with FailedPrecondition.
+	Releaser Releaser
+	// OnConsentChange, when set, is called with the tenant (consent scope)
+	// and subject key of every consent record stored and every subject
+	// erased through the API, so that consent caches drop stale entries.
+	OnConsentChange func(tenant, subjectKey string)
+	// Logger (default: no-op).
+	Logger *zap.Logger
+	// Now replaces time.Now.
+	Now func() time.Time
+}
+
+// Service is the auditor API.
+type Service struct {
+	ledger   *ledger.Ledger
+	auth     *authenticator
+	keyer    func(tenant, raw string) (string, error)
+	releaser Releaser
+	onChange func(tenant, subjectKey string)
+	log      *zap.Logger
+	now      func() time.Time
+	impl     *server
+
+	mu      sync.Mutex
+	closers []func()
+	// reached holds the ids of REST requests that reached the in-process
+	// server (and were logged there).
+	reached sync.Map
+}
+
+// New builds the service. It reads Auth.TokensFile.
+func New(opts Options) (*Service, error) {
+	if opts.Ledger == nil {
+		return nil, errors.New("auditapi: Ledger is required")
+	}
+	a, err := newAuthenticator(opts.Auth)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{
+		ledger: opts.Ledger, auth: a, keyer: opts.Keyer, releaser: opts.Releaser,
+		onChange: opts.OnConsentChange, log: opts.Logger, now: opts.Now,
+	}
+	if s.log == nil {
+		s.log = zap.NewNop()
+	}
+	if s.onChange == nil {
+		s.onChange = func(string, string) {}
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.impl = &server{s: s}
+	return s, nil
+}
+
+// RegisterGRPC registers AuditService on srv. srv must have been built
+// with GRPCServerOptions: without its interceptors every call is refused.
+func (s *Service) RegisterGRPC(srv *grpc.Server) {
+	consentryv1.RegisterAuditServiceServer(srv, s.impl)
+}
+
+// GRPCServerOptions returns the interceptors that authenticate, authorise
+// and log every AuditService call. They let calls to other services on the
+// same server through untouched.
+func (s *Service) GRPCServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(s.unaryInterceptor(false)),
+		grpc.ChainStreamInterceptor(s.streamInterceptor(false)),
+	}
+}
+
+// inprocCertKey carries the verified client certificate of a REST call to
+// the in-process gRPC server. Only the in-process server reads it, and the
+// gateway forwards no client header under any metadata key but
+// authorization, so HTTP clients cannot set it.
+const inprocCertKey = "consentry-inproc-client-cert"
+
+// HTTPHandler returns the REST handler: the grpc-gateway mux over an
+// in-process gRPC connection to this service, plus GET /openapi.json. The
+// in-process server stops when ctx ends or Close is called.
+func (s *Service) HTTPHandler(ctx context.Context) (http.Handler, error) {
+	lis := bufconn.Listen(1 << 20)
+	opts := []grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(s.unaryInterceptor(true)),
+		grpc.ChainStreamInterceptor(s.streamInterceptor(true)),
+	}
+	gs := grpc.NewServer(opts...)
+	consentryv1.RegisterAuditServiceServer(gs, s.impl)
+	go func() { _ = gs.Serve(lis) }()
+	conn, err := grpc.NewClient("passthrough:///consentry-audit-inproc",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)),
+	)
+	if err != nil {
+		gs.Stop()
+		return nil, fmt.Errorf("auditapi: in-process connection: %w", err)
+	}
+	stop := func() {
+		_ = conn.Close()
+		gs.Stop()
+		_ = lis.Close()
+	}
+	s.mu.Lock()
+	s.closers = append(s.closers, stop)
+	s.mu.Unlock()
+	context.AfterFunc(ctx, stop)
+
+	jsonpb := &runtime.JSONPb{
+		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
+		UnmarshalOptions: protojson.UnmarshalOptions{},
+	}
+	mux := runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: jsonpb}),
+		runtime.WithIncomingHeaderMatcher(func(string) (string, bool) { return "", false }),
+		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
+		runtime.WithMetadata(func(_ context.Context, r *http.Request) metadata.MD {
+			md := metadata.MD{}
+			if id, ok := r.Context().Value(requestIDKey{}).(string); ok {
+				md.Set(inprocRequestKey, id)
+			}
+			if c := verifiedLeaf(r); c != nil {
+				md.Set(inprocCertKey, base64.StdEncoding.EncodeToString(c.Raw))
+			}
+			return md
+		}),
+		runtime.WithErrorHandler(s.httpErrorHandler),
+	)
+	if err := consentryv1.RegisterAuditServiceHandlerClient(ctx, mux, consentryv1.NewAuditServiceClient(conn)); err != nil {
+		stop()
+		return nil, fmt.Errorf("auditapi: gateway: %w", err)
+	}
+	if err := mux.HandlePath(http.MethodGet, "/openapi.json", func(w http.ResponseWriter, _ *http.Request, _ map[string]string) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(consentryv1.OpenAPI)
+	}); err != nil {
+		stop()
+		return nil, err
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := newRequestID()
+		defer s.reached.Delete(id)
+		mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+	}), nil
+}
+
+// requestIDKey marks a REST request, so that the error handler knows
+// whether the call reached the in-process server (and so the access log).
+type requestIDKey struct{}
+
+const inprocRequestKey = "consentry-inproc-request-id"
+
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Close stops the in-process servers that HTTPHandler started.
+func (s *Service) Close() error {
+	s.mu.Lock()
+	cs := s.closers
+	s.closers = nil
+	s.mu.Unlock()
+	for _, c := range cs {
+		c()
+	}
+	return nil
+}
+
+func verifiedLeaf(r *http.Request) *x509.Certificate {
+	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.VerifiedChains[0]) == 0 {
+		return nil
+	}
+	return r.TLS.VerifiedChains[0][0]
+}
