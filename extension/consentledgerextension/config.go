@@ -7,7 +7,10 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/collector/config/configgrpc"
+	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/config/configoptional"
 
 	"github.com/consentry/consentry/internal/ledger"
 )
@@ -57,6 +60,9 @@ type Config struct {
 	// than this (signed tombstones stay), checked every RetentionInterval.
 	Retention         time.Duration `mapstructure:"retention"`
 	RetentionInterval time.Duration `mapstructure:"retention_interval"`
+
+	// API serves the auditor API (off unless api.grpc or api.http is set).
+	API APIConfig `mapstructure:"api"`
 }
 
 // SQLiteConfig configures the embedded SQLite database.
@@ -118,6 +124,11 @@ func createDefaultConfig() *Config {
 		DataKeyMaxAge:     24 * time.Hour,
 		CommitTimeout:     30 * time.Second,
 		RetentionInterval: time.Hour,
+		API: APIConfig{
+			// Off unless configured; when set, on top of the collector's defaults.
+			GRPC: configoptional.Default(configgrpc.NewDefaultServerConfig()),
+			HTTP: configoptional.Default(confighttp.NewDefaultServerConfig()),
+		},
 	}
 }
 

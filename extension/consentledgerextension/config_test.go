@@ -45,7 +45,18 @@ func TestConfigs(t *testing.T) {
 	// The DSN holds a password: it is opaque, so printing the config masks it.
 	assert.Equal(t, "[REDACTED]", pg.Postgres.DSN.String())
 
+	api := configtest.Load[*Config](t, NewFactory(), "api")
+	require.NoError(t, confmap.Validate(api))
+	require.True(t, api.API.HTTP.HasValue())
+	assert.Equal(t, "127.0.0.1:7480", api.API.HTTP.Get().NetAddr.Endpoint)
+	require.True(t, api.API.GRPC.HasValue())
+	assert.Equal(t, "127.0.0.1:7481", api.API.GRPC.Get().NetAddr.Endpoint)
+	assert.Len(t, api.API.Auth.Tokens, 1)
+	assert.False(t, cfg.API.HTTP.HasValue() || cfg.API.GRPC.HasValue(), "the API is off unless configured")
+
 	for name, want := range map[string]string{
+		"api_no_auth":     "nobody could call the audit API",
+		"api_short_salt":  "subject_salt: must be at least 16 bytes",
 		"no_keys":         "at least one key-encryption key is required",
 		"empty_key":       "keys[0]: key or key_file is required",
 		"short_key":       "keys[0].key:",

@@ -50,6 +50,7 @@ type ledgerExtension struct {
 	subs    map[int]func(consentstore.Key)
 	nextSub int
 
+	api      *apiServers
 	host     component.Host
 	stop     chan struct{}
 	wg       sync.WaitGroup
@@ -104,6 +105,9 @@ func (e *ledgerExtension) Start(ctx context.Context, host component.Host) error 
 	e.set.Logger.Info("Consent ledger open",
 		zap.String("backend", l.Backend()), zap.String("writer_id", l.WriterID()),
 		zap.String("signing_public_key", hex.EncodeToString(l.PublicKey())))
+	if err := e.startAPI(ctx, host, l); err != nil {
+		return err
+	}
 	e.stop = make(chan struct{})
 	if e.cfg.Retention > 0 {
 		e.wg.Add(1)
@@ -145,11 +149,12 @@ func (e *ledgerExtension) openStore(ctx context.Context) (*sqlstore.Store, error
 // final checkpoint). Pipelines stop before extensions, so nothing writes
 // any more.
 func (e *ledgerExtension) Shutdown(ctx context.Context) error {
+	apiErr := e.stopAPI(ctx)
 	if e.stop != nil {
 		close(e.stop)
-		e.wg.Wait()
 		e.stop = nil
 	}
+	e.wg.Wait()
 	if e.metricsR != nil {
 		_ = e.metricsR.Unregister()
 		e.metricsR = nil
@@ -159,9 +164,9 @@ func (e *ledgerExtension) Shutdown(ctx context.Context) error {
 	e.ledger = nil
 	e.mu.Unlock()
 	if l == nil {
-		return nil
+		return apiErr
 	}
-	return l.Close(ctx)
+	return errors.Join(apiErr, l.Close(ctx))
 }
 
 // retain purges records older than the retention period.

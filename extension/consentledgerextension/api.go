@@ -1,0 +1,205 @@
+package consentledgerextension
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/config/configgrpc"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+
+	"github.com/consentry/consentry/extension/consentledgerextension/internal/auditapi"
+	"github.com/consentry/consentry/internal/consentstore"
+	"github.com/consentry/consentry/internal/ledger"
+	"github.com/consentry/consentry/internal/subject"
+)
+
+// APIConfig configures the auditor API (gRPC and its REST mapping).
+type APIConfig struct {
+	// GRPC serves consentry.v1.AuditService (e.g. endpoint 127.0.0.1:7481).
+	GRPC configoptional.Optional[configgrpc.ServerConfig] `mapstructure:"grpc"`
+	// HTTP serves the REST mapping and /openapi.json (e.g. 127.0.0.1:7480).
+	HTTP configoptional.Optional[confighttp.ServerConfig] `mapstructure:"http"`
+	// Auth says who may call: bearer tokens (as SHA-256 hashes) with roles,
+	// and optionally mTLS client certificates.
+	Auth auditapi.AuthConfig `mapstructure:"auth"`
+	// SubjectSalt is the receivers' subject_salt, so that consent can be
+	// recorded and looked up by a raw phone number or e-mail address (the
+	// API derives the same ccaas.subject.key). SubjectSalts overrides it per
+	// tenant (consent scope), like the receivers' per-tenant salts. Unset:
+	// only subject keys are accepted.
+	SubjectSalt  configopaque.String            `mapstructure:"subject_salt"`
+	SubjectSalts map[string]configopaque.String `mapstructure:"subject_salts"`
+}
+
+func (c *APIConfig) enabled() bool { return c.GRPC.HasValue() || c.HTTP.HasValue() }
+
+// Validate checks the API section.
+func (c *APIConfig) Validate() error {
+	if !c.enabled() {
+		return nil
+	}
+	var errs []error
+	if err := c.Auth.Check(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.SubjectSalt != "" && len(c.SubjectSalt) < subject.MinSaltLen {
+		errs = append(errs, fmt.Errorf("subject_salt: must be at least %d bytes", subject.MinSaltLen))
+	}
+	for tenant, salt := range c.SubjectSalts {
+		if len(salt) < subject.MinSaltLen {
+			errs = append(errs, fmt.Errorf("subject_salts[%s]: must be at least %d bytes", tenant, subject.MinSaltLen))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// keyer derives subject keys from raw identifiers the way the receivers do.
+func (c *APIConfig) keyer() (func(tenant, raw string) (string, error), error) {
+	if c.SubjectSalt == "" && len(c.SubjectSalts) == 0 {
+		return nil, nil
+	}
+	var def []byte
+	if c.SubjectSalt != "" {
+		def = []byte(c.SubjectSalt)
+	}
+	ks, err := subject.NewKeyers(def)
+	if err != nil {
+		return nil, fmt.Errorf("api.subject_salt: %w", err)
+	}
+	for tenant, salt := range c.SubjectSalts {
+		if _, err := ks.Add(tenant, []byte(salt)); err != nil {
+			return nil, fmt.Errorf("api.subject_salts[%s]: %w", tenant, err)
+		}
+	}
+	return func(tenant, raw string) (string, error) {
+		k := ks.Resolve(tenant, c.SubjectSalt != "")
+		if k == nil {
+			return "", fmt.Errorf("no subject salt is configured for tenant %q", tenant)
+		}
+		t, _, err := subject.Detect(raw)
+		if err != nil {
+			return "", err
+		}
+		key, _, err := k.KeyRaw(t, raw)
+		return key, err
+	}, nil
+}
+
+// apiServers is the running auditor API.
+type apiServers struct {
+	svc  *auditapi.Service
+	grpc *grpc.Server
+	http *http.Server
+	stop context.CancelFunc
+}
+
+// startAPI serves the auditor API over the open ledger.
+func (e *ledgerExtension) startAPI(ctx context.Context, host component.Host, l *ledger.Ledger) error {
+	api := &e.cfg.API
+	if !api.enabled() {
+		return nil
+	}
+	keyer, err := api.keyer()
+	if err != nil {
+		return err
+	}
+	svc, err := auditapi.New(auditapi.Options{
+		Ledger:   l,
+		Auth:     &api.Auth,
+		Keyer:    keyer,
+		Releaser: &e.Hub,
+		OnConsentChange: func(tenant, subjectKey string) {
+			e.notify(consentstore.Key{Scope: tenant, Subject: subjectKey})
+		},
+		Logger: e.set.Logger,
+	})
+	if err != nil {
+		return fmt.Errorf("api: %w", err)
+	}
+	s := &apiServers{svc: svc}
+	e.api = s
+	// The servers' lifetime, not Start's context (which ends when Start returns).
+	runCtx, stop := context.WithCancel(context.Background())
+	s.stop = stop
+	if api.GRPC.HasValue() {
+		gcfg := api.GRPC.Get()
+		opts := make([]configgrpc.ToServerOption, 0, 2)
+		for _, o := range svc.GRPCServerOptions() {
+			opts = append(opts, configgrpc.WithGrpcServerOption(o))
+		}
+		srv, err := gcfg.ToServer(ctx, host.GetExtensions(), e.set.TelemetrySettings, opts...)
+		if err != nil {
+			return fmt.Errorf("api.grpc: %w", err)
+		}
+		svc.RegisterGRPC(srv)
+		ln, err := gcfg.NetAddr.Listen(ctx)
+		if err != nil {
+			return fmt.Errorf("api.grpc: listening on %s: %w", gcfg.NetAddr.Endpoint, err)
+		}
+		s.grpc = srv
+		e.serve("grpc", ln.Addr(), host, func() error { return srv.Serve(ln) })
+	}
+	if api.HTTP.HasValue() {
+		hcfg := api.HTTP.Get()
+		handler, err := svc.HTTPHandler(runCtx)
+		if err != nil {
+			return fmt.Errorf("api.http: %w", err)
+		}
+		srv, err := hcfg.ToServer(ctx, host.GetExtensions(), e.set.TelemetrySettings, handler)
+		if err != nil {
+			return fmt.Errorf("api.http: %w", err)
+		}
+		ln, err := hcfg.ToListener(ctx)
+		if err != nil {
+			return fmt.Errorf("api.http: listening on %s: %w", hcfg.NetAddr.Endpoint, err)
+		}
+		s.http = srv
+		e.serve("http", ln.Addr(), host, func() error { return srv.Serve(ln) })
+	}
+	return nil
+}
+
+func (e *ledgerExtension) serve(kind string, addr net.Addr, host component.Host, serve func() error) {
+	e.set.Logger.Info("Auditor API listening", zap.String("transport", kind), zap.String("endpoint", addr.String()))
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		if err := serve(); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, grpc.ErrServerStopped) {
+			componentstatus.ReportStatus(host, componentstatus.NewFatalErrorEvent(fmt.Errorf("auditor API (%s): %w", kind, err)))
+		}
+	}()
+}
+
+// stopAPI stops the servers: in-flight calls finish (bounded by ctx).
+func (e *ledgerExtension) stopAPI(ctx context.Context) error {
+	s := e.api
+	if s == nil {
+		return nil
+	}
+	e.api = nil
+	var errs []error
+	if s.http != nil {
+		errs = append(errs, s.http.Shutdown(ctx))
+	}
+	if s.grpc != nil {
+		done := make(chan struct{})
+		go func() { s.grpc.GracefulStop(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			s.grpc.Stop()
+		}
+	}
+	s.stop()
+	errs = append(errs, s.svc.Close())
+	return errors.Join(errs...)
+}
