@@ -1,0 +1,512 @@
+// Command consentry-bench is `make bench`: it runs the built distribution
+// (_build/otelcol-consentry; it builds nothing itself) under signed vendor
+// webhooks from the load generator (cmd/consentry-loadgen, in process) and
+// writes a table of events/s, latency, CPU and memory per scenario, beside
+// the BRIEF.md targets, to docs/benchmarks.md (between
+// <!-- bench:begin --> and <!-- bench:end -->) and to stdout.
+//
+//	consentry-bench [-scenarios baseline,forward,quarantine,mixed,prefilled]
+//	                [-duration 20s] [-warmup 3s] [-rate 5000] [-connections 64]
+//	                [-prefill 10000000] [-doc docs/benchmarks.md | -doc ""]
+//
+// Scenarios (each starts the collector afresh, with a generated config in a
+// temporary directory and random secrets):
+//
+//	baseline    the stock otlp receiver (OTLP/HTTP) -> the forward exporter; the same
+//	            events as OTLP/JSON, one per request
+//	forward     four vendor receivers -> consent -> consent_router -> the forward exporter;
+//	            every event forwarded
+//	quarantine  the same, every event quarantined into the SQLite ledger (consent_ledger
+//	            extension + quarantine exporter: durable before the 2xx)
+//	mixed       half forwarded, half quarantined
+//	prefilled   quarantine into a ledger already holding -prefill records (made once through
+//	            internal/ledger and cached under -data-dir, keyed by the count)
+//
+// Each scenario has two phases of -duration after a -warmup: flat out (events/s),
+// then a fixed -rate (p50/p99/p99.9 from each event's due time, CPU, RSS).
+// Before the scenarios, a short check sends mixed events through a pipeline
+// whose quarantine route goes to a second sink and verifies that the
+// collector forwards exactly the events the generator meant to be forwarded.
+//
+// A quick run: consentry-bench -duration 5s -warmup 1s -scenarios baseline,forward -prefill 100000 -doc ""
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/consentry/consentry/cmd/consentry-loadgen/loadgen"
+)
+
+// Scenario names.
+const (
+	scBaseline   = "baseline"
+	scForward    = "forward"
+	scQuarantine = "quarantine"
+	scMixed      = "mixed"
+	scPrefilled  = "prefilled"
+)
+
+var allScenarios = []string{scBaseline, scForward, scQuarantine, scMixed, scPrefilled}
+
+type benchConfig struct {
+	Binary      string
+	Scenarios   []string
+	Duration    time.Duration
+	Warmup      time.Duration
+	Rate        float64
+	Connections int
+	Subjects    int
+	Prefill     int64
+	DataDir     string
+	Policy      string
+	Doc         string
+	JSONOut     string
+	SyncExport  bool
+	Verify      bool
+	Keep        bool
+	CommandLine string
+}
+
+// scenarioResult is one row of the table.
+type scenarioResult struct {
+	Name       string  `json:"name"`
+	Title      string  `json:"title"`
+	Skipped    string  `json:"skipped,omitempty"`
+	FlatRate   float64 `json:"flat_out_events_per_s"` // 2xx per second, flat out
+	FlatP99    float64 `json:"flat_out_p99_ms"`
+	FlatCores  float64 `json:"flat_out_cpu_cores"`
+	FixedRate  float64 `json:"fixed_rate_achieved"`
+	FixedOK    bool    `json:"fixed_rate_sustained"`
+	P50        float64 `json:"p50_ms"`
+	P99        float64 `json:"p99_ms"`
+	P999       float64 `json:"p99_9_ms"`
+	FixedCores float64 `json:"fixed_rate_cpu_cores"`
+	FixedRSS   int64   `json:"fixed_rate_peak_rss_bytes"`
+	PeakRSS    int64   `json:"peak_rss_bytes"` // VmHWM over the whole run
+	Non2xx     int64   `json:"non_2xx"`
+	Errors     int64   `json:"errors"`
+	LedgerRows int64   `json:"ledger_rows_before,omitempty"`
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("consentry-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg benchConfig
+	scen := fs.String("scenarios", strings.Join(allScenarios, ","), "scenarios to run, of "+strings.Join(allScenarios, ", "))
+	fs.StringVar(&cfg.Binary, "binary", "_build/otelcol-consentry", "the built distribution")
+	fs.DurationVar(&cfg.Duration, "duration", 20*time.Second, "length of each measured phase")
+	fs.DurationVar(&cfg.Warmup, "warmup", 3*time.Second, "unmeasured warm-up before each phase")
+	fs.Float64Var(&cfg.Rate, "rate", 5000, "events/s of the fixed-rate phase")
+	fs.IntVar(&cfg.Connections, "connections", 64, "keep-alive connections of the load generator")
+	fs.IntVar(&cfg.Subjects, "subjects", 100000, "distinct subjects")
+	fs.Int64Var(&cfg.Prefill, "prefill", 10_000_000, "records in the prefilled ledger")
+	fs.StringVar(&cfg.DataDir, "data-dir", "data/bench", "where the prefilled ledger is cached")
+	fs.StringVar(&cfg.Policy, "policy", "config/policy.yaml", "the consent policy")
+	fs.StringVar(&cfg.Doc, "doc", "docs/benchmarks.md", "markdown file whose bench section is replaced (\"\": print only)")
+	fs.StringVar(&cfg.JSONOut, "json", "", "also write the results as JSON to this file")
+	fs.BoolVar(&cfg.SyncExport, "sync-export", false, "forward exporter without a sending queue (2xx only once the sink has the event)")
+	fs.BoolVar(&cfg.Verify, "verify", true, "first check, on the running collector, that the generator's consent mix is what the policy decides")
+	fs.BoolVar(&cfg.Keep, "keep", false, "keep the scenarios' temporary directories (configs, collector logs, ledgers)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: consentry-bench [flags]\n\nRuns the built distribution under load and writes the benchmark table (see the package documentation).\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	quoted := []string{"consentry-bench"}
+	for _, a := range args {
+		if a == "" || strings.ContainsAny(a, " \t\"'") {
+			a = strconv.Quote(a)
+		}
+		quoted = append(quoted, a)
+	}
+	cfg.CommandLine = strings.Join(quoted, " ")
+	for _, s := range strings.Split(*scen, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if !contains(allScenarios, s) {
+			fmt.Fprintf(stderr, "consentry-bench: unknown scenario %q (have %s)\n", s, strings.Join(allScenarios, ", "))
+			return 2
+		}
+		cfg.Scenarios = append(cfg.Scenarios, s)
+	}
+	if len(cfg.Scenarios) == 0 || cfg.Duration <= 0 || cfg.Rate <= 0 || cfg.Connections < 1 || cfg.Prefill < 1 {
+		fmt.Fprintln(stderr, "consentry-bench: need scenarios, a positive -duration, -rate, -connections and -prefill")
+		return 2
+	}
+	var err error
+	if cfg.Binary, err = filepath.Abs(cfg.Binary); err != nil {
+		fmt.Fprintln(stderr, "consentry-bench:", err)
+		return 2
+	}
+	if _, err := os.Stat(cfg.Binary); err != nil {
+		fmt.Fprintf(stderr, "consentry-bench: %v (run make build)\n", err)
+		return 2
+	}
+	if cfg.Policy, err = filepath.Abs(cfg.Policy); err != nil {
+		fmt.Fprintln(stderr, "consentry-bench:", err)
+		return 2
+	}
+	results, err := bench(ctx, cfg, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "consentry-bench:", err)
+		return 1
+	}
+	section := table(results, cfg)
+	fmt.Fprintln(stdout, section)
+	if cfg.JSONOut != "" {
+		b, _ := json.MarshalIndent(results, "", "  ")
+		if err := os.WriteFile(cfg.JSONOut, append(b, '\n'), 0o644); err != nil {
+			fmt.Fprintln(stderr, "consentry-bench:", err)
+			return 1
+		}
+	}
+	if cfg.Doc != "" {
+		doc, err := os.ReadFile(cfg.Doc)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintln(stderr, "consentry-bench:", err)
+			return 1
+		}
+		out, err := replaceSection(doc, section)
+		if err != nil {
+			fmt.Fprintf(stderr, "consentry-bench: %s: %v\n", cfg.Doc, err)
+			return 1
+		}
+		if err := os.WriteFile(cfg.Doc, out, 0o644); err != nil {
+			fmt.Fprintln(stderr, "consentry-bench:", err)
+			return 1
+		}
+		fmt.Fprintf(stderr, "consentry-bench: wrote the bench section of %s\n", cfg.Doc)
+	}
+	return 0
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// hasLedger reports whether the distribution has the quarantine exporter
+// and the consent_ledger extension.
+func hasLedger(binary string) (bool, error) {
+	out, err := exec.Command(binary, "components").Output()
+	if err != nil {
+		return false, fmt.Errorf("%s components: %w", binary, err)
+	}
+	s := string(out)
+	return strings.Contains(s, "name: consent_ledger") && strings.Contains(s, "name: quarantine"), nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// runEnv is what one run shares: secrets, sinks.
+type runEnv struct {
+	cfg     benchConfig
+	secrets loadgen.Secrets
+	env     []string
+	log     io.Writer
+}
+
+func newRunEnv(cfg benchConfig, log io.Writer) *runEnv {
+	s := loadgen.Secrets{
+		GenesysAPIKey: randomHex(32), GenesysOrgID: loadgen.DefaultGenesysOrgID,
+		TwilioAuthToken: randomHex(16), TwilioAccountSID: loadgen.DefaultTwilioAccountSID,
+		SegmentSharedSecret: randomHex(32), SegmentWriteKey: randomHex(16),
+		TalkdeskToken: randomHex(32), TalkdeskAccountID: loadgen.DefaultTalkdeskAccountID,
+		SubjectSalt: randomHex(32),
+	}
+	env := []string{
+		"CONSENTRY_GENESYS_SECRET=" + s.GenesysAPIKey, "CONSENTRY_GENESYS_ORG_ID=" + s.GenesysOrgID,
+		"CONSENTRY_TWILIO_AUTH_TOKEN=" + s.TwilioAuthToken, "CONSENTRY_TWILIO_ACCOUNT_SID=" + s.TwilioAccountSID,
+		"CONSENTRY_SEGMENT_SHARED_SECRET=" + s.SegmentSharedSecret, "CONSENTRY_SEGMENT_WRITE_KEY=" + s.SegmentWriteKey,
+		"CONSENTRY_TALKDESK_TOKEN=" + s.TalkdeskToken, "CONSENTRY_TALKDESK_ACCOUNT_ID=" + s.TalkdeskAccountID,
+		"CONSENTRY_SUBJECT_SALT=" + s.SubjectSalt,
+	}
+	return &runEnv{cfg: cfg, secrets: s, env: env, log: log}
+}
+
+func bench(ctx context.Context, cfg benchConfig, log io.Writer) ([]*scenarioResult, error) {
+	ledgerOK, err := hasLedger(cfg.Binary)
+	if err != nil {
+		return nil, err
+	}
+	re := newRunEnv(cfg, log)
+	if cfg.Verify {
+		if err := re.verify(ctx); err != nil {
+			return nil, err
+		}
+	}
+	var out []*scenarioResult
+	for _, name := range allScenarios { // fixed order: the baseline first
+		if !contains(cfg.Scenarios, name) {
+			continue
+		}
+		r := &scenarioResult{Name: name, Title: title(name, cfg)}
+		out = append(out, r)
+		needsLedger := name == scQuarantine || name == scMixed || name == scPrefilled
+		if needsLedger && !ledgerOK {
+			r.Skipped = "the distribution has no quarantine exporter / consent_ledger extension yet"
+			fmt.Fprintf(log, "%s: skipped (%s)\n", name, r.Skipped)
+			continue
+		}
+		if err := re.scenario(ctx, r, ledgerOK); err != nil {
+			return out, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return out, nil
+}
+
+func title(name string, cfg benchConfig) string {
+	switch name {
+	case scBaseline:
+		return "baseline: stock OTLP/HTTP receiver"
+	case scForward:
+		return "forward: every event forwarded"
+	case scQuarantine:
+		return "quarantine: every event quarantined (SQLite, durable)"
+	case scMixed:
+		return "mixed: half forwarded, half quarantined"
+	case scPrefilled:
+		return fmt.Sprintf("prefilled: quarantined, ledger holding %s records", num(float64(cfg.Prefill)))
+	}
+	return name
+}
+
+// generator makes the load generator for a scenario's ports.
+func (re *runEnv) generator(ports map[string]int, forward float64, otlp bool) (*loadgen.Generator, error) {
+	u := func(name string) string { return fmt.Sprintf("http://127.0.0.1:%d", ports[name]) }
+	return loadgen.NewGenerator(loadgen.GenOptions{
+		Secrets:         re.secrets,
+		Targets:         loadgen.Targets{Genesys: u("genesys"), Twilio: u("twilio"), Segment: u("segment"), Talkdesk: u("talkdesk"), OTLP: u("otlp")},
+		ForwardFraction: forward, Subjects: re.cfg.Subjects, OTLP: otlp,
+	})
+}
+
+// verify checks on the running distribution that events meant to be
+// forwarded are forwarded and the others quarantined.
+func (re *runEnv) verify(ctx context.Context) error {
+	fwd, err := newSink(true)
+	if err != nil {
+		return err
+	}
+	defer fwd.close()
+	q, err := newSink(true)
+	if err != nil {
+		return err
+	}
+	defer q.close()
+	ports, err := freePorts("genesys", "twilio", "segment", "talkdesk", "otlp", "health", "metrics")
+	if err != nil {
+		return err
+	}
+	conf, err := renderConfig(configData{Ports: ports, Policy: re.cfg.Policy, Sink: fwd.url, QSink: q.url, SyncExport: true})
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "consentry-bench-verify-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	c, err := startCollector(ctx, re.cfg.Binary, dir, conf, re.env, ports["health"], 2*time.Minute)
+	if err != nil {
+		return err
+	}
+	defer c.stop()
+	g, err := re.generator(ports, 0.5, false)
+	if err != nil {
+		return err
+	}
+	res, err := loadgen.Run(ctx, g, loadgen.RunOptions{Rate: 500, Connections: 8, Count: 1000, Duration: time.Minute})
+	if err != nil {
+		return err
+	}
+	if res.OK != res.Sent || res.Sent != 1000 {
+		return fmt.Errorf("verify: %d of %d events got a 2xx (statuses %v, errors %v); collector log:\n%s", res.OK, res.Sent, res.Statuses, res.Errors, c.tail(3000))
+	}
+	if fwd.records.Load() != res.Forward || q.records.Load() != res.Quarantine {
+		return fmt.Errorf("verify: the generator meant %d events to be forwarded and %d quarantined; the collector forwarded %d and quarantined %d",
+			res.Forward, res.Quarantine, fwd.records.Load(), q.records.Load())
+	}
+	fmt.Fprintf(re.log, "verify: %d forwarded and %d quarantined, as intended\n", res.Forward, res.Quarantine)
+	return nil
+}
+
+// scenario runs one scenario's two phases.
+func (re *runEnv) scenario(ctx context.Context, r *scenarioResult, ledgerOK bool) error {
+	cfg := re.cfg
+	fwdSink, err := newSink(false)
+	if err != nil {
+		return err
+	}
+	defer fwdSink.close()
+	ports, err := freePorts("genesys", "twilio", "segment", "talkdesk", "otlp", "health", "metrics")
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "consentry-bench-"+r.Name+"-")
+	if err != nil {
+		return err
+	}
+	if cfg.Keep {
+		fmt.Fprintf(re.log, "%s: files in %s\n", r.Name, dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	d := configData{Ports: ports, Policy: cfg.Policy, Sink: fwdSink.url, SyncExport: cfg.SyncExport, Baseline: r.Name == scBaseline}
+	env := append([]string{}, re.env...)
+	forward := 1.0
+	switch r.Name {
+	case scForward:
+		// The production shape: a quarantine route exists, unused. Without
+		// the ledger components, a stand-in sink takes its place.
+		if ledgerOK {
+			d.Ledger = filepath.Join(dir, "ledger.db")
+			env = append(env, "CONSENTRY_LEDGER_KEY="+randomHex(32))
+		} else {
+			qs, err := newSink(false)
+			if err != nil {
+				return err
+			}
+			defer qs.close()
+			d.QSink = qs.url
+		}
+	case scQuarantine, scMixed:
+		d.Ledger = filepath.Join(dir, "ledger.db")
+		env = append(env, "CONSENTRY_LEDGER_KEY="+randomHex(32))
+		if r.Name == scQuarantine {
+			forward = 0
+		} else {
+			forward = 0.5
+		}
+	case scPrefilled:
+		p, err := ensurePrefilled(ctx, cfg.DataDir, cfg.Prefill, cfg.Subjects, re.log)
+		if err != nil {
+			return err
+		}
+		abs, err := filepath.Abs(p.path)
+		if err != nil {
+			return err
+		}
+		d.Ledger = abs
+		r.LedgerRows = p.rows
+		env = append(env, "CONSENTRY_LEDGER_KEY="+p.key)
+		forward = 0
+	}
+	conf, err := renderConfig(d)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(re.log, "%s: starting the collector\n", r.Name)
+	c, err := startCollector(ctx, cfg.Binary, dir, conf, env, ports["health"], 5*time.Minute)
+	if err != nil {
+		return err
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			c.stop()
+		}
+	}()
+	g, err := re.generator(ports, forward, r.Name == scBaseline)
+	if err != nil {
+		return err
+	}
+	smp := startSampler(c.pid(), 250*time.Millisecond)
+	defer smp.close()
+
+	phase := func(rate float64) (*loadgen.Result, float64, int64, error) {
+		var from procSample
+		fromTaken := make(chan struct{})
+		go func() {
+			defer close(fromTaken)
+			t := time.NewTimer(cfg.Warmup + 10*time.Millisecond)
+			defer t.Stop()
+			select {
+			case <-t.C:
+				from = smp.now()
+			case <-ctx.Done():
+			}
+		}()
+		res, err := loadgen.Run(ctx, g, loadgen.RunOptions{Rate: rate, Connections: cfg.Connections,
+			Warmup: cfg.Warmup, Duration: cfg.Duration, Timeout: 10 * time.Second})
+		to := smp.now()
+		<-fromTaken
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		cores, rss := smp.window(from, to)
+		return res, cores, rss, nil
+	}
+	fmt.Fprintf(re.log, "%s: flat out for %s\n", r.Name, cfg.Duration)
+	flat, cores, _, err := phase(0)
+	if err != nil {
+		return err
+	}
+	r.FlatRate, r.FlatP99, r.FlatCores = flat.OKRate, flat.Latency.P99, cores
+	r.Non2xx += flat.Sent - flat.OK - errCount(flat)
+	r.Errors += errCount(flat)
+	fmt.Fprintf(re.log, "%s: flat out %.0f events/s (2xx), %.2f cores, statuses %v, errors %v\n", r.Name, flat.OKRate, cores, flat.Statuses, flat.Errors)
+	fmt.Fprintf(re.log, "%s: %.0f events/s for %s\n", r.Name, cfg.Rate, cfg.Duration)
+	fixed, cores, rss, err := phase(cfg.Rate)
+	if err != nil {
+		return err
+	}
+	r.FixedRate, r.FixedCores, r.FixedRSS = fixed.AchievedRate, cores, rss
+	r.FixedOK = fixed.AchievedRate >= 0.95*cfg.Rate && fixed.OK == fixed.Sent
+	r.P50, r.P99, r.P999 = fixed.Latency.P50, fixed.Latency.P99, fixed.Latency.P999
+	r.Non2xx += fixed.Sent - fixed.OK - errCount(fixed)
+	r.Errors += errCount(fixed)
+	fmt.Fprintf(re.log, "%s: at %.0f/s: achieved %.0f/s, p50 %.1f p99 %.1f p99.9 %.1f ms, %.2f cores, RSS %s, statuses %v, errors %v\n",
+		r.Name, cfg.Rate, fixed.AchievedRate, r.P50, r.P99, r.P999, cores, mib(rss), fixed.Statuses, fixed.Errors)
+	if p, err := readProc(c.pid()); err == nil {
+		r.PeakRSS = p.hwm
+	}
+	stopped = true
+	if err := c.stop(); err != nil {
+		return err
+	}
+	return nil
+}
+
+func errCount(r *loadgen.Result) int64 {
+	var n int64
+	for _, v := range r.Errors {
+		n += v
+	}
+	return n
+}

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/confmap"
+)
+
+func TestReplaceSection(t *testing.T) {
+	section := "## Bench\n\n| a | b |\n"
+	// No markers: appended, the rest untouched.
+	doc := []byte("# Benchmarks\n\nhand-written text\n")
+	out, err := replaceSection(doc, section)
+	require.NoError(t, err)
+	assert.Equal(t, "# Benchmarks\n\nhand-written text\n\n"+beginMarker+"\n## Bench\n\n| a | b |\n"+endMarker+"\n", string(out))
+
+	// Markers: only what is between them changes.
+	doc = []byte("before\n" + beginMarker + "\nold table\n" + endMarker + "\nafter\n")
+	out, err = replaceSection(doc, "new table")
+	require.NoError(t, err)
+	assert.Equal(t, "before\n"+beginMarker+"\nnew table\n"+endMarker+"\nafter\n", string(out))
+	// Idempotent.
+	again, err := replaceSection(out, "new table")
+	require.NoError(t, err)
+	assert.Equal(t, out, again)
+
+	for name, bad := range map[string]string{
+		"begin only": "x\n" + beginMarker + "\n",
+		"end first":  endMarker + "\n" + beginMarker + "\n",
+		"two begins": beginMarker + beginMarker + endMarker,
+		"end only":   "x\n" + endMarker + "\n",
+	} {
+		_, err := replaceSection([]byte(bad), "t")
+		assert.Error(t, err, name)
+	}
+	out, err = replaceSection(nil, "t")
+	require.NoError(t, err)
+	assert.Equal(t, beginMarker+"\nt\n"+endMarker+"\n", string(out))
+}
+
+func TestParseProc(t *testing.T) {
+	// The command name may hold spaces and parentheses.
+	stat := []byte("4242 (otelcol (x) y) S 1 4242 4242 0 -1 4194560 12345 0 0 0 250 75 0 0 20 0 12 0 100 1000000 5000 18446744073709551615")
+	cpu, err := parseStatCPU(stat)
+	require.NoError(t, err)
+	assert.InDelta(t, 3.25, cpu, 1e-9, "(250+75) ticks at 100/s")
+	_, err = parseStatCPU([]byte("garbage"))
+	assert.Error(t, err)
+	_, err = parseStatCPU([]byte("1 (x) S 1 2"))
+	assert.Error(t, err)
+
+	status := []byte("Name:\totelcol\nVmPeak:\t  900000 kB\nVmHWM:\t  204800 kB\nVmRSS:\t  102400 kB\nThreads:\t12\n")
+	rss, hwm := parseStatusMem(status)
+	assert.EqualValues(t, 100<<20, rss)
+	assert.EqualValues(t, 200<<20, hwm)
+
+	// This process, for real.
+	p, err := readProc(os.Getpid())
+	require.NoError(t, err)
+	assert.True(t, p.valid)
+	assert.Positive(t, p.rss)
+	assert.GreaterOrEqual(t, p.hwm, p.rss)
+}
+
+func TestSamplerWindow(t *testing.T) {
+	s := startSampler(os.Getpid(), 10*time.Millisecond)
+	from := s.now()
+	deadline := time.Now().Add(150 * time.Millisecond)
+	x := 0
+	for time.Now().Before(deadline) { // burn CPU
+		x++
+	}
+	to := s.now()
+	s.close()
+	cores, rss := s.window(from, to)
+	assert.Greater(t, cores, 0.3, "a busy loop uses most of a core (%d iterations)", x)
+	assert.Positive(t, rss)
+	c, r := s.window(procSample{}, to)
+	assert.Zero(t, c)
+	assert.Zero(t, r)
+}
+
+func TestNum(t *testing.T) {
+	for in, want := range map[float64]string{0: "0", 999: "999", 1000: "1,000", 10_000_000: "10,000,000", 12345.6: "12,346", -4200: "-4,200"} {
+		assert.Equal(t, want, num(in))
+	}
+}
+
+func TestConfigsParse(t *testing.T) {
+	ports := map[string]int{"genesys": 1, "twilio": 2, "segment": 3, "talkdesk": 4, "otlp": 5, "health": 6, "metrics": 7}
+	for name, d := range map[string]configData{
+		"baseline":   {Ports: ports, Sink: "http://127.0.0.1:9", Baseline: true},
+		"stand-in":   {Ports: ports, Policy: "/p.yaml", Sink: "http://127.0.0.1:9", QSink: "http://127.0.0.1:8", SyncExport: true},
+		"quarantine": {Ports: ports, Policy: "/p.yaml", Sink: "http://127.0.0.1:9", Ledger: "/tmp/l.db"},
+	} {
+		b, err := renderConfig(d)
+		require.NoError(t, err, name)
+		ret, err := confmap.NewRetrievedFromYAML(b)
+		require.NoError(t, err, name)
+		conf, err := ret.AsConf()
+		require.NoError(t, err, "%s:\n%s", name, b)
+		pipes := conf.Get("service::pipelines").(map[string]any)
+		if d.Baseline {
+			assert.Contains(t, pipes, "logs", name)
+			assert.Nil(t, conf.Get("processors"), name)
+		} else {
+			assert.Len(t, pipes, 3, name)
+			assert.Equal(t, d.Ledger != "", conf.IsSet("extensions::consent_ledger"), name)
+			assert.Equal(t, d.Ledger != "", conf.IsSet("exporters::quarantine"), name)
+			assert.Equal(t, d.Ledger != "", conf.IsSet("processors::consent::store"), name)
+		}
+		if !d.Baseline {
+			// Secrets are references, never values.
+			assert.Contains(t, string(b), "${env:CONSENTRY_GENESYS_SECRET}", name)
+		}
+	}
+}
+
+// With a built distribution, every generated configuration validates.
+func TestConfigsValidateWithTheDistribution(t *testing.T) {
+	bin, _ := filepath.Abs(filepath.Join("..", "..", "_build", "otelcol-consentry"))
+	if _, err := os.Stat(bin); err != nil {
+		t.Skip("no built distribution (make build):", err)
+	}
+	ledger, err := hasLedger(bin)
+	require.NoError(t, err)
+	policy, _ := filepath.Abs(filepath.Join("..", "..", "config", "policy.yaml"))
+	ports := map[string]int{"genesys": 1, "twilio": 2, "segment": 3, "talkdesk": 4, "otlp": 5, "health": 6, "metrics": 7}
+	cases := map[string]configData{
+		"baseline": {Ports: ports, Sink: "http://127.0.0.1:9", Baseline: true},
+		"stand-in": {Ports: ports, Policy: policy, Sink: "http://127.0.0.1:9", QSink: "http://127.0.0.1:8", SyncExport: true},
+	}
+	if ledger {
+		cases["quarantine"] = configData{Ports: ports, Policy: policy, Sink: "http://127.0.0.1:9", Ledger: filepath.Join(t.TempDir(), "l.db")}
+	}
+	re := newRunEnv(benchConfig{}, nil)
+	for name, d := range cases {
+		b, err := renderConfig(d)
+		require.NoError(t, err)
+		path := filepath.Join(t.TempDir(), "config.yaml")
+		require.NoError(t, os.WriteFile(path, b, 0o600))
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		cmd := exec.CommandContext(ctx, bin, "validate", "--config", path)
+		cmd.Env = append(os.Environ(), append(re.env, "CONSENTRY_LEDGER_KEY="+randomHex(32))...)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err = cmd.Run()
+		cancel()
+		assert.NoError(t, err, "%s: %s", name, out.String())
+		for _, secret := range []string{re.secrets.GenesysAPIKey, re.secrets.TwilioAuthToken} {
+			assert.False(t, strings.Contains(out.String(), secret), "a secret in the output")
+		}
+	}
+}
+
+func TestUsage(t *testing.T) {
+	var out, errOut bytes.Buffer
+	assert.Equal(t, 0, run(context.Background(), []string{"-h"}, &out, &errOut))
+	assert.Contains(t, errOut.String(), "-scenarios")
+	for _, args := range [][]string{
+		{"-scenarios", "nope"},
+		{"-scenarios", ","},
+		{"-duration", "0"},
+		{"-binary", filepath.Join(t.TempDir(), "absent")},
+		{"stray"},
+	} {
+		errOut.Reset()
+		code := run(context.Background(), args, &out, &errOut)
+		assert.Equal(t, 2, code, "%v: %s", args, errOut.String())
+	}
+}
+
+func TestPrefillSmall(t *testing.T) {
+	dir := t.TempDir()
+	var log bytes.Buffer
+	p, err := ensurePrefilled(context.Background(), dir, 3000, 100, &log)
+	require.NoError(t, err)
+	assert.EqualValues(t, 3000, p.rows)
+	assert.Len(t, p.key, 64)
+	db, _, done := prefillPaths(dir, 3000)
+	assert.FileExists(t, db)
+	assert.FileExists(t, done)
+	// The second call reuses the cache.
+	log.Reset()
+	again, err := ensurePrefilled(context.Background(), dir, 3000, 100, &log)
+	require.NoError(t, err)
+	assert.Equal(t, p.key, again.key)
+	assert.Contains(t, log.String(), "reusing")
+}

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Markers of the section of docs/benchmarks.md the bench owns.
+const (
+	beginMarker = "<!-- bench:begin -->"
+	endMarker   = "<!-- bench:end -->"
+)
+
+// replaceSection puts section (without markers) between the markers of
+// doc, or appends the markers and the section if doc has none. Everything
+// outside the markers is kept byte for byte.
+func replaceSection(doc []byte, section string) ([]byte, error) {
+	block := beginMarker + "\n" + strings.TrimRight(section, "\n") + "\n" + endMarker
+	b := bytes.Index(doc, []byte(beginMarker))
+	e := bytes.Index(doc, []byte(endMarker))
+	switch {
+	case b < 0 && e < 0:
+		out := bytes.TrimRight(doc, "\n")
+		if len(out) > 0 {
+			out = append(out, "\n\n"...)
+		}
+		return append(append(out, block...), '\n'), nil
+	case b < 0 || e < 0 || e < b:
+		return nil, errors.New("the bench markers are unbalanced: fix them by hand")
+	case bytes.Count(doc, []byte(beginMarker)) > 1 || bytes.Count(doc, []byte(endMarker)) > 1:
+		return nil, errors.New("the bench markers appear more than once: fix them by hand")
+	}
+	var out []byte
+	out = append(out, doc[:b]...)
+	out = append(out, block...)
+	out = append(out, doc[e+len(endMarker):]...)
+	return out, nil
+}
+
+// machine describes where the bench ran.
+func machine() string {
+	model, cores := "unknown CPU", runtime.NumCPU()
+	if f, err := os.Open("/proc/cpuinfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+		f.Close()
+	}
+	mem := ""
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == "MemTotal:" {
+				var kb int64
+				fmt.Sscan(f[1], &kb)
+				mem = fmt.Sprintf(", %.0f GiB RAM", float64(kb)/(1<<20))
+			}
+		}
+	}
+	kernel := ""
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		kernel = ", Linux " + strings.TrimSpace(string(b))
+	}
+	return fmt.Sprintf("%s, %d cores%s%s, %s, %s", model, cores, mem, kernel, runtime.Version(),
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+}
+
+// num formats an integer with thousands separators.
+func num(v float64) string {
+	s := fmt.Sprintf("%.0f", v)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+func mib(b int64) string {
+	if b <= 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20))
+}
+
+func mark(ok bool) string {
+	if ok {
+		return " ✓"
+	}
+	return " ✗"
+}
+
+// table renders the results as the markdown section.
+func table(rs []*scenarioResult, cfg benchConfig) string {
+	var b strings.Builder
+	byName := map[string]*scenarioResult{}
+	for _, r := range rs {
+		byName[r.Name] = r
+	}
+	base := byName[scBaseline]
+	empty := byName[scQuarantine]
+	rate := num(cfg.Rate)
+	fmt.Fprintf(&b, "## End-to-end: the distribution under signed webhooks (`make bench`)\n\n")
+	fmt.Fprintf(&b, "Machine: %s.\n\n", machine())
+	fmt.Fprintf(&b, "Command: `%s`. Each scenario starts `_build/otelcol-consentry` afresh; "+
+		"phase 1 sends flat out over %d keep-alive connections for %s (after a %s warm-up), phase 2 at a fixed %s events/s (open loop, "+
+		"latency from each event's due time, so queueing counts) for as long. One event per request, all four vendors in equal shares, "+
+		"%s distinct subjects. CPU is the collector's utime+stime per second of wall time (cores), RSS its VmRSS sampled every 250 ms. "+
+		"The load generator and the OTLP sink run in the bench process on the same %d cores, so absolute rates are lower bounds.\n\n",
+		cfg.CommandLine, cfg.Connections, cfg.Duration, cfg.Warmup, rate, num(float64(cfg.Subjects)), runtime.NumCPU())
+	fmt.Fprintf(&b, "| Scenario | Events/s flat out | Target | Ratio | p50 / p99 / p99.9 at %s/s | p99 target | CPU cores flat out / at %s/s | Peak RSS at %s/s (target ≤ 300 MiB) | non-2xx / errors |\n", rate, rate, rate)
+	b.WriteString("| --- | ---: | --- | --- | --- | --- | --- | --- | --- |\n")
+	for _, r := range rs {
+		if r.Skipped != "" {
+			fmt.Fprintf(&b, "| %s | skipped: %s | | | | | | | |\n", r.Title, r.Skipped)
+			continue
+		}
+		target, ratio, p99t := "", "", "—"
+		switch r.Name {
+		case scBaseline:
+			target, ratio = "reference", "1.00×"
+		case scForward:
+			ok := r.FlatRate >= 20000
+			target = "≥ 20,000" + mark(ok)
+			if base != nil && base.FlatRate > 0 {
+				x := r.FlatRate / base.FlatRate
+				ratio = fmt.Sprintf("%.2f× baseline (target ≥ 0.9×)%s", x, mark(x >= 0.9))
+			}
+		case scQuarantine, scMixed:
+			target = "≥ 10,000" + mark(r.FlatRate >= 10000)
+			if r.Name == scMixed {
+				target = "— (quarantine ≥ 10,000)"
+			}
+			if base != nil && base.FlatRate > 0 {
+				ratio = fmt.Sprintf("%.2f× baseline", r.FlatRate/base.FlatRate)
+			}
+			p99t = "≤ 30 ms" + mark(r.P99 <= 30 && r.FixedOK)
+		case scPrefilled:
+			target = "within 20 % of empty"
+			if empty != nil && empty.Skipped == "" && empty.FlatRate > 0 {
+				x := r.FlatRate / empty.FlatRate
+				ratio = fmt.Sprintf("%.2f× empty ledger%s", x, mark(x >= 0.8))
+			}
+			p99t = "≤ 30 ms" + mark(r.P99 <= 30 && r.FixedOK)
+		}
+		fixed := fmt.Sprintf("%.1f / %.1f / %.1f ms", r.P50, r.P99, r.P999)
+		if !r.FixedOK {
+			fixed += fmt.Sprintf(" (only %s/s achieved)", num(r.FixedRate))
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %.2f / %.2f | %s%s | %d / %d |\n",
+			r.Title, num(r.FlatRate), target, ratio, fixed, p99t, r.FlatCores, r.FixedCores,
+			mib(r.FixedRSS), mark(r.FixedRSS > 0 && r.FixedRSS <= 300<<20), r.Non2xx, r.Errors)
+	}
+	b.WriteString("\nScenarios: *forward* = every event's consent evidence lets config/policy.yaml forward it; " +
+		"*quarantine* = every event quarantined into the SQLite ledger (durable before the 2xx); *mixed* = half and half; " +
+		"*prefilled* = quarantine into a ledger that already holds the stated number of records; " +
+		"*baseline* = the same distribution's stock `otlp` receiver (OTLP/HTTP) fed the same events as OTLP/JSON, one per request, " +
+		"straight to the same exporter. Every forward path ends in the same `otlp_http` exporter " + exporterNote(cfg) +
+		" to an OTLP/HTTP sink in the bench process that answers 200 at once.\n")
+	return b.String()
+}
+
+func exporterNote(cfg benchConfig) string {
+	if cfg.SyncExport {
+		return "(no sending queue: the 2xx waits for the sink)"
+	}
+	return "(in-memory sending queue with batching, blocking when full)"
+}

@@ -1,0 +1,182 @@
+package loadgen
+
+import (
+	"context"
+	"crypto/sha256"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// countingServer answers 200 after delay and remembers body digests.
+type countingServer struct {
+	*httptest.Server
+	hits   atomic.Int64
+	delay  atomic.Int64 // ns
+	mu     sync.Mutex
+	bodies map[[32]byte]int
+}
+
+func newCountingServer(t *testing.T) *countingServer {
+	cs := &countingServer{bodies: map[[32]byte]int{}}
+	cs.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		cs.mu.Lock()
+		cs.bodies[sha256.Sum256(b)]++
+		cs.mu.Unlock()
+		cs.hits.Add(1)
+		if d := cs.delay.Load(); d > 0 {
+			time.Sleep(time.Duration(d))
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(cs.Close)
+	return cs
+}
+
+func genFor(t *testing.T, url string, dup float64) *Generator {
+	t.Helper()
+	g, err := NewGenerator(GenOptions{Secrets: testSecrets,
+		Targets:         Targets{Genesys: url, Twilio: url, Segment: url, Talkdesk: url},
+		ForwardFraction: 0.5, Subjects: 100, DuplicateFraction: dup, Seed: 5})
+	require.NoError(t, err)
+	return g
+}
+
+func TestFixedRateIsAccurate(t *testing.T) {
+	cs := newCountingServer(t)
+	g := genFor(t, cs.URL, 0)
+	// A modest rate, so that the test holds under -race on a busy machine.
+	res, err := Run(context.Background(), g, RunOptions{Rate: 800, Connections: 8, Duration: time.Second})
+	require.NoError(t, err)
+	// 800 events are due in the second; all are sent.
+	assert.InDelta(t, 800, res.Sent, 1, "events sent")
+	assert.InDelta(t, 800, res.AchievedRate, 800*0.05, "achieved rate within 5%")
+	assert.Equal(t, res.Sent, cs.hits.Load())
+	assert.Equal(t, res.Sent, res.OK)
+	assert.Equal(t, res.Sent, res.Statuses[200])
+	assert.Equal(t, res.Sent, res.Forward+res.Quarantine)
+	assert.InDelta(t, 0.5, float64(res.Forward)/float64(res.Sent), 0.08, "consent mix")
+	assert.Len(t, cs.bodies, int(res.Sent), "every event is unique")
+	assert.Less(t, res.Latency.P50, 50.0, "a fast server at a modest rate answers quickly")
+}
+
+func TestCountBoundFlatOut(t *testing.T) {
+	cs := newCountingServer(t)
+	g := genFor(t, cs.URL, 0)
+	res, err := Run(context.Background(), g, RunOptions{Connections: 4, Count: 137})
+	require.NoError(t, err)
+	assert.EqualValues(t, 137, res.Sent)
+	assert.EqualValues(t, 137, cs.hits.Load())
+	assert.Positive(t, res.AchievedRate)
+}
+
+func TestDurationBoundFlatOut(t *testing.T) {
+	cs := newCountingServer(t)
+	cs.delay.Store(int64(time.Millisecond))
+	g := genFor(t, cs.URL, 0)
+	start := time.Now()
+	res, err := Run(context.Background(), g, RunOptions{Connections: 2, Duration: 300 * time.Millisecond})
+	require.NoError(t, err)
+	took := time.Since(start)
+	assert.Less(t, took, 600*time.Millisecond, "the run stops at its duration")
+	assert.Greater(t, took, 290*time.Millisecond)
+	assert.Positive(t, res.Sent)
+	assert.Less(t, res.Sent, int64(2*300+10), "two connections, at least 1 ms each")
+}
+
+func TestCountAndRateTogether(t *testing.T) {
+	cs := newCountingServer(t)
+	g := genFor(t, cs.URL, 0)
+	start := time.Now()
+	res, err := Run(context.Background(), g, RunOptions{Rate: 1000, Connections: 4, Count: 200, Duration: 10 * time.Second})
+	require.NoError(t, err)
+	assert.EqualValues(t, 200, res.Sent)
+	// 200 events at 1,000/s take about 0.2 s: the count bound ends it.
+	assert.InDelta(t, 0.2, time.Since(start).Seconds(), 0.1)
+}
+
+// Latency is measured from when each event was due, so a slow server shows
+// up as queueing delay instead of as a lower send rate (no coordinated
+// omission).
+func TestLatencyIncludesQueueing(t *testing.T) {
+	cs := newCountingServer(t)
+	cs.delay.Store(int64(5 * time.Millisecond)) // one connection: at most 200/s
+	g := genFor(t, cs.URL, 0)
+	res, err := Run(context.Background(), g, RunOptions{Rate: 400, Connections: 1, Duration: 500 * time.Millisecond})
+	require.NoError(t, err)
+	// 200 events due in 0.5 s, served at <= 200/s: the last waits ~0.5 s.
+	assert.InDelta(t, 200, res.Sent, 2)
+	assert.Greater(t, res.Latency.P99, 300.0, "p99 includes the wait for the connection")
+	assert.Greater(t, res.Latency.Max, 400.0)
+	assert.Greater(t, res.MaxLagMs, 300.0)
+	assert.Less(t, res.AchievedRate, 260.0, "the server, not the schedule, sets the achieved rate")
+}
+
+func TestWarmupIsNotMeasured(t *testing.T) {
+	cs := newCountingServer(t)
+	g := genFor(t, cs.URL, 0)
+	res, err := Run(context.Background(), g, RunOptions{Rate: 1000, Connections: 4, Warmup: 200 * time.Millisecond, Duration: 300 * time.Millisecond})
+	require.NoError(t, err)
+	assert.InDelta(t, 500, cs.hits.Load(), 3, "warm-up events are sent")
+	assert.InDelta(t, 300, res.Sent, 3, "but only the measured window counts")
+}
+
+func TestDuplicatesRepeatEarlierEvents(t *testing.T) {
+	cs := newCountingServer(t)
+	g := genFor(t, cs.URL, 0.2)
+	res, err := Run(context.Background(), g, RunOptions{Connections: 2, Count: 2000})
+	require.NoError(t, err)
+	assert.InDelta(t, 400, res.Duplicates, 80)
+	repeated := 0
+	for _, n := range cs.bodies {
+		repeated += n - 1
+	}
+	assert.EqualValues(t, res.Duplicates, repeated, "each duplicate is byte-identical to an earlier event")
+}
+
+func TestErrorsAreCounted(t *testing.T) {
+	cs := newCountingServer(t)
+	url := cs.URL
+	cs.Close() // nothing listens any more
+	g := genFor(t, url, 0)
+	res, err := Run(context.Background(), g, RunOptions{Connections: 2, Count: 20})
+	require.NoError(t, err)
+	assert.EqualValues(t, 20, res.Errors["connection_refused"])
+	assert.Zero(t, res.OK)
+}
+
+func TestRunNeedsBounds(t *testing.T) {
+	g := genFor(t, "http://127.0.0.1:1", 0)
+	_, err := Run(context.Background(), g, RunOptions{Connections: 1})
+	assert.Error(t, err)
+	_, err = Run(context.Background(), g, RunOptions{Connections: 0, Count: 1})
+	assert.Error(t, err)
+	_, err = Run(context.Background(), g, RunOptions{Connections: 1, Count: 1, Rate: -1})
+	assert.Error(t, err)
+}
+
+func BenchmarkNextWebhook(b *testing.B) {
+	g, err := NewGenerator(GenOptions{Secrets: testSecrets, Targets: DefaultTargets, ForwardFraction: 0.5, Subjects: 1000})
+	require.NoError(b, err)
+	src := g.NewSource(0)
+	for b.Loop() {
+		src.Next(time.Now())
+	}
+}
+
+func BenchmarkNextOTLP(b *testing.B) {
+	g, err := NewGenerator(GenOptions{Secrets: testSecrets, Targets: DefaultTargets, ForwardFraction: 0.5, Subjects: 1000, OTLP: true})
+	require.NoError(b, err)
+	src := g.NewSource(0)
+	for b.Loop() {
+		src.Next(time.Now())
+	}
+}
