@@ -162,14 +162,19 @@ func (b *lockedBuffer) Write(p []byte) (int, error) {
 // URL and the given values, starts the binary and waits until it is healthy.
 func startCollector(t *testing.T, configTemplate string, vars map[string]any, env ...string) *collector {
 	t.Helper()
-	ports := map[string]int{}
-	for _, name := range []string{"genesys", "twilio", "segment", "talkdesk", "otlp", "health", "metrics"} {
-		ports[name] = freePort(t)
+	// vars["Ports"], when given, keeps the ports of an earlier start (a restart).
+	ports, _ := vars["Ports"].(map[string]int)
+	if ports == nil {
+		ports = map[string]int{}
+		for _, name := range []string{"genesys", "twilio", "segment", "talkdesk", "otlp", "health", "metrics"} {
+			ports[name] = freePort(t)
+		}
 	}
-	data := map[string]any{"Ports": ports}
+	data := map[string]any{}
 	for k, v := range vars {
 		data[k] = v
 	}
+	data["Ports"] = ports
 	var cfg bytes.Buffer
 	if err := template.Must(template.New("cfg").Option("missingkey=error").Parse(configTemplate)).Execute(&cfg, data); err != nil {
 		t.Fatal(err)

@@ -23,7 +23,7 @@ import (
 // say where each vendor posts, serve on the BRIEF.md ports, accept an event
 // signed with the generated secret, and reuse the secrets on a second run.
 func TestMakeRunScript(t *testing.T) {
-	for _, port := range []int{7401, 13133, 8888} {
+	for _, port := range []int{7401, 7480, 7481, 13133, 8888} {
 		if ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err != nil {
 			if os.Getenv("CI") != "" {
 				t.Fatalf("port %d is busy; the local configuration needs it", port)
@@ -75,6 +75,18 @@ func TestMakeRunScript(t *testing.T) {
 		assert.Equal(t, http.StatusOK, code, body)
 		code, _, _ = post(t, "http://127.0.0.1:7401/genesys/eventbridge", fixture(t, "genesys", "eventbridge_customer_start.json"), map[string]string{"X-API-Key": "guess"})
 		assert.Equal(t, http.StatusUnauthorized, code)
+		// The auditor API answers the generated token, and only it.
+		for token, want := range map[string]int{env["CONSENTRY_AUDIT_TOKEN"]: http.StatusOK, "guess": http.StatusUnauthorized} {
+			req, err := http.NewRequest(http.MethodGet, "http://127.0.0.1:7480/v1/quarantine/records", nil)
+			require.NoError(t, err)
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			resp.Body.Close()
+			assert.Equal(t, want, resp.StatusCode)
+		}
+		_, err = os.Stat(filepath.Join(dataDir, "ledger.db"))
+		assert.NoError(t, err, "the ledger lives in the data directory")
 		return banner.String(), env
 	}
 
@@ -84,7 +96,7 @@ func TestMakeRunScript(t *testing.T) {
 	assert.Contains(t, out1, "Data directory:")
 	assert.Contains(t, out1, "generated now: CONSENTRY_GENESYS_SECRET")
 	for _, name := range []string{"CONSENTRY_GENESYS_SECRET", "CONSENTRY_TWILIO_AUTH_TOKEN", "CONSENTRY_SEGMENT_SHARED_SECRET",
-		"CONSENTRY_SEGMENT_WRITE_KEY", "CONSENTRY_TALKDESK_TOKEN", "CONSENTRY_LEDGER_KEY", "CONSENTRY_SUBJECT_SALT"} {
+		"CONSENTRY_SEGMENT_WRITE_KEY", "CONSENTRY_TALKDESK_TOKEN", "CONSENTRY_LEDGER_KEY", "CONSENTRY_SUBJECT_SALT", "CONSENTRY_AUDIT_TOKEN"} {
 		assert.NotEmpty(t, env1[name], name)
 		assert.NotContains(t, out1, env1[name], "the banner must not print secret values")
 	}

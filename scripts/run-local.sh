@@ -43,6 +43,10 @@ gen_secret CONSENTRY_SEGMENT_WRITE_KEY 16
 gen_secret CONSENTRY_TALKDESK_TOKEN
 gen_secret CONSENTRY_LEDGER_KEY
 gen_secret CONSENTRY_SUBJECT_SALT
+gen_secret CONSENTRY_AUDIT_TOKEN
+# The collector's config holds only the token's hash.
+CONSENTRY_AUDIT_TOKEN_SHA256=$(printf %s "$CONSENTRY_AUDIT_TOKEN" | sha256sum | cut -d' ' -f1)
+export CONSENTRY_AUDIT_TOKEN_SHA256
 if [[ -z "${CONSENTRY_GENESYS_ORG_ID:-}" ]]; then
   # A placeholder organization until you set your Genesys Cloud org id.
   export CONSENTRY_GENESYS_ORG_ID=00000000-0000-4000-8000-000000000000
@@ -89,6 +93,8 @@ Point your vendors at:
                    account: $CONSENTRY_TALKDESK_ACCOUNT_ID (set CONSENTRY_TALKDESK_ACCOUNT_ID to yours)
   Consent policy   config/policy.yaml (go run ./cmd/consentry policy check|explain --config config/local.yaml)
   Consent ledger   $(cd "$DATA_DIR" && pwd)/ledger.db (SQLite; quarantined events, encrypted with \$CONSENTRY_LEDGER_KEY, and consent records)
+  Auditor API      http://127.0.0.1:7480 (REST, /openapi.json), 127.0.0.1:7481 (gRPC); admin token \$CONSENTRY_AUDIT_TOKEN in local.env:
+                   curl -H "Authorization: Bearer \$CONSENTRY_AUDIT_TOKEN" http://127.0.0.1:7480/v1/quarantine/records
   Health           http://127.0.0.1:13133/
   Metrics          http://127.0.0.1:8888/metrics
 
