@@ -161,8 +161,16 @@ func (e *Evaluator) tag(ctx context.Context, pol *policy.Policy, vendor, tenant 
 		}
 	}
 	if v.InteractionID != "" {
+		hadSubject := v.Subject != ""
 		v.FromInteraction = e.interactions.observe(interactionKey{vendor, tenant, v.InteractionID},
 			&v.Subject, &v.Country, &v.Region, now)
+		if !hadSubject && v.Subject != "" {
+			// The record is about the interaction's subject: say so, so that
+			// the ledger encrypts it under the subject's key (erasure then
+			// covers transcripts and recordings too) and a release or an
+			// erasure by subject finds it.
+			lr.Attributes().PutStr(ccaas.AttrSubjectKey, v.Subject)
+		}
 	}
 	var ev policy.Evidence
 	if key, ok := pol.StoreKey(v); ok {

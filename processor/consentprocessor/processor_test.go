@@ -137,6 +137,10 @@ func TestInteractionMemory(t *testing.T) {
 	// A transcription event carries the conversation id only.
 	recording := event{vendor: "genesys", tenant: tenantLocal, name: ccaas.EventRecordingAvailable, interaction: "conv-a", channel: "voice", at: t0.Add(time.Minute)}
 	unknownConv := event{vendor: "genesys", tenant: tenantLocal, name: ccaas.EventRecordingAvailable, interaction: "conv-b", channel: "voice", at: t0.Add(time.Minute)}
+	recs := h.decide(started, recording, unknownConv)
+	assert.Equal(t, keyer.Key("phone", phoneTX), str(recs[1].Attributes(), ccaas.AttrSubjectKey),
+		"a record joined to its interaction carries the interaction's subject key")
+	assert.Empty(t, str(recs[2].Attributes(), ccaas.AttrSubjectKey), "no subject is invented for an unknown interaction")
 	got := h.run(started, recording, unknownConv)
 	assert.Equal(t, policy.DecisionForward, got[0].decision)
 	assert.Equal(t, policy.DecisionForward, got[1].decision, got[1].reasons)
