@@ -306,3 +306,9 @@ func (c *collector) metrics(t *testing.T) string {
 	}
 	return string(b)
 }
+
+var (
+	cliOnce sync.Once
+	cliPath string
+	cliErr  error
+)
