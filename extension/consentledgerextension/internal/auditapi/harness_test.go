@@ -4,21 +4,17 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"database/sql"
 	"encoding/hex"
 	"fmt"
-	"google.golang.org/genproto/googleapis/api/httpbody"
 	"net"
-	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap/zaptest"
+	"google.golang.org/genproto/googleapis/api/httpbody"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
@@ -26,12 +22,12 @@ import (
 
 	consentryv1 "github.com/consentry/consentry/api/consentry/v1"
 	"github.com/consentry/consentry/internal/ledger"
+	"github.com/consentry/consentry/internal/ledger/ledgertest"
 	"github.com/consentry/consentry/internal/ledger/postgres"
 	"github.com/consentry/consentry/internal/ledger/sqlite"
 	"github.com/consentry/consentry/internal/ledger/sqlstore"
 )
 
-const pgEnv = "CONSENTRY_TEST_POSTGRES_DSN"
 
 type backend struct {
 	name string
@@ -47,27 +43,8 @@ func sqliteDB(t testing.TB) func(ctx context.Context) (*sqlstore.Store, error) {
 	}
 }
 
-var schemaSeq atomic.Int64
-
 func postgresDB(t testing.TB) func(ctx context.Context) (*sqlstore.Store, error) {
-	dsn := os.Getenv(pgEnv)
-	if dsn == "" {
-		t.Skipf("SKIPPING POSTGRESQL AUDIT API TESTS: %s is not set (e.g. %s=postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", pgEnv, pgEnv)
-	}
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	schema := fmt.Sprintf("auditapi_test_%d_%d_%s", os.Getpid(), schemaSeq.Add(1), hex.EncodeToString(b[:]))
-	t.Cleanup(func() {
-		db, err := sql.Open("pgx", dsn)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer db.Close()
-		if _, err := db.Exec(`DROP SCHEMA IF EXISTS "` + schema + `" CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
+	dsn, schema := ledgertest.Postgres(t)
 	return func(ctx context.Context) (*sqlstore.Store, error) {
 		return postgres.Open(ctx, postgres.Config{DSN: dsn, Schema: schema, MaxConns: 4})
 	}
