@@ -147,7 +147,15 @@ func TestAuditorFlow(t *testing.T) {
 		require.Equal(t, http.StatusOK, code, out)
 		assert.Contains(t, read.PayloadJSON, target.EventID)
 
-		// 3. The caller consented at the start of the call (recorded by a custodian).
+		// 3. The caller consented at the start of the call (recorded by a custodian),
+		// under the consent scope of the policy: the vendor tenant id alone is refused,
+		// since the consent processor would never look consent up there.
+		code, out = rest(t, http.MethodPost, api+"/v1/consents", custodianToken, map[string]any{
+			"subject": map[string]string{"tenant": localGenesysOrg, "subject_key": target.SubjectKey},
+			"status":  "granted", "purposes": []string{"collect.recording"}, "reason": "r",
+		}, nil)
+		require.Equal(t, http.StatusBadRequest, code, out)
+		assert.Contains(t, out, `is \"genesys/`+localGenesysOrg+`\"`)
 		scope := "genesys/" + localGenesysOrg
 		var rec struct {
 			SubjectKey string `json:"subject_key"`

@@ -214,8 +214,7 @@ func record(res pcommon.Map, lr plog.LogRecord, payload []byte, now time.Time) l
 			r.Vendor = "unknown"
 		}
 		if r.EventID == "" {
-			sum := sha256.Sum256(payload)
-			r.EventID = "sha256:" + hex.EncodeToString(sum[:16])
+			r.EventID = contentID(lr, res)
 		}
 	}
 	return r
@@ -253,4 +252,22 @@ func reasons(attrs pcommon.Map) []string {
 		}
 	}
 	return nil
+}
+
+// contentID derives an event id from what the vendor sent: the record and
+// its resource without the time the collector received it, so that a
+// vendor's retry of the same event gets the same id and is stored once.
+func contentID(lr plog.LogRecord, res pcommon.Map) string {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	res.CopyTo(rl.Resource().Attributes())
+	c := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	lr.CopyTo(c)
+	c.SetObservedTimestamp(0)
+	b, err := (&plog.ProtoMarshaler{}).MarshalLogs(ld)
+	if err != nil {
+		b = nil
+	}
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:16])
 }

@@ -119,6 +119,16 @@ func TestRecords(t *testing.T) {
 	assert.Equal(t, []string{ReasonNoReasons, ReasonMissingIdentity}, a.Reasons)
 	assert.Equal(t, now, a.ReceivedAt)
 	assert.True(t, a.OccurredAt.IsZero())
+
+	// A retry of the same event (received later) gets the same derived id.
+	anon.SetObservedTimestamp(pcommon.NewTimestampFromTime(now.Add(time.Hour)))
+	again, err := Records(ld, now)
+	require.NoError(t, err)
+	assert.Equal(t, a.EventID, again[2].EventID)
+	anon.Body().SetStr("another event")
+	other, err := Records(ld, now)
+	require.NoError(t, err)
+	assert.NotEqual(t, a.EventID, other[2].EventID)
 }
 
 func backends(t *testing.T, fn func(t *testing.T, cfg *consentledgerextension.Config)) {

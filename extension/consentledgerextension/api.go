@@ -51,6 +51,13 @@ func (c *APIConfig) Validate() error {
 	if err := c.Auth.Check(); err != nil {
 		errs = append(errs, err)
 	}
+	// An empty endpoint would listen on a random port of every interface.
+	if c.GRPC.HasValue() && c.GRPC.Get().NetAddr.Endpoint == "" {
+		errs = append(errs, errors.New("grpc.endpoint: required (e.g. 127.0.0.1:7481)"))
+	}
+	if c.HTTP.HasValue() && c.HTTP.Get().NetAddr.Endpoint == "" {
+		errs = append(errs, errors.New("http.endpoint: required (e.g. 127.0.0.1:7480)"))
+	}
 	if c.SubjectSalt != "" && len(c.SubjectSalt) < subject.MinSaltLen {
 		errs = append(errs, fmt.Errorf("subject_salt: must be at least %d bytes", subject.MinSaltLen))
 	}

@@ -57,6 +57,7 @@ func TestConfigs(t *testing.T) {
 	for name, want := range map[string]string{
 		"api_no_auth":     "nobody could call the audit API",
 		"api_short_salt":  "subject_salt: must be at least 16 bytes",
+		"api_no_endpoint": "http.endpoint: required",
 		"no_keys":         "at least one key-encryption key is required",
 		"empty_key":       "keys[0]: key or key_file is required",
 		"short_key":       "keys[0].key:",

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/extension"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
@@ -217,16 +218,18 @@ func (e *ledgerExtension) registerMetrics() error {
 	if err := errors.Join(err1, err2, err3, err4); err != nil {
 		return err
 	}
+	// Two ledgers in one collector are told apart by the extension id.
+	attrs := metric.WithAttributeSet(attribute.NewSet(attribute.String("extension", e.set.ID.String())))
 	reg, err := meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		l, err := e.ledgerOrErr()
 		if err != nil {
 			return nil
 		}
 		m := l.Metrics()
-		o.ObserveInt64(rows, m.Rows)
-		o.ObserveInt64(batches, m.Batches)
-		o.ObserveInt64(dups, m.Duplicates)
-		o.ObserveInt64(fails, m.Failures)
+		o.ObserveInt64(rows, m.Rows, attrs)
+		o.ObserveInt64(batches, m.Batches, attrs)
+		o.ObserveInt64(dups, m.Duplicates, attrs)
+		o.ObserveInt64(fails, m.Failures, attrs)
 		return nil
 	}, rows, batches, dups, fails)
 	if err != nil {

@@ -27,6 +27,13 @@ type Evaluator interface {
 	Reevaluate(ctx context.Context, ld plog.Logs) error
 }
 
+// ScopeChecker is implemented by evaluators that know the consent scopes
+// of the policy in force. Consent recorded under a scope the policy never
+// looks up would be silently ineffective; the auditor API refuses it.
+type ScopeChecker interface {
+	CheckScope(scope string) error
+}
+
 // EvaluatorFunc adapts a function to Evaluator.
 type EvaluatorFunc func(ctx context.Context, ld plog.Logs) error
 
@@ -106,6 +113,24 @@ func (h *Hub) pick() (Evaluator, consumer.Logs, error) {
 		f = v
 	}
 	return e, f, nil
+}
+
+// CheckScope asks the registered evaluator whether scope is a consent scope
+// of the policy in force. It returns nil when that cannot be checked (no
+// evaluator, or one that does not know).
+func (h *Hub) CheckScope(scope string) error {
+	h.mu.Lock()
+	var checkers []ScopeChecker
+	for _, e := range h.evals {
+		if c, ok := e.(ScopeChecker); ok {
+			checkers = append(checkers, c)
+		}
+	}
+	h.mu.Unlock()
+	if len(checkers) != 1 {
+		return nil
+	}
+	return checkers[0].CheckScope(scope)
 }
 
 // Ready reports why Release cannot work now (nil when it can): no

@@ -72,11 +72,7 @@ func (p *consentProcessor) start(ctx context.Context, host component.Host) error
 	if reg, ok := store.(release.Registry); ok {
 		// The ledger releases quarantined records by re-tagging them under
 		// the policy and consent in force now.
-		eval := p.eval
-		p.unregister = reg.RegisterEvaluator(p.set.ID, release.EvaluatorFunc(func(ctx context.Context, ld plog.Logs) error {
-			eval.ProcessLogs(ctx, ld)
-			return nil
-		}))
+		p.unregister = reg.RegisterEvaluator(p.set.ID, releaseEvaluator{p.eval})
 	}
 	storeName := "in-memory"
 	if p.cfg.Store != nil {
@@ -202,4 +198,33 @@ func (p *consentProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.
 	}
 	p.eval.ProcessLogs(ctx, ld)
 	return ld, nil
+}
+
+// releaseEvaluator lets the consent ledger re-tag released records and
+// check consent scopes against the policy in force.
+type releaseEvaluator struct{ eval *Evaluator }
+
+// Reevaluate implements release.Evaluator.
+func (r releaseEvaluator) Reevaluate(ctx context.Context, ld plog.Logs) error {
+	r.eval.ProcessLogs(ctx, ld)
+	return nil
+}
+
+// CheckScope implements release.ScopeChecker: scope must be the consent
+// scope of a tenant of the policy (by default "<vendor>/<tenant id>").
+func (r releaseEvaluator) CheckScope(scope string) error {
+	pol := r.eval.Policy()
+	if pol == nil {
+		return nil
+	}
+	var hint string
+	for _, t := range pol.Config().Tenants {
+		if t.ConsentScope == scope {
+			return nil
+		}
+		if t.ID == scope {
+			hint = fmt.Sprintf("; the consent scope of %s tenant %s is %q", t.Vendor, t.ID, t.ConsentScope)
+		}
+	}
+	return fmt.Errorf("%q is not a consent scope of the policy in force, so consent recorded under it would never be used%s", scope, hint)
 }

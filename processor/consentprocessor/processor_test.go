@@ -370,3 +370,17 @@ func TestReleaseReevaluatesUnderCurrentConsent(t *testing.T) {
 	_, _, _, err = store.Release(ctx, quarantined, false)
 	require.ErrorIs(t, err, release.ErrNoEvaluator, "shutdown unregisters the evaluator")
 }
+
+func TestReleaseChecksConsentScopes(t *testing.T) {
+	id := component.MustNewID("consent_ledger")
+	store := &releasingStore{Memory: consentstore.NewMemory()}
+	cfg := exampleConfig()
+	cfg.Store = &id
+	startProcessor(t, cfg, storeHost(id, store))
+	require.NoError(t, store.CheckScope("genesys/"+tenantLocal))
+	require.NoError(t, store.CheckScope("outdoor-retailer"), "a shared consent scope named in the policy")
+	err := store.CheckScope(tenantLocal)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `the consent scope of genesys tenant `+tenantLocal+` is "genesys/`+tenantLocal+`"`)
+	require.Error(t, store.CheckScope("nobody"))
+}

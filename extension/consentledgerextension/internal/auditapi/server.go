@@ -403,6 +403,11 @@ func (x *server) RecordConsent(ctx context.Context, req *consentryv1.RecordConse
 	if !exp.IsZero() && !exp.After(at) {
 		return nil, status.Error(codes.InvalidArgument, "expires_at must be after at")
 	}
+	if sc, ok := x.s.releaser.(interface{ CheckScope(string) error }); ok {
+		if err := sc.CheckScope(tenant); err != nil {
+			return nil, status.Error(codes.InvalidArgument, "subject.tenant: "+err.Error())
+		}
+	}
 	id, dup, err := x.s.ledger.PutConsent(ctx, ledger.Consent{
 		ID: req.GetId(), Tenant: tenant, SubjectKey: key, InteractionID: req.GetInteractionId(), Status: st,
 		Purposes: req.GetPurposes(), Source: "api", Caller: c.who.identity, NoticeID: req.GetNoticeId(),
