@@ -112,9 +112,44 @@ func (e *ledgerExtension) Start(ctx context.Context, host component.Host) error 
 	e.stop = make(chan struct{})
 	if e.cfg.Retention > 0 {
 		e.wg.Add(1)
-		go e.retain()
+		go e.retain(e.stop)
+	}
+	if len(e.cfg.Keys) > 1 {
+		// A rotation is under way: rewrap every data key under the active
+		// KEK in the background, so that the old one can be removed.
+		e.wg.Add(1)
+		go e.rewrap(l, e.stop)
 	}
 	return nil
+}
+
+// rewrap rewraps the data keys still wrapped by an older KEK (key rotation
+// step 2). It is safe while the ledger is in use, and interrupted passes are
+// simply run again at the next start.
+func (e *ledgerExtension) rewrap(l *ledger.Ledger, stop <-chan struct{}) {
+	defer e.wg.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	res, err := l.RewrapDataKeys(ctx)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		e.set.Logger.Info("Key rotation interrupted by shutdown; it resumes at the next start", zap.Int64("rewrapped", res.Rewrapped))
+	case err != nil:
+		e.set.Logger.Error("Key rotation failed; it is retried at the next start", zap.Error(err))
+	case res.Failed > 0:
+		e.set.Logger.Error("Key rotation: some data keys are wrapped by a key that is not configured; keep every old key until they are rewrapped",
+			zap.Int64("rewrapped", res.Rewrapped), zap.Int64("failed", res.Failed), zap.Error(res.Err))
+	default:
+		e.set.Logger.Info("Key rotation: every live data key is wrapped by the active key; the other keys can be removed from keys (keep their public keys in trusted_public_keys if the signing key was derived)",
+			zap.Int64("rewrapped", res.Rewrapped))
+	}
 }
 
 func (e *ledgerExtension) openStore(ctx context.Context) (*sqlstore.Store, error) {
@@ -171,7 +206,7 @@ func (e *ledgerExtension) Shutdown(ctx context.Context) error {
 }
 
 // retain purges records older than the retention period.
-func (e *ledgerExtension) retain() {
+func (e *ledgerExtension) retain(stop <-chan struct{}) {
 	defer e.wg.Done()
 	t := time.NewTicker(e.cfg.RetentionInterval)
 	defer t.Stop()
@@ -198,7 +233,7 @@ func (e *ledgerExtension) retain() {
 			}
 		}
 		select {
-		case <-e.stop:
+		case <-stop:
 			return
 		case <-t.C:
 		}

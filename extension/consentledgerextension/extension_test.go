@@ -2,6 +2,8 @@ package consentledgerextension
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -194,4 +196,77 @@ func TestKeyFileAndWrongKeyAfterRestart(t *testing.T) {
 	require.NoError(t, err)
 	_, err = l.Get(ctx, res[0].ID)
 	require.Error(t, err)
+}
+
+// TestKeyRotation: configure a new active key beside the old one and the
+// extension rewraps every data key; then the old key can be removed and
+// every record still decrypts.
+func TestKeyRotation(t *testing.T) {
+	backends(t, func(t *testing.T, cfg *Config) {
+		ctx := context.Background()
+		oldKey, newKey := cfg.Keys[0], KeyConfig{ID: "k2", Key: configopaque.String(ledgertest.Key(t))}
+		e := start(t, cfg)
+		l, err := e.Ledger()
+		require.NoError(t, err)
+		var ids []string
+		for i := range 5 {
+			res, err := l.Append(ctx, []ledger.Record{{Tenant: "t", Vendor: "genesys", EventID: fmt.Sprint("e", i),
+				SubjectKey: fmt.Sprint("s", i), Payload: []byte(fmt.Sprint("payload ", i))}})
+			require.NoError(t, err)
+			ids = append(ids, res[0].ID)
+		}
+		require.NoError(t, e.Shutdown(ctx))
+
+		cfg.Keys, cfg.ActiveKey = []KeyConfig{newKey, oldKey}, "k2"
+		e = start(t, cfg)
+		l, err = e.Ledger()
+		require.NoError(t, err)
+		oldWrapped := func() int {
+			var n int
+			require.NoError(t, l.Store().ReadDB().QueryRowContext(ctx,
+				`SELECT count(*) FROM data_keys WHERE kek_id <> 'k2' AND erased_at = 0`).Scan(&n))
+			return n
+		}
+		require.Eventually(t, func() bool { return oldWrapped() == 0 }, 10*time.Second, 20*time.Millisecond,
+			"the extension rewraps the data keys under the new active key")
+		require.NoError(t, e.Shutdown(ctx))
+
+		cfg.Keys, cfg.ActiveKey = []KeyConfig{newKey}, ""
+		e = start(t, cfg)
+		defer func() { require.NoError(t, e.Shutdown(ctx)) }()
+		l, err = e.Ledger()
+		require.NoError(t, err)
+		for i, id := range ids {
+			r, err := l.Get(ctx, id)
+			require.NoError(t, err)
+			assert.Equal(t, fmt.Sprint("payload ", i), string(r.Payload))
+		}
+	})
+}
+
+// TestRetention: records stored longer ago than retention lose their
+// payload; the chain (with its signed tombstone) still verifies.
+func TestRetention(t *testing.T) {
+	ctx := context.Background()
+	cfg := createDefaultConfig()
+	cfg.SQLite.Path = filepath.Join(t.TempDir(), "ledger.db")
+	cfg.Keys = []KeyConfig{{Key: configopaque.String(ledgertest.Key(t))}}
+	cfg.Retention, cfg.RetentionInterval = 200*time.Millisecond, 50*time.Millisecond
+	require.NoError(t, cfg.Validate())
+	e := start(t, cfg)
+	defer func() { require.NoError(t, e.Shutdown(ctx)) }()
+	l, err := e.Ledger()
+	require.NoError(t, err)
+	res, err := l.Append(ctx, []ledger.Record{{Tenant: "t", Vendor: "genesys", EventID: "old", SubjectKey: "s", Payload: []byte("x")}})
+	require.NoError(t, err)
+	_, err = l.Get(ctx, res[0].ID)
+	require.NoError(t, err, "not purged before its time")
+	require.Eventually(t, func() bool {
+		_, err := l.Get(ctx, res[0].ID)
+		return errors.Is(err, ledger.ErrPurged)
+	}, 10*time.Second, 20*time.Millisecond)
+	rep, err := l.Verify(ctx)
+	require.NoError(t, err)
+	assert.True(t, rep.OK, "%+v", rep.Problems)
+	assert.EqualValues(t, 1, rep.Purged)
 }

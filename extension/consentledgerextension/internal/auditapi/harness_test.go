@@ -28,7 +28,6 @@ import (
 	"github.com/consentry/consentry/internal/ledger/sqlstore"
 )
 
-
 type backend struct {
 	name string
 	open func(t testing.TB) func(ctx context.Context) (*sqlstore.Store, error)
