@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
@@ -186,6 +187,9 @@ func (e *ledgerExtension) serve(kind string, addr net.Addr, host component.Host,
 	}()
 }
 
+// apiShutdownGrace bounds how long Shutdown waits for in-flight API calls.
+const apiShutdownGrace = 10 * time.Second
+
 // stopAPI stops the servers: in-flight calls finish (bounded by ctx).
 func (e *ledgerExtension) stopAPI(ctx context.Context) error {
 	s := e.api
@@ -193,6 +197,11 @@ func (e *ledgerExtension) stopAPI(ctx context.Context) error {
 		return nil
 	}
 	e.api = nil
+	// Give in-flight calls a bounded grace period even when the collector's
+	// shutdown context has no deadline: an export stream must not hold the
+	// collector up forever.
+	ctx, cancel := context.WithTimeout(ctx, apiShutdownGrace)
+	defer cancel()
 	var errs []error
 	if s.http != nil {
 		errs = append(errs, s.http.Shutdown(ctx))
