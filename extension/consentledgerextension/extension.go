@@ -97,6 +97,10 @@ func (e *ledgerExtension) Start(ctx context.Context, host component.Host) error 
 	if err != nil {
 		return fmt.Errorf("consent_ledger: %w", err)
 	}
+	if err := l.CheckKeys(ctx); err != nil {
+		_ = l.Close(ctx)
+		return fmt.Errorf("consent_ledger: %w", err)
+	}
 	e.mu.Lock()
 	e.ledger = l
 	e.mu.Unlock()

@@ -188,14 +188,25 @@ func TestKeyFileAndWrongKeyAfterRestart(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, e.Shutdown(ctx))
 
-	// The same key id with different key material cannot read the record.
+	// The same key id with different key material: the collector does not
+	// start (rather than write new records it could read and fail on old ones).
 	cfg.Keys = []KeyConfig{{ID: "k1", Key: configopaque.String(ledgertest.Key(t))}}
+	ext, err := NewFactory().Create(ctx, extensiontest.NewNopSettings(metadata.Type), cfg)
+	require.NoError(t, err)
+	err = ext.Start(ctx, componenttest.NewNopHost())
+	require.ErrorIs(t, err, ledger.ErrWrongKey)
+	assert.Contains(t, err.Error(), `key "k1" does not unwrap`)
+	require.NoError(t, ext.Shutdown(ctx))
+
+	// The right key still reads it.
+	cfg.Keys = []KeyConfig{{ID: "k1", KeyFile: keyFile}}
 	e = start(t, cfg)
 	defer func() { require.NoError(t, e.Shutdown(ctx)) }()
 	l, err = e.Ledger()
 	require.NoError(t, err)
-	_, err = l.Get(ctx, res[0].ID)
-	require.Error(t, err)
+	got, err := l.Get(ctx, res[0].ID)
+	require.NoError(t, err)
+	assert.Equal(t, "secret payload", string(got.Payload))
 }
 
 // TestKeyRotation: configure a new active key beside the old one and the
