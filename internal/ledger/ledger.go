@@ -109,6 +109,9 @@ type Ledger struct {
 	ids     idGen
 	keys    *keyCache
 	unlock  func()
+	// consents: which subjects have consent records (nil: unknown, read
+	// the database; see consentIndex).
+	consents *consentIndex
 
 	closeMu sync.RWMutex
 	closed  bool
@@ -125,6 +128,7 @@ type Ledger struct {
 
 	m struct {
 		batches, rows, dups, failures, checkpoints atomic.Int64
+		consentSkips                               atomic.Int64
 		lastRows                                   atomic.Int64
 		lastCommit                                 atomic.Int64
 	}
@@ -218,6 +222,10 @@ func Open(ctx context.Context, st *sqlstore.Store, opts Options) (l *Ledger, err
 		return nil, l.storeErr("open", err)
 	} else if ok {
 		l.purgeTo = v
+	}
+	if l.consents, err = loadConsentIndex(ctx, st); err != nil {
+		l.unlock()
+		return nil, l.storeErr("load consent subjects", err)
 	}
 	go l.run()
 	if l.seq > l.cpSeq {
@@ -339,6 +347,8 @@ func (l *Ledger) Metrics() Metrics {
 		Checkpoints:   l.m.checkpoints.Load(),
 		LastBatchRows: int(l.m.lastRows.Load()),
 		LastCommit:    time.Duration(l.m.lastCommit.Load()),
+
+		ConsentLookupsSkipped: l.m.consentSkips.Load(),
 	}
 }
 

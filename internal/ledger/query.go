@@ -336,6 +336,10 @@ func checkpointsFromRows(rows []sqlstore.CheckpointRow) ([]Checkpoint, error) {
 // first: what the consent processor's store needs. Every replica sees
 // records as soon as they are committed.
 func (l *Ledger) LookupConsents(ctx context.Context, tenant, subjectKey string) ([]Consent, error) {
+	if !l.consents.mayHave(tenant, subjectKey) {
+		l.m.consentSkips.Add(1)
+		return []Consent{}, nil
+	}
 	rows, err := l.st.SubjectConsents(ctx, tenant, subjectKey)
 	if err != nil {
 		return nil, l.storeErr("lookup consent", err)

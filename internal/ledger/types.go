@@ -309,4 +309,7 @@ type Metrics struct {
 	// LastBatchRows and LastCommit describe the newest committed batch.
 	LastBatchRows int
 	LastCommit    time.Duration
+	// ConsentLookupsSkipped counts LookupConsents calls answered "no
+	// records" from memory, without a database read (SQLite only).
+	ConsentLookupsSkipped int64
 }

@@ -494,6 +494,7 @@ func (l *Ledger) tryCommit(live []*request) error {
 		b.checkpoint()
 	}
 	b.after = append(b.after, func() {
+		l.consents.add(consents)
 		for _, it := range recs {
 			if !it.dup && it.err == nil {
 				it.key.persisted.Store(true)

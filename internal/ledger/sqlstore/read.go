@@ -389,11 +389,39 @@ func (s *Store) ListConsents(ctx context.Context, q ConsentQuery) ([]ConsentRow,
 		fmt.Sprintf(` ORDER BY s.id DESC LIMIT $%d`, len(args)), args...))
 }
 
+// subjectConsentsQuery is prepared once (Store.stmt): the consent
+// processor runs it for every event whose subject it has not cached.
+const subjectConsentsQuery = `SELECT ` + consentCols + ` FROM consents s
+		WHERE s.tenant = $1 AND s.subject_key = $2 ORDER BY s.at, s.id`
+
 // SubjectConsents returns every consent record of a subject, oldest (by
 // at) first.
 func (s *Store) SubjectConsents(ctx context.Context, tenant, subjectKey string) ([]ConsentRow, error) {
-	return scanConsents(s.r.QueryContext(ctx, `SELECT `+consentCols+` FROM consents s
-		WHERE s.tenant = $1 AND s.subject_key = $2 ORDER BY s.at, s.id`, tenant, subjectKey))
+	st, err := s.stmt(ctx, subjectConsentsQuery)
+	if err != nil {
+		return nil, err
+	}
+	return scanConsents(st.QueryContext(ctx, tenant, subjectKey))
+}
+
+// ConsentSubjects calls fn with the (tenant, subject key) of every stored
+// consent record, in no particular order, until fn returns false.
+func (s *Store) ConsentSubjects(ctx context.Context, fn func(tenant, subjectKey string) bool) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT DISTINCT tenant, subject_key FROM consents`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var t, k string
+		if err := rows.Scan(&t, &k); err != nil {
+			return err
+		}
+		if !fn(t, k) {
+			return nil
+		}
+	}
+	return rows.Err()
 }
 
 func scanConsents(rows *sql.Rows, err error) ([]ConsentRow, error) {

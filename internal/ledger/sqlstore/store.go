@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -51,6 +52,71 @@ type Store struct {
 	d       Dialect
 	w, r    *sql.DB
 	closers []func() error
+
+	stmtMu    sync.Mutex
+	stmts     map[stmtKey]*sql.Stmt
+	wprepared bool
+}
+
+type stmtKey struct {
+	write bool
+	query string
+}
+
+// stmt returns query prepared on the readers' pool (database/sql prepares
+// it again on each connection that runs it), so that a hot query is parsed
+// once per connection instead of once per call.
+func (s *Store) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	return s.prepared(ctx, s.r, stmtKey{query: query})
+}
+
+// prepareWrites prepares the writer's per-row statements (SQLite) once,
+// outside any transaction: the writer's pool has one connection, which a
+// transaction holds, so they cannot be prepared on the pool from inside
+// one. WriteTx.stmt binds them to each transaction.
+func (s *Store) prepareWrites(ctx context.Context) error {
+	if s.d.MultiRow() {
+		return nil
+	}
+	s.stmtMu.Lock()
+	done := s.wprepared
+	s.stmtMu.Unlock()
+	if done {
+		return nil
+	}
+	for _, q := range writeQueries() {
+		if _, err := s.prepared(ctx, s.w, stmtKey{write: true, query: q}); err != nil {
+			return err
+		}
+	}
+	s.stmtMu.Lock()
+	s.wprepared = true
+	s.stmtMu.Unlock()
+	return nil
+}
+
+// wstmt returns a statement prepared by prepareWrites, or nil.
+func (s *Store) wstmt(query string) *sql.Stmt {
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	return s.stmts[stmtKey{write: true, query: query}]
+}
+
+func (s *Store) prepared(ctx context.Context, db *sql.DB, k stmtKey) (*sql.Stmt, error) {
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	if st, ok := s.stmts[k]; ok {
+		return st, nil
+	}
+	st, err := db.PrepareContext(ctx, k.query)
+	if err != nil {
+		return nil, err
+	}
+	if s.stmts == nil {
+		s.stmts = map[stmtKey]*sql.Stmt{}
+	}
+	s.stmts[k] = st
+	return st, nil
 }
 
 // New wraps open database handles and applies pending migrations. w is
@@ -98,6 +164,12 @@ func (s *Store) Close() error {
 	s.Optimize(ctx)
 	cancel()
 	var errs []error
+	s.stmtMu.Lock()
+	for _, st := range s.stmts {
+		errs = append(errs, st.Close())
+	}
+	s.stmts = nil
+	s.stmtMu.Unlock()
 	errs = append(errs, s.w.Close())
 	if s.r != s.w {
 		errs = append(errs, s.r.Close())

@@ -25,11 +25,39 @@ type WriteTx struct {
 
 // BeginWrite starts a write transaction (BEGIN IMMEDIATE on SQLite).
 func (s *Store) BeginWrite(ctx context.Context) (*WriteTx, error) {
+	if err := s.prepareWrites(ctx); err != nil {
+		return nil, err
+	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
 	return &WriteTx{s: s, tx: tx, ctx: ctx}, nil
+}
+
+// stmt returns query bound to the transaction: prepared once on the
+// writer's connection if it is one of writeQueries, else prepared now.
+// Close it after use (the shared prepared statement stays).
+func (t *WriteTx) stmt(query string) (*sql.Stmt, error) {
+	if ps := t.s.wstmt(query); ps != nil {
+		return t.tx.StmtContext(t.ctx, ps), nil
+	}
+	return t.tx.PrepareContext(t.ctx, query)
+}
+
+const existingRecordQuery = `SELECT id FROM records WHERE event_hash = $1`
+
+func insertQuery(tb *table) string {
+	return "INSERT INTO " + tb.name + " (" + strings.Join(tb.cols, ", ") + ") VALUES (" + placeholders(len(tb.cols), 1) + ") ON CONFLICT DO NOTHING"
+}
+
+// writeQueries are the statements the SQLite writer runs per row.
+func writeQueries() []string {
+	qs := []string{existingRecordQuery}
+	for _, tb := range []*table{recordsTable, payloadsTable, chainTable, dataKeysTable, consentsTable, accessTable, checkpointsTable} {
+		qs = append(qs, insertQuery(tb))
+	}
+	return qs
 }
 
 // Commit commits the transaction.
@@ -118,7 +146,7 @@ func (t *WriteTx) insert(tb *table, rows [][]any, returning bool) (int64, map[st
 		}
 		return int64(len(rids)), rids, rs.Err()
 	}
-	stmt, err := t.tx.PrepareContext(t.ctx, "INSERT INTO "+tb.name+" ("+cols+") VALUES ("+placeholders(len(tb.cols), 1)+") ON CONFLICT DO NOTHING")
+	stmt, err := t.stmt(insertQuery(tb))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -178,7 +206,7 @@ func (t *WriteTx) ExistingRecords(keys []EventKey) (map[EventKey]string, error) 
 		}
 		return out, rows.Err()
 	}
-	stmt, err := t.tx.PrepareContext(t.ctx, `SELECT id FROM records WHERE event_hash = $1`)
+	stmt, err := t.stmt(existingRecordQuery)
 	if err != nil {
 		return nil, err
 	}
