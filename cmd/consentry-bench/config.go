@@ -25,6 +25,8 @@ var collectorConfig = template.Must(template.New("config").Option("missingkey=er
 extensions:
   health_check:
     endpoint: 127.0.0.1:{{.Ports.health}}
+  pprof:
+    endpoint: 127.0.0.1:{{.Ports.pprof}}
 {{- if .Ledger}}
   consent_ledger:
     sqlite:
@@ -130,7 +132,7 @@ exporters:
 {{- end}}
 
 service:
-  extensions: [health_check{{if .Ledger}}, consent_ledger{{end}}]
+  extensions: [health_check, pprof{{if .Ledger}}, consent_ledger{{end}}]
   telemetry:
     logs:
       level: warn

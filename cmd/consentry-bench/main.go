@@ -100,6 +100,10 @@ type scenarioResult struct {
 	Non2xx     int64   `json:"non_2xx"`
 	Errors     int64   `json:"errors"`
 	LedgerRows int64   `json:"ledger_rows_before,omitempty"`
+	// ProcessorShare is the consent processor's share of the collector's
+	// CPU while flat out (from a CPU profile through the pprof extension).
+	ProcessorShare float64 `json:"consent_processor_cpu_share,omitempty"`
+	ProfileSamples int64   `json:"profile_samples,omitempty"`
 }
 
 func main() {
@@ -329,7 +333,7 @@ func (re *runEnv) verify(ctx context.Context) error {
 		return err
 	}
 	defer q.close()
-	ports, err := freePorts("genesys", "twilio", "segment", "talkdesk", "otlp", "health", "metrics")
+	ports, err := freePorts("genesys", "twilio", "segment", "talkdesk", "otlp", "health", "metrics", "pprof")
 	if err != nil {
 		return err
 	}
@@ -374,7 +378,7 @@ func (re *runEnv) scenario(ctx context.Context, r *scenarioResult, ledgerOK bool
 		return err
 	}
 	defer fwdSink.close()
-	ports, err := freePorts("genesys", "twilio", "segment", "talkdesk", "otlp", "health", "metrics")
+	ports, err := freePorts("genesys", "twilio", "segment", "talkdesk", "otlp", "health", "metrics", "pprof")
 	if err != nil {
 		return err
 	}
@@ -473,9 +477,39 @@ func (re *runEnv) scenario(ctx context.Context, r *scenarioResult, ledgerOK bool
 		return res, cores, rss, nil
 	}
 	fmt.Fprintf(re.log, "%s: flat out for %s\n", r.Name, cfg.Duration)
+	// While flat out, profile the collector: the consent processor's share
+	// of its CPU (BRIEF.md: <= 2 % of the forward path).
+	type shareResult struct {
+		share float64
+		n     int64
+		err   error
+	}
+	shareCh := make(chan shareResult, 1)
+	if r.Name != scBaseline && cfg.Duration >= 2*time.Second {
+		go func() {
+			select {
+			case <-time.After(cfg.Warmup + 500*time.Millisecond):
+			case <-ctx.Done():
+				shareCh <- shareResult{err: ctx.Err()}
+				return
+			}
+			sh, n, err := cpuShare(ctx, ports["pprof"], cfg.Duration-time.Second, processorPackage)
+			shareCh <- shareResult{sh, n, err}
+		}()
+	} else {
+		close(shareCh)
+	}
 	flat, cores, _, err := phase(0)
 	if err != nil {
 		return err
+	}
+	if sr, ok := <-shareCh; ok {
+		if sr.err != nil {
+			fmt.Fprintf(re.log, "%s: CPU profile failed: %v\n", r.Name, sr.err)
+		} else {
+			r.ProcessorShare, r.ProfileSamples = sr.share, sr.n
+			fmt.Fprintf(re.log, "%s: consent processor %.2f %% of the collector's CPU (%d samples)\n", r.Name, 100*sr.share, sr.n)
+		}
 	}
 	r.FlatRate, r.FlatP99, r.FlatCores = flat.OKRate, flat.Latency.P99, cores
 	r.Non2xx += flat.Sent - flat.OK - errCount(flat)

@@ -96,7 +96,7 @@ func TestNum(t *testing.T) {
 }
 
 func TestConfigsParse(t *testing.T) {
-	ports := map[string]int{"genesys": 1, "twilio": 2, "segment": 3, "talkdesk": 4, "otlp": 5, "health": 6, "metrics": 7}
+	ports := map[string]int{"genesys": 1, "twilio": 2, "segment": 3, "talkdesk": 4, "otlp": 5, "health": 6, "metrics": 7, "pprof": 8}
 	for name, d := range map[string]configData{
 		"baseline":   {Ports: ports, Sink: "http://127.0.0.1:9", Baseline: true},
 		"stand-in":   {Ports: ports, Policy: "/p.yaml", Sink: "http://127.0.0.1:9", QSink: "http://127.0.0.1:8", SyncExport: true},
@@ -134,7 +134,7 @@ func TestConfigsValidateWithTheDistribution(t *testing.T) {
 	ledger, err := hasLedger(bin)
 	require.NoError(t, err)
 	policy, _ := filepath.Abs(filepath.Join("..", "..", "config", "policy.yaml"))
-	ports := map[string]int{"genesys": 1, "twilio": 2, "segment": 3, "talkdesk": 4, "otlp": 5, "health": 6, "metrics": 7}
+	ports := map[string]int{"genesys": 1, "twilio": 2, "segment": 3, "talkdesk": 4, "otlp": 5, "health": 6, "metrics": 7, "pprof": 8}
 	cases := map[string]configData{
 		"baseline": {Ports: ports, Sink: "http://127.0.0.1:9", Baseline: true},
 		"stand-in": {Ports: ports, Policy: policy, Sink: "http://127.0.0.1:9", QSink: "http://127.0.0.1:8", SyncExport: true},

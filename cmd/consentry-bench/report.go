@@ -167,6 +167,18 @@ func table(rs []*scenarioResult, cfg benchConfig) string {
 			r.Title, num(r.FlatRate), target, ratio, fixed, p99t, r.FlatCores, r.FixedCores,
 			mib(r.FixedRSS), mark(r.FixedRSS > 0 && r.FixedRSS <= 300<<20), r.Non2xx, r.Errors)
 	}
+	b.WriteString("\nConsent processor's share of the collector's CPU while flat out (a CPU profile through the pprof extension, " +
+		"samples with a consent processor function on the stack; BRIEF.md target ≤ 2 % of the forward path):")
+	for _, r := range rs {
+		if r.Skipped == "" && r.ProfileSamples > 0 {
+			t := ""
+			if r.Name == scForward {
+				t = mark(r.ProcessorShare <= 0.02)
+			}
+			fmt.Fprintf(&b, " %s %.1f %%%s (%d samples);", r.Name, 100*r.ProcessorShare, t, r.ProfileSamples)
+		}
+	}
+	b.WriteString("\n")
 	b.WriteString("\nScenarios: *forward* = every event's consent evidence lets config/policy.yaml forward it; " +
 		"*quarantine* = every event quarantined into the SQLite ledger (durable before the 2xx); *mixed* = half and half; " +
 		"*prefilled* = quarantine into a ledger that already holds the stated number of records; " +
