@@ -6,7 +6,7 @@
 // <!-- bench:begin --> and <!-- bench:end -->) and to stdout.
 //
 //	consentry-bench [-scenarios baseline,forward,quarantine,mixed,prefilled]
-//	                [-duration 20s] [-warmup 3s] [-rate 5000] [-connections 64]
+//	                [-duration 20s] [-warmup 3s] [-rate 5000] [-connections 256]
 //	                [-prefill 10000000] [-doc docs/benchmarks.md | -doc ""]
 //
 // Scenarios (each starts the collector afresh, with a generated config in a
@@ -121,7 +121,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.Duration, "duration", 20*time.Second, "length of each measured phase")
 	fs.DurationVar(&cfg.Warmup, "warmup", 3*time.Second, "unmeasured warm-up before each phase")
 	fs.Float64Var(&cfg.Rate, "rate", 5000, "events/s of the fixed-rate phase")
-	fs.IntVar(&cfg.Connections, "connections", 64, "keep-alive connections of the load generator")
+	fs.IntVar(&cfg.Connections, "connections", 256, "keep-alive connections of the load generator (requests in flight at most; vendors deliver with many)")
 	fs.IntVar(&cfg.Subjects, "subjects", 100000, "distinct subjects")
 	fs.Int64Var(&cfg.Prefill, "prefill", 10_000_000, "records in the prefilled ledger")
 	fs.StringVar(&cfg.DataDir, "data-dir", "data/bench", "where the prefilled ledger is cached")
