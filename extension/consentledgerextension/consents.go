@@ -14,6 +14,10 @@ import (
 // consent columns do not hold. It is stored as the record's details (JSON,
 // covered by the hash chain) so that Lookup returns exactly what Append got.
 type consentDetails struct {
+	// Format marks details written by this extension (detailsFormat). Only
+	// such details are read back: details recorded through the auditor API
+	// are the caller's opaque data and never change what a row says.
+	Format         int                 `json:"consentry_record"`
 	Granted        []string            `json:"granted,omitempty"`
 	Denied         []string            `json:"denied,omitempty"`
 	Processors     []string            `json:"processors,omitempty"`
@@ -22,13 +26,17 @@ type consentDetails struct {
 	Tenant         string              `json:"tenant,omitempty"`
 }
 
+// detailsFormat is the version of consentDetails.
+const detailsFormat = 1
+
 // toLedgerConsent maps a processor's consent record to a ledger consent
-// row. The row's status says what an auditor reads first: "granted" when
-// the record only grants, otherwise "denied" (a record that denies some
-// purposes, or opts out of sale and sharing, is stored as a denial; its
-// details say exactly what it grants too).
+// row. The row's status says what an auditor reads first: "denied" when the
+// record denies some purposes or opts out of sale and sharing, otherwise
+// "granted" (an opt-in, or a record that only limits processors, grants);
+// the details say exactly what it grants and denies.
 func toLedgerConsent(rec consentstore.Record) (ledger.Consent, error) {
 	d := consentDetails{
+		Format:  detailsFormat,
 		Granted: rec.Granted, Denied: rec.Denied, Processors: rec.Processors,
 		OptOut: rec.OptOut, FirstPartyOnly: rec.FirstPartyOnly, Tenant: rec.Tenant,
 	}
@@ -37,7 +45,7 @@ func toLedgerConsent(rec consentstore.Record) (ledger.Consent, error) {
 		return ledger.Consent{}, err
 	}
 	status, purposes := ledger.ConsentGranted, rec.Granted
-	if len(rec.Denied) > 0 || rec.OptOut == consentstore.OptOutSaleSharing || len(rec.Granted) == 0 {
+	if len(rec.Denied) > 0 || rec.OptOut == consentstore.OptOutSaleSharing {
 		status, purposes = ledger.ConsentDenied, rec.Denied
 	}
 	return ledger.Consent{
@@ -59,8 +67,8 @@ func toLedgerConsent(rec consentstore.Record) (ledger.Consent, error) {
 }
 
 // fromLedgerConsent maps a ledger row back. Rows written by the consent
-// processor carry their details; rows recorded through the auditor API may
-// not, and then the status and purposes say it all (a withdrawal denies).
+// processor carry their details; for every other row the status and
+// purposes say it all (a withdrawal denies).
 func fromLedgerConsent(c *ledger.Consent) (consentstore.Record, error) {
 	rec := consentstore.Record{
 		ID:          c.ID,
@@ -74,14 +82,14 @@ func fromLedgerConsent(c *ledger.Consent) (consentstore.Record, error) {
 		At:          c.At,
 		RecordedAt:  c.RecordedAt,
 	}
+	// Details are this extension's only if they say so and the row did not
+	// come through the auditor API, which stores the caller's details as
+	// given: those never change what the row's status and purposes say.
 	var d consentDetails
-	if len(c.Details) > 0 {
-		if err := json.Unmarshal(c.Details, &d); err != nil {
-			return rec, fmt.Errorf("consent %s: details are not valid JSON: %w", c.ID, err)
-		}
-	}
-	if d.Granted != nil || d.Denied != nil || d.OptOut != consentstore.OptOutUnset {
+	if c.Source != string(consentstore.SourceAPI) && len(c.Details) > 0 &&
+		json.Unmarshal(c.Details, &d) == nil && d.Format == detailsFormat {
 		rec.Granted, rec.Denied, rec.OptOut = d.Granted, d.Denied, d.OptOut
+		rec.Processors, rec.FirstPartyOnly, rec.Tenant = d.Processors, d.FirstPartyOnly, d.Tenant
 	} else {
 		switch c.Status {
 		case ledger.ConsentGranted:
@@ -89,10 +97,10 @@ func fromLedgerConsent(c *ledger.Consent) (consentstore.Record, error) {
 		case ledger.ConsentDenied, ledger.ConsentWithdrawn:
 			rec.Denied = slices.Clone(c.Purposes)
 		default:
+			// Fail closed: a record we cannot read might be an opt-out.
 			return rec, fmt.Errorf("consent %s: unknown status %q", c.ID, c.Status)
 		}
 	}
-	rec.Processors, rec.FirstPartyOnly, rec.Tenant = d.Processors, d.FirstPartyOnly, d.Tenant
 	if rec.Source == "" {
 		rec.Source = consentstore.SourceAPI
 	}

@@ -146,6 +146,25 @@ func TestAPIRecordedConsentIsReadable(t *testing.T) {
 		assert.Equal(t, []string{"analytics"}, got[0].Denied)
 		assert.Empty(t, got[0].Granted)
 		assert.Equal(t, consentstore.SourceAPI, got[0].Source)
+
+		// The API stores the caller's details as given: they never change
+		// what the row says, whatever they contain, and text is no error.
+		for i, details := range []string{
+			`{"granted":["analytics"],"note":"copy of the form"}`,
+			`{"consentry_record":1,"granted":["analytics"],"denied":[]}`,
+			`{"opt_out":2}`,
+			`customer phoned support`,
+		} {
+			_, _, err = l.PutConsent(ctx, ledger.Consent{ID: fmt.Sprint("api-d", i), Tenant: "s", SubjectKey: fmt.Sprint("k", i),
+				Status: ledger.ConsentWithdrawn, Purposes: []string{"analytics"}, Source: "api", Details: []byte(details), At: time.Now()})
+			require.NoError(t, err)
+			got, err := e.Lookup(ctx, consentstore.Key{Scope: "s", Subject: fmt.Sprint("k", i)})
+			require.NoError(t, err, details)
+			require.Len(t, got, 1)
+			assert.Equal(t, []string{"analytics"}, got[0].Denied, details)
+			assert.Empty(t, got[0].Granted, details)
+			assert.Equal(t, consentstore.OptOutUnset, got[0].OptOut, details)
+		}
 	})
 }
 
@@ -280,4 +299,44 @@ func TestRetention(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, rep.OK, "%+v", rep.Problems)
 	assert.EqualValues(t, 1, rep.Purged)
+}
+
+// TestWrongKeyWithDerivedID: without explicit ids the id is derived from
+// the key, so a wrong key has another id; the start still fails, as it does
+// when an old key is removed before its data keys were rewrapped.
+func TestWrongKeyWithDerivedID(t *testing.T) {
+	backends(t, func(t *testing.T, cfg *Config) {
+		ctx := context.Background()
+		cfg.Keys = []KeyConfig{{Key: configopaque.String(ledgertest.Key(t))}}
+		e := start(t, cfg)
+		l, err := e.Ledger()
+		require.NoError(t, err)
+		_, err = l.Append(ctx, []ledger.Record{{Tenant: "t", Vendor: "genesys", EventID: "e1", SubjectKey: "s", Payload: []byte("x")}})
+		require.NoError(t, err)
+		require.NoError(t, e.Shutdown(ctx))
+
+		cfg.Keys = []KeyConfig{{Key: configopaque.String(ledgertest.Key(t))}}
+		ext, err := NewFactory().Create(ctx, extensiontest.NewNopSettings(metadata.Type), cfg)
+		require.NoError(t, err)
+		err = ext.Start(ctx, componenttest.NewNopHost())
+		require.ErrorIs(t, err, ledger.ErrWrongKey)
+		assert.Contains(t, err.Error(), "which is not configured")
+		require.NoError(t, ext.Shutdown(ctx))
+	})
+}
+
+func TestEmptySigningKeyFileIsAnError(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	cfg := createDefaultConfig()
+	cfg.SQLite.Path = filepath.Join(dir, "ledger.db")
+	cfg.Keys = []KeyConfig{{Key: configopaque.String(ledgertest.Key(t))}}
+	cfg.SigningKeyFile = filepath.Join(dir, "signing-key")
+	require.NoError(t, os.WriteFile(cfg.SigningKeyFile, []byte("\n"), 0o600))
+	ext, err := NewFactory().Create(ctx, extensiontest.NewNopSettings(metadata.Type), cfg)
+	require.NoError(t, err)
+	err = ext.Start(ctx, componenttest.NewNopHost())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "is empty")
+	require.NoError(t, ext.Shutdown(ctx))
 }
