@@ -250,6 +250,12 @@ func (c *Config) ledgerOptions() (ledger.Options, error) {
 			return opts, fmt.Errorf("signing_key_file: %w", err)
 		}
 		opts.SigningKey = []byte(strings.TrimSpace(string(b)))
+		if len(opts.SigningKey) == 0 {
+			// An empty file (a secret mount that failed) must not silently
+			// fall back to the derived key: pinned public keys would stop
+			// verifying and nothing would say why.
+			return opts, fmt.Errorf("signing_key_file %s is empty", c.SigningKeyFile)
+		}
 	}
 	for i, s := range c.TrustedPublicKeys {
 		pk, err := parsePublicKey(s)

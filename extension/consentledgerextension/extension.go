@@ -218,10 +218,20 @@ func (e *ledgerExtension) retain(stop <-chan struct{}) {
 	for {
 		l, err := e.ledgerOrErr()
 		if err == nil {
+			// Bounded by the interval, and cancelled by Shutdown.
 			ctx, cancel := context.WithTimeout(context.Background(), e.cfg.RetentionInterval)
+			go func() {
+				select {
+				case <-stop:
+					cancel()
+				case <-ctx.Done():
+				}
+			}()
 			res, perr := l.Purge(ctx, e.now().Add(-e.cfg.Retention))
 			cancel()
 			switch {
+			case perr != nil && isStopped(stop):
+				return
 			case perr != nil:
 				e.set.Logger.Error("Retention purge failed; retrying at the next interval", zap.Error(perr))
 				componentstatus.ReportStatus(e.host, componentstatus.NewRecoverableErrorEvent(perr))
@@ -294,4 +304,13 @@ func parsePublicKey(s string) (ed25519.PublicKey, error) {
 		return nil, errors.New("not a 32-byte ed25519 public key in hex or base64")
 	}
 	return ed25519.PublicKey(b), nil
+}
+
+func isStopped(stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
+	}
 }
