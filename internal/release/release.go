@@ -57,7 +57,10 @@ var (
 
 // Hub is a Registry that releases records. The zero value is ready.
 type Hub struct {
-	mu      sync.Mutex
+	// mu is held for reading through a whole release, so that unregistering
+	// (the processor's and router's Shutdown) waits until no release is
+	// handing records to a pipeline that is stopping.
+	mu      sync.RWMutex
 	evals   map[component.ID]Evaluator
 	forward map[component.ID]consumer.Logs
 }
@@ -92,9 +95,8 @@ func (h *Hub) RegisterForward(owner component.ID, next consumer.Logs) func() {
 	}
 }
 
+// pick must be called with h.mu held (for reading at least).
 func (h *Hub) pick() (Evaluator, consumer.Logs, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
 	if len(h.evals) == 0 {
 		return nil, nil, ErrNoEvaluator
 	}
@@ -119,14 +121,14 @@ func (h *Hub) pick() (Evaluator, consumer.Logs, error) {
 // of the policy in force. It returns nil when that cannot be checked (no
 // evaluator, or one that does not know).
 func (h *Hub) CheckScope(scope string) error {
-	h.mu.Lock()
+	h.mu.RLock()
 	var checkers []ScopeChecker
 	for _, e := range h.evals {
 		if c, ok := e.(ScopeChecker); ok {
 			checkers = append(checkers, c)
 		}
 	}
-	h.mu.Unlock()
+	h.mu.RUnlock()
 	if len(checkers) != 1 {
 		return nil
 	}
@@ -136,6 +138,8 @@ func (h *Hub) CheckScope(scope string) error {
 // Ready reports why Release cannot work now (nil when it can): no
 // evaluator, no forward pipeline, or more than one of either.
 func (h *Hub) Ready() error {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
 	_, _, err := h.pick()
 	return err
 }
@@ -148,6 +152,8 @@ func (h *Hub) Ready() error {
 // it was forwarded. An error from the forward pipeline is returned as is:
 // the record stays quarantined and the caller may retry.
 func (h *Hub) Release(ctx context.Context, ld plog.Logs, dryRun bool) (decision string, reasons []string, forwarded bool, err error) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
 	e, f, err := h.pick()
 	if err != nil {
 		return "", nil, false, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -114,4 +115,42 @@ func TestReleaseErrors(t *testing.T) {
 
 	_, _, _, err = h.Release(ctx, plog.NewLogs(), false)
 	require.Error(t, err, "an empty record is not released")
+}
+
+// blockingSink holds ConsumeLogs until released.
+type blockingSink struct {
+	consumertest.LogsSink
+	entered, proceed chan struct{}
+}
+
+func (b *blockingSink) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	close(b.entered)
+	<-b.proceed
+	return b.LogsSink.ConsumeLogs(ctx, ld)
+}
+
+// TestUnregisterWaitsForReleaseInFlight: the router's Shutdown must not
+// return while a release is still handing a record to its pipeline.
+func TestUnregisterWaitsForReleaseInFlight(t *testing.T) {
+	var h Hub
+	h.RegisterEvaluator(procID, decide("forward", ""))
+	sink := &blockingSink{entered: make(chan struct{}), proceed: make(chan struct{})}
+	unregister := h.RegisterForward(routerID, sink)
+	done := make(chan error, 1)
+	go func() {
+		_, _, _, err := h.Release(context.Background(), record(), false)
+		done <- err
+	}()
+	<-sink.entered
+	unregistered := make(chan struct{})
+	go func() { unregister(); close(unregistered) }()
+	select {
+	case <-unregistered:
+		t.Fatal("unregister returned while a release was forwarding")
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(sink.proceed)
+	require.NoError(t, <-done)
+	<-unregistered
+	assert.Equal(t, 1, sink.LogRecordCount())
 }

@@ -502,14 +502,24 @@ func (x *server) ReleaseRecords(ctx context.Context, req *consentryv1.ReleaseRec
 		limit = defaultRelease
 	}
 	dry := req.GetDryRun()
+	// One release at a time: two overlapping calls would both see the same
+	// records unreleased and forward them twice.
+	x.s.releaseMu.Lock()
+	defer x.s.releaseMu.Unlock()
 	out := &consentryv1.ReleaseRecordsResponse{DryRun: dry}
 	byID := map[string]*consentryv1.ReleaseOutcome{}
 	var pending []string
+	// Records handed to the forward pipeline are marked released even when
+	// the caller goes away (cancelled context) or a later step fails:
+	// otherwise they would have left quarantine without the signed marker,
+	// and a retry would forward them again.
+	markCtx, cancelMark := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancelMark()
 	flush := func() error {
 		if len(pending) == 0 {
 			return nil
 		}
-		ids, err := x.s.ledger.MarkReleased(ctx, pending, c.who.identity, req.GetReason())
+		ids, err := x.s.ledger.MarkReleased(markCtx, pending, c.who.identity, req.GetReason())
 		pending = pending[:0]
 		if err != nil {
 			return x.s.ledgerError(err, "release marker")
@@ -522,6 +532,7 @@ func (x *server) ReleaseRecords(ctx context.Context, req *consentryv1.ReleaseRec
 		}
 		return nil
 	}
+	defer func() { _ = flush() }() // after an early return; a no-op after the last flush
 	token := ""
 	for int(out.Evaluated) < limit {
 		p, err := x.s.ledger.List(ctx, f, ledger.Page{Size: min(limit-int(out.Evaluated), 1000), Token: token})
@@ -531,6 +542,9 @@ func (x *server) ReleaseRecords(ctx context.Context, req *consentryv1.ReleaseRec
 		for i := range p.Records {
 			o := x.evaluate(ctx, &p.Records[i], dry)
 			if ctx.Err() != nil {
+				if o.Forwarded {
+					pending = append(pending, o.RecordId)
+				}
 				return nil, x.s.ledgerError(ctx.Err(), "release")
 			}
 			out.Outcomes = append(out.Outcomes, o)

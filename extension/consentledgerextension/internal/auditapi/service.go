@@ -81,6 +81,8 @@ type Service struct {
 
 	mu      sync.Mutex
 	closers []func()
+	// releaseMu serialises ReleaseRecords.
+	releaseMu sync.Mutex
 	// reached holds the ids of REST requests that reached the in-process
 	// server (and were logged there).
 	reached sync.Map
