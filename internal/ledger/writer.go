@@ -450,7 +450,7 @@ func (l *Ledger) tryCommit(live []*request) error {
 	}
 
 	// Chain everything that is stored, in arrival order.
-	var consents []sqlstore.ConsentRow
+	var consents, dupConsents []sqlstore.ConsentRow
 	var access []sqlstore.AccessRow
 	dups := 0
 	for _, r := range live {
@@ -469,6 +469,10 @@ func (l *Ledger) tryCommit(live []*request) error {
 		for _, c := range r.consents {
 			if c.dup {
 				dups++
+				// Known to be stored: the consent index must have its
+				// subject even if the commit that stored it reported an
+				// error (the caller's retry lands here).
+				dupConsents = append(dupConsents, c.row)
 				continue
 			}
 			c.row.WriterID = l.writer
@@ -495,6 +499,7 @@ func (l *Ledger) tryCommit(live []*request) error {
 	}
 	b.after = append(b.after, func() {
 		l.consents.add(consents)
+		l.consents.add(dupConsents)
 		for _, it := range recs {
 			if !it.dup && it.err == nil {
 				it.key.persisted.Store(true)

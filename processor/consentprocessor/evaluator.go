@@ -104,14 +104,32 @@ func (e *Evaluator) Close() { e.store.Close() }
 type state struct {
 	view     policy.View
 	decision policy.Decision
+	// release: re-evaluating a stored record for the ledger's release; it
+	// reads the interaction memory but does not change it (an old record
+	// must not refresh or evict live interactions) and is not counted in
+	// the live decision metrics.
+	release bool
 }
 
 // ProcessLogs tags every record of ld in place. It never fails and never
 // drops a record: anything that cannot be decided is tagged quarantine
 // with a reason.
 func (e *Evaluator) ProcessLogs(ctx context.Context, ld plog.Logs) {
+	e.processLogs(ctx, ld, false)
+}
+
+// Reevaluate tags stored records again under the policy and consent in
+// force now, for the ledger's release, without changing what the
+// processor remembers about live interactions or counting them as live
+// decisions.
+func (e *Evaluator) Reevaluate(ctx context.Context, ld plog.Logs) {
+	e.processLogs(ctx, ld, true)
+}
+
+func (e *Evaluator) processLogs(ctx context.Context, ld plog.Logs, release bool) {
 	pol := e.policy.Load()
 	st := e.pool.Get().(*state)
+	st.release = release
 	defer e.pool.Put(st)
 	for _, rl := range ld.ResourceLogs().All() {
 		res := rl.Resource().Attributes()
@@ -120,7 +138,9 @@ func (e *Evaluator) ProcessLogs(ctx context.Context, ld plog.Logs) {
 		for _, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
 				e.tag(ctx, pol, vendor, tenant, lr, st)
-				c.count(&st.decision)
+				if !release {
+					c.count(&st.decision)
+				}
 			}
 		}
 	}
@@ -163,7 +183,7 @@ func (e *Evaluator) tag(ctx context.Context, pol *policy.Policy, vendor, tenant 
 	if v.InteractionID != "" {
 		hadSubject := v.Subject != ""
 		v.FromInteraction = e.interactions.observe(interactionKey{vendor, tenant, v.InteractionID},
-			&v.Subject, &v.Country, &v.Region, now)
+			&v.Subject, &v.Country, &v.Region, now, !st.release)
 		if !hadSubject && v.Subject != "" {
 			// The record is about the interaction's subject: say so, so that
 			// the ledger encrypts it under the subject's key (erasure then

@@ -56,9 +56,9 @@ func (m *interactionMemory) shard(k interactionKey) *interactionShard {
 	return &m.shards[maphash.String(m.seed, k.interaction)%uint64(len(m.shards))]
 }
 
-// observe learns from a record and fills in what it lacks. It reports
-// whether something was filled in.
-func (m *interactionMemory) observe(k interactionKey, subject, country, region *string, now int64) bool {
+// observe fills in what a record lacks from its interaction and, when
+// learn is set, learns from it. It reports whether something was filled in.
+func (m *interactionMemory) observe(k interactionKey, subject, country, region *string, now int64, learn bool) bool {
 	if m == nil || k.interaction == "" {
 		return false
 	}
@@ -67,6 +67,9 @@ func (m *interactionMemory) observe(k interactionKey, subject, country, region *
 	defer s.mu.Unlock()
 	e := s.m[k]
 	if e != nil && e.expires <= now {
+		if !learn {
+			return false
+		}
 		e.subject, e.country, e.region = "", "", ""
 	}
 	filled := false
@@ -78,7 +81,7 @@ func (m *interactionMemory) observe(k interactionKey, subject, country, region *
 			*country, *region, filled = e.country, e.region, true
 		}
 	}
-	if *subject == "" && *country == "" && *region == "" {
+	if !learn || *subject == "" && *country == "" && *region == "" {
 		return filled
 	}
 	if e == nil {

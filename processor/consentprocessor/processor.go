@@ -206,7 +206,7 @@ type releaseEvaluator struct{ eval *Evaluator }
 
 // Reevaluate implements release.Evaluator.
 func (r releaseEvaluator) Reevaluate(ctx context.Context, ld plog.Logs) error {
-	r.eval.ProcessLogs(ctx, ld)
+	r.eval.Reevaluate(ctx, ld)
 	return nil
 }
 

@@ -384,3 +384,24 @@ func TestReleaseChecksConsentScopes(t *testing.T) {
 	assert.Contains(t, err.Error(), `the consent scope of genesys tenant `+tenantLocal+` is "genesys/`+tenantLocal+`"`)
 	require.Error(t, store.CheckScope("nobody"))
 }
+
+// TestReevaluateLeavesLiveStateAlone: re-evaluating stored records for a
+// release reads the interaction memory but neither teaches it (an old record
+// must not refresh or evict live interactions) nor counts as a live decision.
+func TestReevaluateLeavesLiveStateAlone(t *testing.T) {
+	h := startProcessor(t, exampleConfig(), nil)
+	stored := logsOf(event{vendor: "genesys", tenant: tenantLocal, name: ccaas.EventInteractionStarted, phone: phoneTX, interaction: "conv-old", channel: "voice"})
+	h.cp.eval.Reevaluate(context.Background(), stored)
+	assert.Zero(t, h.cp.eval.interactions.len(), "a released record teaches the interaction memory nothing")
+	later := event{vendor: "genesys", tenant: tenantLocal, name: ccaas.EventRecordingAvailable, interaction: "conv-old", channel: "voice", at: t0.Add(time.Minute)}
+	got := h.run(later)
+	assert.Contains(t, got[0].reasons, string(policy.ReasonSubjectUnknown))
+
+	// A live record teaches it; a re-evaluated one then reads it.
+	h.run(event{vendor: "genesys", tenant: tenantLocal, name: ccaas.EventInteractionStarted, phone: phoneTX, interaction: "conv-live", channel: "voice"})
+	rec := logsOf(event{vendor: "genesys", tenant: tenantLocal, name: ccaas.EventRecordingAvailable, interaction: "conv-live", channel: "voice", at: t0.Add(time.Minute)})
+	h.cp.eval.Reevaluate(context.Background(), rec)
+	lr := rec.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+	assert.Equal(t, keyer.Key("phone", phoneTX), str(lr.Attributes(), ccaas.AttrSubjectKey))
+	assert.Equal(t, 1, h.cp.eval.interactions.len())
+}
