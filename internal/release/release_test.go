@@ -154,3 +154,34 @@ func TestUnregisterWaitsForReleaseInFlight(t *testing.T) {
 	<-unregistered
 	assert.Equal(t, 1, sink.LogRecordCount())
 }
+
+// A stored record with several log records is forwarded only when every
+// one of them may now flow: all or nothing.
+func TestReleaseIsAllOrNothing(t *testing.T) {
+	ld := plog.NewLogs()
+	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	for range 3 {
+		lrs.AppendEmpty().Attributes().PutStr(ccaas.AttrConsentDecision, "quarantine")
+	}
+	var h Hub
+	sink := new(consumertest.LogsSink)
+	h.RegisterForward(routerID, sink)
+	h.RegisterEvaluator(procID, EvaluatorFunc(func(_ context.Context, ld plog.Logs) error {
+		rs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+		for i := 0; i < rs.Len(); i++ {
+			d := "forward"
+			if i == 1 {
+				d = "quarantine"
+				rs.At(i).Attributes().PutEmptySlice(ccaas.AttrConsentReasons).AppendEmpty().SetStr("consent.denied")
+			}
+			rs.At(i).Attributes().PutStr(ccaas.AttrConsentDecision, d)
+		}
+		return nil
+	}))
+	d, reasons, fwd, err := h.Release(context.Background(), ld, false)
+	require.NoError(t, err)
+	assert.Equal(t, "quarantine", d)
+	assert.Equal(t, []string{"consent.denied"}, reasons)
+	assert.False(t, fwd)
+	assert.Zero(t, sink.LogRecordCount())
+}
