@@ -225,18 +225,6 @@ func attrString(m pcommon.Map, k string) string {
 	return ""
 }
 
-func attrStrings(m pcommon.Map, k string) []string {
-	v, ok := m.Get(k)
-	if !ok || v.Type() != pcommon.ValueTypeSlice {
-		return nil
-	}
-	out := make([]string, 0, v.Slice().Len())
-	for _, e := range v.Slice().All() {
-		out = append(out, e.AsString())
-	}
-	return out
-}
-
 var consentDefaults = map[string]any{
 	ccaas.AttrConsentReasons: []any{}, ccaas.AttrConsentPurposes: []any{}, ccaas.AttrConsentJurisdictions: []any{},
 	ccaas.AttrConsentAllPartyRequired: false, ccaas.AttrConsentProcessors: []any{}, ccaas.AttrConsentDisclosedProcessors: []any{},
@@ -283,7 +271,7 @@ func writeText(w io.Writer, processorID string, ld plog.Logs) error {
 			orNone(r.vendor), orNone(r.tenant), orNone(attrString(a, ccaas.AttrEventID)))
 		line("decision", strings.ToUpper(attrString(a, ccaas.AttrConsentDecision)))
 		line("consent status", attrString(a, ccaas.AttrConsentStatus))
-		codes := attrStrings(a, ccaas.AttrConsentReasons)
+		codes := ccaas.Strings(a, ccaas.AttrConsentReasons)
 		width := 0
 		for _, c := range codes {
 			width = max(width, len(c))
@@ -297,10 +285,10 @@ func writeText(w io.Writer, processorID string, ld plog.Logs) error {
 			}
 			fmt.Fprintf(&b, "    %s %-*s  %s\n", mark, width, code, reason.Meaning())
 		}
-		line("purposes", list(attrStrings(a, ccaas.AttrConsentPurposes)))
-		undisclosed := attrStrings(a, ccaas.AttrConsentUndisclosedProcessors)
+		line("purposes", list(ccaas.Strings(a, ccaas.AttrConsentPurposes)))
+		undisclosed := ccaas.Strings(a, ccaas.AttrConsentUndisclosedProcessors)
 		var procs []string
-		for _, p := range attrStrings(a, ccaas.AttrConsentProcessors) {
+		for _, p := range ccaas.Strings(a, ccaas.AttrConsentProcessors) {
 			if slices.Contains(undisclosed, p) {
 				p += " (NOT in the notice)"
 			}
@@ -311,9 +299,9 @@ func writeText(w io.Writer, processorID string, ld plog.Logs) error {
 		if v, ok := a.Get(ccaas.AttrConsentAllPartyRequired); ok && v.Bool() {
 			allParty = "REQUIRED"
 		}
-		line("jurisdictions", list(attrStrings(a, ccaas.AttrConsentJurisdictions))+" (all-party consent "+allParty+")")
+		line("jurisdictions", list(ccaas.Strings(a, ccaas.AttrConsentJurisdictions))+" (all-party consent "+allParty+")")
 		line("notice", orNone(attrString(a, ccaas.AttrConsentNoticeIDTag)))
-		line("evidence", list(attrStrings(a, ccaas.AttrConsentEvidence)))
+		line("evidence", list(ccaas.Strings(a, ccaas.AttrConsentEvidence)))
 		line("policy", attrString(a, ccaas.AttrConsentPolicyHash)+" ("+processorID+")")
 		if i < len(recs)-1 {
 			b.WriteString("\n")

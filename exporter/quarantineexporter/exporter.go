@@ -191,7 +191,7 @@ func record(res pcommon.Map, lr plog.LogRecord, payload []byte, now time.Time) l
 		SubjectKey:    get(attrs, res, ccaas.AttrSubjectKey),
 		InteractionID: get(attrs, res, ccaas.AttrInteractionID),
 		ConsentStatus: get(attrs, res, ccaas.AttrConsentStatus),
-		Reasons:       reasons(attrs),
+		Reasons:       ccaas.Strings(attrs, ccaas.AttrConsentReasons),
 		OccurredAt:    lr.Timestamp().AsTime(),
 		ReceivedAt:    lr.ObservedTimestamp().AsTime(),
 		Payload:       payload,
@@ -229,29 +229,6 @@ func get(attrs, res pcommon.Map, key string) string {
 		return v.AsString()
 	}
 	return ""
-}
-
-func reasons(attrs pcommon.Map) []string {
-	v, ok := attrs.Get(ccaas.AttrConsentReasons)
-	if !ok {
-		return nil
-	}
-	switch v.Type() {
-	case pcommon.ValueTypeSlice:
-		s := v.Slice()
-		out := make([]string, 0, s.Len())
-		for i := 0; i < s.Len(); i++ {
-			if r := s.At(i).AsString(); r != "" {
-				out = append(out, r)
-			}
-		}
-		return out
-	case pcommon.ValueTypeStr:
-		if v.Str() != "" {
-			return []string{v.Str()}
-		}
-	}
-	return nil
 }
 
 // contentID derives an event id from what the vendor sent: the record and

@@ -142,3 +142,29 @@ func PutConsentSignal(attrs pcommon.Map, name string, v any) bool {
 	attrs.PutStr(AttrConsentSignalPrefix+name, s)
 	return true
 }
+
+// Strings reads a list attribute (e.g. consent.reasons) as its non-empty
+// elements; a single string value counts as a one-element list. Missing or
+// other types: nil.
+func Strings(m pcommon.Map, key string) []string {
+	v, ok := m.Get(key)
+	if !ok {
+		return nil
+	}
+	switch v.Type() {
+	case pcommon.ValueTypeSlice:
+		s := v.Slice()
+		out := make([]string, 0, s.Len())
+		for i := 0; i < s.Len(); i++ {
+			if e := s.At(i).AsString(); e != "" {
+				out = append(out, e)
+			}
+		}
+		return out
+	case pcommon.ValueTypeStr:
+		if v.Str() != "" {
+			return []string{v.Str()}
+		}
+	}
+	return nil
+}

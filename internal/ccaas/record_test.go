@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
@@ -29,4 +31,17 @@ func TestPutConsentSignal(t *testing.T) {
 			t.Fatalf("%s = %v, want %v", k, got[k], v)
 		}
 	}
+}
+
+func TestStrings(t *testing.T) {
+	m := pcommon.NewMap()
+	require.NoError(t, m.PutEmptySlice("list").FromRaw([]any{"a", "", 3}))
+	m.PutStr("one", "x")
+	m.PutStr("empty", "")
+	m.PutInt("int", 1)
+	assert.Equal(t, []string{"a", "3"}, Strings(m, "list"))
+	assert.Equal(t, []string{"x"}, Strings(m, "one"))
+	assert.Nil(t, Strings(m, "empty"))
+	assert.Nil(t, Strings(m, "int"))
+	assert.Nil(t, Strings(m, "missing"))
 }

@@ -178,7 +178,7 @@ func (h *Hub) Release(ctx context.Context, ld plog.Logs, dryRun bool) (decision 
 					if ok && d.Type() == pcommon.ValueTypeStr && d.Str() != "" {
 						decision = d.Str()
 					}
-					reasons = stringSlice(attrs, ccaas.AttrConsentReasons)
+					reasons = ccaas.Strings(attrs, ccaas.AttrConsentReasons)
 					break
 				}
 			}
@@ -191,22 +191,4 @@ func (h *Hub) Release(ctx context.Context, ld plog.Logs, dryRun bool) (decision 
 		return decision, nil, false, err
 	}
 	return decision, nil, true, nil
-}
-
-func stringSlice(attrs pcommon.Map, key string) []string {
-	v, ok := attrs.Get(key)
-	if !ok {
-		return nil
-	}
-	switch v.Type() {
-	case pcommon.ValueTypeSlice:
-		out := make([]string, 0, v.Slice().Len())
-		for i := 0; i < v.Slice().Len(); i++ {
-			out = append(out, v.Slice().At(i).AsString())
-		}
-		return out
-	case pcommon.ValueTypeStr:
-		return []string{v.Str()}
-	}
-	return nil
 }
