@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/consentry/consentry/internal/evidence"
+	"github.com/consentry/consentry/internal/ledger"
 )
 
 const bundleUsage = `Usage:
@@ -42,7 +43,7 @@ func runBundle(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bundle verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var keys multiFlag
-	fs.Var(&keys, "public-key", "trusted ed25519 public key, hex (repeatable)")
+	fs.Var(&keys, "public-key", "trusted ed25519 public key, hex or base64 (repeatable)")
 	allowUnanchored := fs.Bool("allow-unanchored", false, "accept records no signed checkpoint covers yet")
 	if err := fs.Parse(args[1:]); err != nil {
 		return exitUsage
@@ -53,12 +54,12 @@ func runBundle(args []string, stdout, stderr io.Writer) int {
 	}
 	opts := evidence.Options{AllowUnanchored: *allowUnanchored}
 	for _, k := range keys {
-		b, err := hex.DecodeString(strings.TrimSpace(k))
-		if err != nil || len(b) != ed25519.PublicKeySize {
-			fmt.Fprintf(stderr, "consentry: --public-key %q is not a hex ed25519 public key (64 hex digits)\n", k)
+		b, err := ledger.ParseKey(k)
+		if err != nil {
+			fmt.Fprintf(stderr, "consentry: --public-key %q is not an ed25519 public key (64 hex digits or base64): %v\n", k, err)
 			return exitUsage
 		}
-		opts.PublicKeys = append(opts.PublicKeys, b)
+		opts.PublicKeys = append(opts.PublicKeys, ed25519.PublicKey(b))
 	}
 	var files []string
 	for _, a := range fs.Args() {

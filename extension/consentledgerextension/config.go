@@ -1,6 +1,7 @@
 package consentledgerextension
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"os"
@@ -258,11 +259,12 @@ func (c *Config) ledgerOptions() (ledger.Options, error) {
 		}
 	}
 	for i, s := range c.TrustedPublicKeys {
-		pk, err := parsePublicKey(s)
+		// An ed25519 public key is 32 bytes, written like a KEK.
+		pk, err := ledger.ParseKey(s)
 		if err != nil {
 			return opts, fmt.Errorf("trusted_public_keys[%d]: %w", i, err)
 		}
-		opts.TrustedKeys = append(opts.TrustedKeys, pk)
+		opts.TrustedKeys = append(opts.TrustedKeys, ed25519.PublicKey(pk))
 	}
 	return opts, nil
 }

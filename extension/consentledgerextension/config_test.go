@@ -1,6 +1,9 @@
 package consentledgerextension
 
 import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/hex"
 	"testing"
 	"time"
 
@@ -82,4 +85,18 @@ func TestKeyNeverInErrors(t *testing.T) {
 	err := cfg.Validate()
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), secret)
+}
+
+func TestTrustedPublicKeys(t *testing.T) {
+	pub, _, err := ed25519.GenerateKey(nil)
+	require.NoError(t, err)
+	cfg := createDefaultConfig()
+	cfg.Keys = []KeyConfig{{Key: "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"}}
+	cfg.TrustedPublicKeys = []string{hex.EncodeToString(pub), base64.StdEncoding.EncodeToString(pub)}
+	opts, err := cfg.ledgerOptions()
+	require.NoError(t, err)
+	assert.Equal(t, []ed25519.PublicKey{pub, pub}, opts.TrustedKeys)
+	cfg.TrustedPublicKeys = []string{"not a key"}
+	_, err = cfg.ledgerOptions()
+	require.ErrorContains(t, err, "trusted_public_keys[0]")
 }

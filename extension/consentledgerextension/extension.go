@@ -2,12 +2,9 @@ package consentledgerextension
 
 import (
 	"context"
-	"crypto/ed25519"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -286,24 +283,6 @@ func (e *ledgerExtension) registerMetrics() error {
 	}
 	e.metricsR = reg
 	return nil
-}
-
-func parsePublicKey(s string) (ed25519.PublicKey, error) {
-	s = strings.TrimSpace(s)
-	var b []byte
-	var err error
-	if len(s) == 2*ed25519.PublicKeySize {
-		b, err = hex.DecodeString(s)
-	} else {
-		b, err = base64.StdEncoding.DecodeString(s)
-		if err != nil {
-			b, err = base64.RawURLEncoding.DecodeString(s)
-		}
-	}
-	if err != nil || len(b) != ed25519.PublicKeySize {
-		return nil, errors.New("not a 32-byte ed25519 public key in hex or base64")
-	}
-	return ed25519.PublicKey(b), nil
 }
 
 func isStopped(stop <-chan struct{}) bool {
