@@ -3,10 +3,6 @@ package ledger_test
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
-	"fmt"
-	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -15,12 +11,13 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/consentry/consentry/internal/ledger"
+	"github.com/consentry/consentry/internal/ledger/ledgertest"
 	"github.com/consentry/consentry/internal/ledger/postgres"
 	"github.com/consentry/consentry/internal/ledger/sqlite"
 	"github.com/consentry/consentry/internal/ledger/sqlstore"
 )
 
-const pgEnv = "CONSENTRY_TEST_POSTGRES_DSN"
+const pgEnv = ledgertest.PostgresEnv
 
 // opener opens the same database every time it is called.
 type opener func(ctx context.Context) (*sqlstore.Store, error)
@@ -44,27 +41,8 @@ func sqliteDB(t testing.TB) opener {
 	}
 }
 
-var schemaSeq atomic.Int64
-
 func postgresDB(t testing.TB) opener {
-	dsn := os.Getenv(pgEnv)
-	if dsn == "" {
-		t.Skipf("SKIPPING POSTGRESQL LEDGER TESTS: %s is not set (e.g. %s=postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", pgEnv, pgEnv)
-	}
-	var b [4]byte
-	rand.Read(b[:])
-	schema := fmt.Sprintf("ledger_test_%d_%d_%s", os.Getpid(), schemaSeq.Add(1), hex.EncodeToString(b[:]))
-	t.Cleanup(func() {
-		db, err := sql.Open("pgx", dsn)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer db.Close()
-		if _, err := db.Exec(`DROP SCHEMA IF EXISTS "` + schema + `" CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
+	dsn, schema := ledgertest.Postgres(t)
 	return func(ctx context.Context) (*sqlstore.Store, error) {
 		return postgres.Open(ctx, postgres.Config{DSN: dsn, Schema: schema, MaxConns: 8})
 	}
