@@ -51,7 +51,7 @@ func (s *Store) LastCheckpoint(ctx context.Context, writerID string) (*Checkpoin
 
 // LatestCheckpoints returns the newest checkpoint of every writer.
 func (s *Store) LatestCheckpoints(ctx context.Context) ([]CheckpointRow, error) {
-	return scanCheckpoints(s.r.QueryContext(ctx, `SELECT `+cpCols+` FROM checkpoints c
+	return scanAll[CheckpointRow](s.r.QueryContext(ctx, `SELECT `+cpCols+` FROM checkpoints c
 		WHERE seq = (SELECT max(seq) FROM checkpoints m WHERE m.writer_id = c.writer_id) ORDER BY writer_id`))
 }
 
@@ -59,23 +59,31 @@ func (s *Store) LatestCheckpoints(ctx context.Context) ([]CheckpointRow, error) 
 // writer, ordered by writer).
 func (s *Store) Checkpoints(ctx context.Context, writerID string) ([]CheckpointRow, error) {
 	if writerID == "" {
-		return scanCheckpoints(s.r.QueryContext(ctx, `SELECT `+cpCols+` FROM checkpoints ORDER BY writer_id, seq`))
+		return scanAll[CheckpointRow](s.r.QueryContext(ctx, `SELECT `+cpCols+` FROM checkpoints ORDER BY writer_id, seq`))
 	}
-	return scanCheckpoints(s.r.QueryContext(ctx, `SELECT `+cpCols+` FROM checkpoints WHERE writer_id = $1 ORDER BY seq`, writerID))
+	return scanAll[CheckpointRow](s.r.QueryContext(ctx, `SELECT `+cpCols+` FROM checkpoints WHERE writer_id = $1 ORDER BY seq`, writerID))
 }
 
-func scanCheckpoints(rows *sql.Rows, err error) ([]CheckpointRow, error) {
+// scanner is a row type that says where its columns go.
+type scanner[T any] interface {
+	*T
+	dest() []any
+}
+
+// scanAll reads every row of a query into a slice (the query's error, if
+// any, is returned as is).
+func scanAll[T any, P scanner[T]](rows *sql.Rows, err error) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []CheckpointRow
+	var out []T
 	for rows.Next() {
-		var c CheckpointRow
-		if err := rows.Scan(c.dest()...); err != nil {
+		var v T
+		if err := rows.Scan(P(&v).dest()...); err != nil {
 			return nil, err
 		}
-		out = append(out, c)
+		out = append(out, v)
 	}
 	return out, rows.Err()
 }
@@ -385,7 +393,7 @@ func (s *Store) ListConsents(ctx context.Context, q ConsentQuery) ([]ConsentRow,
 		where = strings.Join(conds, " AND ")
 	}
 	args = append(args, q.Limit)
-	return scanConsents(s.r.QueryContext(ctx, `SELECT `+consentCols+` FROM consents s WHERE `+where+
+	return scanAll[ConsentRow](s.r.QueryContext(ctx, `SELECT `+consentCols+` FROM consents s WHERE `+where+
 		fmt.Sprintf(` ORDER BY s.id DESC LIMIT $%d`, len(args)), args...))
 }
 
@@ -401,7 +409,7 @@ func (s *Store) SubjectConsents(ctx context.Context, tenant, subjectKey string) 
 	if err != nil {
 		return nil, err
 	}
-	return scanConsents(st.QueryContext(ctx, tenant, subjectKey))
+	return scanAll[ConsentRow](st.QueryContext(ctx, tenant, subjectKey))
 }
 
 // ConsentSubjects calls fn with the (tenant, subject key) of every stored
@@ -422,22 +430,6 @@ func (s *Store) ConsentSubjects(ctx context.Context, fn func(tenant, subjectKey 
 		}
 	}
 	return rows.Err()
-}
-
-func scanConsents(rows *sql.Rows, err error) ([]ConsentRow, error) {
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []ConsentRow
-	for rows.Next() {
-		var c ConsentRow
-		if err := rows.Scan(c.dest()...); err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
 }
 
 // AccessQuery selects access-log entries, newest first, after After.
@@ -477,41 +469,15 @@ func (s *Store) ListAccess(ctx context.Context, q AccessQuery) ([]AccessRow, err
 		where = strings.Join(conds, " AND ")
 	}
 	args = append(args, q.Limit)
-	rows, err := s.r.QueryContext(ctx, `SELECT `+accessCols+` FROM access_log a WHERE `+where+
-		fmt.Sprintf(` ORDER BY a.id DESC LIMIT $%d`, len(args)), args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []AccessRow
-	for rows.Next() {
-		var a AccessRow
-		if err := rows.Scan(a.dest()...); err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return scanAll[AccessRow](s.r.QueryContext(ctx, `SELECT `+accessCols+` FROM access_log a WHERE `+where+
+		fmt.Sprintf(` ORDER BY a.id DESC LIMIT $%d`, len(args)), args...))
 }
 
 // RewrapCandidates returns live data keys not wrapped by activeKEK, in id
 // order after after.
 func (s *Store) RewrapCandidates(ctx context.Context, activeKEK, after string, limit int) ([]DataKeyRow, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+dataKeyCols+` FROM data_keys k
-		WHERE k.kek_id <> $1 AND k.erased_at = 0 AND k.dk_id > $2 ORDER BY k.dk_id LIMIT $3`, activeKEK, after, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []DataKeyRow
-	for rows.Next() {
-		var k DataKeyRow
-		if err := rows.Scan(k.dest()...); err != nil {
-			return nil, err
-		}
-		out = append(out, k)
-	}
-	return out, rows.Err()
+	return scanAll[DataKeyRow](s.r.QueryContext(ctx, `SELECT `+dataKeyCols+` FROM data_keys k
+		WHERE k.kek_id <> $1 AND k.erased_at = 0 AND k.dk_id > $2 ORDER BY k.dk_id LIMIT $3`, activeKEK, after, limit))
 }
 
 // ChainRange returns up to limit entries of a writer's chain with
@@ -520,19 +486,6 @@ func (s *Store) ChainRange(ctx context.Context, writerID string, from, to int64,
 	if to == 0 {
 		to = 1<<63 - 1
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+chainCols+` FROM chain c
-		WHERE c.writer_id = $1 AND c.seq >= $2 AND c.seq <= $3 ORDER BY c.seq LIMIT $4`, writerID, from, to, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []ChainRow
-	for rows.Next() {
-		var c ChainRow
-		if err := rows.Scan(c.dest()...); err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return scanAll[ChainRow](s.r.QueryContext(ctx, `SELECT `+chainCols+` FROM chain c
+		WHERE c.writer_id = $1 AND c.seq >= $2 AND c.seq <= $3 ORDER BY c.seq LIMIT $4`, writerID, from, to, limit))
 }

@@ -26,21 +26,8 @@ func (r *ReadTx) Close() error { return r.tx.Rollback() }
 // ChainPage returns up to limit chain entries after (writer, seq), ordered
 // by writer then seq.
 func (r *ReadTx) ChainPage(afterWriter string, afterSeq int64, limit int) ([]ChainRow, error) {
-	rows, err := r.tx.QueryContext(r.ctx, `SELECT `+chainCols+` FROM chain c
-		WHERE (c.writer_id, c.seq) > ($1, $2) ORDER BY c.writer_id, c.seq LIMIT $3`, afterWriter, afterSeq, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []ChainRow
-	for rows.Next() {
-		var c ChainRow
-		if err := rows.Scan(c.dest()...); err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return scanAll[ChainRow](r.tx.QueryContext(r.ctx, `SELECT `+chainCols+` FROM chain c
+		WHERE (c.writer_id, c.seq) > ($1, $2) ORDER BY c.writer_id, c.seq LIMIT $3`, afterWriter, afterSeq, limit))
 }
 
 // ChainDigests streams (writer, seq, digest, link) of every chain entry.
@@ -191,7 +178,7 @@ func (r *ReadTx) ScanAccess(after int64, limit int) ([]ScannedAccess, error) {
 
 // Checkpoints returns every checkpoint, by writer then seq.
 func (r *ReadTx) Checkpoints() ([]CheckpointRow, error) {
-	return scanCheckpoints(r.tx.QueryContext(r.ctx, `SELECT `+cpCols+` FROM checkpoints ORDER BY writer_id, seq`))
+	return scanAll[CheckpointRow](r.tx.QueryContext(r.ctx, `SELECT `+cpCols+` FROM checkpoints ORDER BY writer_id, seq`))
 }
 
 // ChainPositions finds the chain entries that refer to ids (a scan of the
