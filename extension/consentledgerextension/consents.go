@@ -151,8 +151,7 @@ func (e *ledgerExtension) Lookup(ctx context.Context, key consentstore.Key) ([]c
 		}
 		out = append(out, rec)
 	}
-	slices.SortStableFunc(out, func(a, b consentstore.Record) int { return a.At.Compare(b.At) })
-	return out, nil
+	return out, nil // LookupConsents returns them oldest first
 }
 
 // Subscribe implements consentstore.Notifier: fn is called with the key of
