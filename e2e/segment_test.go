@@ -21,6 +21,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/consentry/consentry/internal/ccaas"
+	"github.com/consentry/consentry/internal/nodetest"
 )
 
 const (
@@ -71,28 +72,11 @@ var segmentEnv = []string{
 var segmentClientDir, _ = filepath.Abs("segmentclient")
 
 // requireNodeClient makes sure node, npm and the client's dependencies are
-// there: without node or npm the test fails under CI and is skipped
-// elsewhere; missing dependencies are installed from the committed
-// package-lock.json with npm ci.
+// there (see nodetest.Require).
 func requireNodeClient(t *testing.T) string {
 	t.Helper()
-	node, nodeErr := exec.LookPath("node")
-	_, npmErr := exec.LookPath("npm")
-	if nodeErr != nil || npmErr != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("node and npm are required to run Segment's SDK against the collector (node: %v, npm: %v)", nodeErr, npmErr)
-		}
-		t.Skipf("node or npm not installed (set CI to make this a failure): node: %v, npm: %v", nodeErr, npmErr)
-	}
-	if _, err := os.Stat(filepath.Join(segmentClientDir, "node_modules", "@segment", "analytics-node", "package.json")); err != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
-		cmd.Dir = segmentClientDir
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "npm ci in %s:\n%s", segmentClientDir, out)
-	}
-	return node
+	return nodetest.Require(t, segmentClientDir, filepath.Join("node_modules", "@segment", "analytics-node", "package.json"),
+		"run Segment's SDK against the collector")
 }
 
 type sdkResult struct {

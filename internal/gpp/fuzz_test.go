@@ -15,7 +15,7 @@ func FuzzDecode(f *testing.F) {
 		vecSpec1, vecSpec2, vecSpec3, vecSpec1Padded, vecJavaAll, vecJavaTCFUSP,
 		vecJavaTCFCAUSP, vecJavaUSNatV1Long,
 		"DBABLA~CVVVkkkkkpFY.YA", "DBABLA~BAAAVVVVUQA.QA", "DBABLA~BVQqAAAACg",
-		"DBABBg~BVWSSSVY.YA", "DBABBg~BbYbGwXY.YA",
+		"DBABBg~BVWSSSVY.YA", "DBABBg~BbYbGwXY.YA", "DBABTA~1YYN", "DBABUYA~BRWg.qqo", "DBABEYA~BRWg.YA",
 		"", "~", "DBAA", "DBAA~", "DBABMA", "DBABMA~", "DBABMA~~", "D", "DB_____________~a",
 	} {
 		f.Add(s)
@@ -46,33 +46,39 @@ func FuzzDecode(f *testing.F) {
 				t.Fatalf("section %d = %q, want %q", id, g.Sections[id], parts[i+1])
 			}
 		}
-		if (g.USNat != nil) != (g.Sections[SectionUSNat] != "") {
-			t.Fatal("USNat presence disagrees with Sections")
-		}
-		if (g.USCA != nil) != (g.Sections[SectionUSCA] != "") {
-			t.Fatal("USCA presence disagrees with Sections")
-		}
 		if g.TCFEU != g.Sections[SectionTCFEUv2] {
 			t.Fatal("TCFEU disagrees with Sections")
 		}
-		if u := g.USNat; u != nil {
-			if n := len(u.SensitiveDataProcessing); n != 12 && n != 16 {
-				t.Fatalf("usnat SensitiveDataProcessing has %d entries", n)
+		if (g.USPrivacy != nil) != (g.Sections[SectionUSPv1] != "") {
+			t.Fatal("USPrivacy presence disagrees with Sections")
+		}
+		if len(g.US)+len(g.Unknown) != len(g.Sections)-btoi(g.TCFEU != "")-btoi(g.USPrivacy != nil) {
+			t.Fatalf("%d US + %d unknown sections for %d sections", len(g.US), len(g.Unknown), len(g.Sections))
+		}
+		for _, u := range g.US {
+			if g.Sections[u.ID] == "" || layouts[u.ID] == nil {
+				t.Fatalf("section %d decoded but not listed", u.ID)
 			}
-			if len(u.KnownChildSensitiveDataConsents) != len(u.SensitiveDataProcessing)/4-1 {
-				t.Fatalf("usnat layout mismatch: %d / %d", len(u.SensitiveDataProcessing), len(u.KnownChildSensitiveDataConsents))
+			if u.ID == SectionUSNat {
+				if n := len(u.SensitiveDataProcessing); n != 12 && n != 16 {
+					t.Fatalf("usnat SensitiveDataProcessing has %d entries", n)
+				}
+				if len(u.KnownChildSensitiveDataConsents) != len(u.SensitiveDataProcessing)/4-1 {
+					t.Fatalf("usnat layout mismatch: %d / %d", len(u.SensitiveDataProcessing), len(u.KnownChildSensitiveDataConsents))
+				}
 			}
-			if u.GpcSegmentIncluded != strings.Contains(g.Sections[SectionUSNat], ".") {
-				t.Fatal("usnat GPC inclusion disagrees with input")
+			if u.HasGPCSubsection() && u.GpcSegmentIncluded != strings.Contains(g.Sections[u.ID], ".") {
+				t.Fatalf("%s GPC inclusion disagrees with input", u.Name)
 			}
 			_ = u.Validate()
-			_ = u.OptedOutOfSale() || u.OptedOutOfSharing() || u.OptedOutOfTargetedAdvertising()
-		}
-		if c := g.USCA; c != nil {
-			if len(c.SensitiveDataProcessing) != 9 || len(c.KnownChildSensitiveDataConsents) != 2 {
-				t.Fatal("usca layout mismatch")
-			}
-			_ = c.Validate()
+			_ = u.OptedOutOfSale() || u.OptedOutOfSharing() || u.OptedOutOfTargetedAdvertising() || u.SensitiveDataRefused()
 		}
 	})
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -20,18 +20,6 @@ const (
 	HeaderVersion = 1
 )
 
-// Section IDs from the GPP "Section Information" registry.
-const (
-	SectionTCFEUv1 = 1 // EU TCF v1 (deprecated)
-	SectionTCFEUv2 = 2 // EU TCF v2, a TC string; see package tcf
-	SectionHeader  = 3 // GPP header (never listed in the header itself)
-	SectionSignal  = 4 // GPP signal integrity
-	SectionTCFCAv1 = 5 // Canadian TCF
-	SectionUSPv1   = 6 // US Privacy string (unencoded, e.g. "1YNN")
-	SectionUSNat   = 7 // MSPA US National, see USNat
-	SectionUSCA    = 8 // US California, see USCA
-)
-
 // Errors returned by Decode. They are wrapped with detail; test with
 // errors.Is. Malformed base64url or truncated fields are reported with
 // tcf.ErrInvalidBase64 and tcf.ErrTruncated.
@@ -52,13 +40,29 @@ type String struct {
 	// Sections holds the raw (still encoded) string of every section, keyed
 	// by section ID, including sections this package does not decode.
 	Sections map[int]string
-	// USNat is the decoded US National section (ID 7), or nil if absent.
-	USNat *USNat
-	// USCA is the decoded US California section (ID 8), or nil if absent.
-	USCA *USCA
+	// US holds the decoded US sections (usnat and every state section, IDs
+	// 7-27), in the order the header lists them.
+	US []*US
+	// USPrivacy is the decoded US Privacy section (ID 6), or nil if absent.
+	USPrivacy *USPrivacy
 	// TCFEU is the raw EU TCF v2 section (ID 2), a TC string that can be
 	// passed to tcf.Decode, or "" if absent.
 	TCFEU string
+	// Unknown lists the IDs of the sections this package does not
+	// interpret (neither EU TCF v2, US Privacy nor a US section): the
+	// deprecated EU TCF v1, signal integrity, the Canadian TCF, and any
+	// section registered after this package was written.
+	Unknown []int
+}
+
+// Section returns the decoded US section with the given ID, or nil.
+func (g *String) Section(id int) *US {
+	for _, u := range g.US {
+		if u.ID == id {
+			return u
+		}
+	}
+	return nil
 }
 
 // Header is the decoded GPP header.
@@ -75,10 +79,11 @@ type Header struct {
 //
 // The header must have Type 3 and Version 1, and list exactly one section ID
 // per section string that follows; an empty section string counts as missing.
-// Every section is stored raw in Sections. Sections 7 (usnat) and 8 (usca) are
-// also decoded, and a malformed one makes Decode fail; other sections,
-// including EU TCF (2), are not decoded here. Decode never panics and its work
-// is linear in len(s).
+// Every section is stored raw in Sections. The US Privacy section (6) and
+// every US section (7-27) are also decoded, and a malformed one makes Decode
+// fail; EU TCF (2) is left for package tcf, and the IDs of other sections
+// are listed in Unknown. Decode never panics and its work is linear in
+// len(s).
 func Decode(s string) (*String, error) {
 	if s == "" {
 		return nil, fmt.Errorf("gpp: %w", ErrEmpty)
@@ -103,17 +108,21 @@ func Decode(s string) (*String, error) {
 			return nil, fmt.Errorf("gpp: %w: section %d (position %d) is empty", ErrMissingSection, id, i+1)
 		}
 		out.Sections[id] = raw
-		switch id {
-		case SectionTCFEUv2:
+		switch {
+		case id == SectionTCFEUv2:
 			out.TCFEU = raw
-		case SectionUSNat:
-			if out.USNat, err = decodeUSNat(&r, raw); err != nil {
-				return nil, fmt.Errorf("gpp: section %d (usnat): %w", id, err)
+		case id == SectionUSPv1:
+			if out.USPrivacy, err = DecodeUSPrivacy(raw); err != nil {
+				return nil, fmt.Errorf("gpp: section %d (uspv1): %w", id, err)
 			}
-		case SectionUSCA:
-			if out.USCA, err = decodeUSCA(&r, raw); err != nil {
-				return nil, fmt.Errorf("gpp: section %d (usca): %w", id, err)
+		case layouts[id] != nil:
+			u, err := decodeUS(&r, id, raw)
+			if err != nil {
+				return nil, fmt.Errorf("gpp: section %d (%s): %w", id, layouts[id].name, err)
 			}
+			out.US = append(out.US, u)
+		default:
+			out.Unknown = append(out.Unknown, id)
 		}
 	}
 	return out, nil

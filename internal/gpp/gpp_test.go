@@ -83,14 +83,16 @@ func TestDecodeSpecExamples(t *testing.T) {
 		assert.Equal(t, []int{2}, g.Header.SectionIDs)
 		assert.Equal(t, map[int]string{2: tcfSpec}, g.Sections)
 		assert.Equal(t, tcfSpec, g.TCFEU)
-		assert.Nil(t, g.USNat)
-		assert.Nil(t, g.USCA)
+		assert.Empty(t, g.US)
+		assert.Nil(t, g.USPrivacy)
 	}
 
 	g := mustDecode(t, vecSpec2)
 	assert.Equal(t, []int{2, 6}, g.Header.SectionIDs)
 	assert.Equal(t, map[int]string{2: tcfSpec, 6: "1YNN"}, g.Sections)
 	assert.Equal(t, tcfSpec, g.TCFEU)
+	assert.Equal(t, &USPrivacy{Version: 1, Notice: 'Y', OptOutSale: 'N', LspaCovered: 'N'}, g.USPrivacy)
+	assert.Empty(t, g.Unknown)
 
 	// Section 5 (Canadian TCF) is kept raw even though its content here is
 	// an EU TC string; it is not TCFEU.
@@ -98,6 +100,7 @@ func TestDecodeSpecExamples(t *testing.T) {
 	assert.Equal(t, []int{5, 6}, g.Header.SectionIDs)
 	assert.Equal(t, map[int]string{5: tcfSpec, 6: "1YNN"}, g.Sections)
 	assert.Empty(t, g.TCFEU)
+	assert.Equal(t, []int{SectionTCFCAv1}, g.Unknown)
 
 	// The raw TCF section can be handed to tcf.Decode.
 	c, err := tcf.Decode(mustDecode(t, vecSpec1).TCFEU)
@@ -120,36 +123,47 @@ func TestDecodeJavaVectors(t *testing.T) {
 
 	g = mustDecode(t, vecJavaAll)
 	assert.Len(t, g.Sections, 20)
-	require.NotNil(t, g.USNat)
-	require.NotNil(t, g.USCA)
+	assert.Len(t, g.US, 17) // 7..23
+	assert.Equal(t, []int{SectionTCFCAv1}, g.Unknown)
+	require.NotNil(t, g.Section(SectionUSNat))
+	require.NotNil(t, g.Section(SectionUSCA))
 	assert.Equal(t, "BAAAAAAAAABA.QA", g.Sections[SectionUSNat])
 	assert.Equal(t, "BAAAAABA.QA", g.Sections[SectionUSCA])
 	// Default usnat: version 1, everything 0 except MspaCoveredTransaction 1.
-	assert.Equal(t, &USNat{
+	assertUS(t, &US{
+		ID:                              SectionUSNat,
+		Name:                            "usnat",
 		Version:                         1,
 		SensitiveDataProcessing:         make([]int, 16),
 		KnownChildSensitiveDataConsents: make([]int, 3),
 		MspaCoveredTransaction:          1,
 		GpcSegmentIncluded:              true,
 		GpcSegmentType:                  1,
-	}, g.USNat)
-	assert.Equal(t, &USCA{
+	}, g.Section(SectionUSNat))
+	assertUS(t, &US{
+		ID:                              SectionUSCA,
+		Name:                            "usca",
 		Version:                         1,
 		SensitiveDataProcessing:         make([]int, 9),
 		KnownChildSensitiveDataConsents: make([]int, 2),
 		MspaCoveredTransaction:          1,
 		GpcSegmentIncluded:              true,
 		GpcSegmentType:                  1,
-	}, g.USCA)
-	// Unknown-to-this-package sections are kept raw.
-	assert.Equal(t, "BAAAABA", g.Sections[9])
-	assert.Equal(t, "BAAAAAABAA.QA", g.Sections[23])
+	}, g.Section(SectionUSCA))
+	assert.Equal(t, "BAAAABA", g.Sections[SectionUSVA])
+	assert.Equal(t, "BAAAAAABAA.QA", g.Sections[SectionUSMN])
+	for _, u := range g.US {
+		assert.Equal(t, 1, u.Version, u.Name)
+		assert.False(t, u.OptedOutOfSale() || u.OptedOutOfSharing() || u.OptedOutOfTargetedAdvertising(), u.Name)
+	}
+	assert.Equal(t, &USPrivacy{Version: 1, Notice: '-', OptOutSale: '-', LspaCovered: '-'}, g.USPrivacy)
 
 	g = mustDecode(t, vecJavaUSNatV1Long)
-	require.NotNil(t, g.USNat)
-	assert.Equal(t, 1, g.USNat.Version)
-	assert.Len(t, g.USNat.SensitiveDataProcessing, 12)
-	assert.Equal(t, MspaNo, g.USNat.MspaCoveredTransaction)
+	u := g.Section(SectionUSNat)
+	require.NotNil(t, u)
+	assert.Equal(t, 1, u.Version)
+	assert.Len(t, u.SensitiveDataProcessing, 12)
+	assert.Equal(t, MspaNo, u.MspaCoveredTransaction)
 }
 
 func TestDecodeUnknownSectionsKeptRaw(t *testing.T) {
@@ -160,6 +174,7 @@ func TestDecodeUnknownSectionsKeptRaw(t *testing.T) {
 	assert.Equal(t, []int{2, 4, 30, 31, 1000}, g.Header.SectionIDs)
 	assert.Equal(t, map[int]string{2: tcfSpec, 4: "sig", 30: "x.y.z", 31: "opaque-thing", 1000: "%% not base64 %%"}, g.Sections)
 	assert.Equal(t, tcfSpec, g.TCFEU)
+	assert.Equal(t, []int{4, 30, 31, 1000}, g.Unknown)
 }
 
 func TestDecodeErrors(t *testing.T) {
@@ -193,6 +208,15 @@ func TestDecodeErrors(t *testing.T) {
 		{"usca version 2", header(8) + "~CVWSSSVY", ErrUnsupportedVersion},
 		{"usca truncated", header(8) + "~BVWSSSV", tcf.ErrTruncated},
 		{"usca GPC type 2", header(8) + "~BVWSSSVY.gA", ErrSubsectionType},
+		{"usva version 2", header(9) + "~CEQAABA", ErrUnsupportedVersion},
+		{"usva truncated", header(9) + "~BEQAA", tcf.ErrTruncated},
+		{"usmd truncated", header(24) + "~BRW", tcf.ErrTruncated},
+		{"usmd GPC type 0", header(24) + "~BRWg.AA", ErrSubsectionType},
+		{"usin sensitive sub-section truncated", header(25) + "~BRWg.qq", tcf.ErrTruncated},
+		{"usri bad base64", header(27) + "~BRW*", tcf.ErrInvalidBase64},
+		{"uspv1 too short", header(6) + "~1YN", ErrUSPrivacy},
+		{"uspv1 version 2", header(6) + "~2YNN", ErrUSPrivacy},
+		{"uspv1 bad letter", header(6) + "~1YXN", ErrUSPrivacy},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

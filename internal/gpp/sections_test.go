@@ -11,7 +11,9 @@ func TestDecodeUSNatJavaVectors(t *testing.T) {
 	// iabgpp-java UsNatTest.testDecode1 and testDecodeWithGpcSegmentExcluded
 	// (IABTechLab/iabgpp-java @a51d55f); values asserted there. Version 1
 	// with the 16/3 layout, as iabgpp-es/java 3.x encoded it.
-	want := USNat{
+	want := US{
+		ID:                                  SectionUSNat,
+		Name:                                "usnat",
 		Version:                             1,
 		SharingNotice:                       1,
 		SaleOptOutNotice:                    1,
@@ -32,35 +34,37 @@ func TestDecodeUSNatJavaVectors(t *testing.T) {
 		GpcSegmentType:                      1,
 		Gpc:                                 true,
 	}
-	u, err := DecodeUSNat("BVVVkkkkkpFY.YA")
+	u, err := decodeUSNat("BVVVkkkkkpFY.YA")
 	require.NoError(t, err)
-	assert.Equal(t, &want, u)
+	assertUS(t, &want, u)
 	assert.True(t, u.OptedOutOfSale())
 	assert.True(t, u.OptedOutOfSharing())
 	assert.True(t, u.OptedOutOfTargetedAdvertising())
 	assert.NoError(t, u.Validate())
 
-	u, err = DecodeUSNat("BVVVkkkkkpFY")
+	u, err = decodeUSNat("BVVVkkkkkpFY")
 	require.NoError(t, err)
 	noGPC := want
 	noGPC.GpcSegmentIncluded, noGPC.GpcSegmentType, noGPC.Gpc = false, 0, false
-	assert.Equal(t, &noGPC, u)
+	assertUS(t, &noGPC, u)
 
 	// iabgpp-es UsNat.test.ts "should decode CVVVkkkkkpFY.YA": the same
 	// fields with Version 2 (values cross-checked).
-	u, err = DecodeUSNat("CVVVkkkkkpFY.YA")
+	u, err = decodeUSNat("CVVVkkkkkpFY.YA")
 	require.NoError(t, err)
 	v2 := want
 	v2.Version = 2
-	assert.Equal(t, &v2, u)
+	assertUS(t, &v2, u)
 
 	// iabgpp-java UsNatTest.testDecodeBackwardsCompatibility: a 60-bit
 	// version 1 core (spec layout: 12 sensitive categories, 2 child
 	// entries). Values asserted there; java pads the lists to 16/3 with
 	// zeros, this package returns the 12/2 entries actually encoded.
-	u, err = DecodeUSNat("BVQqAAAACg")
+	u, err = decodeUSNat("BVQqAAAACg")
 	require.NoError(t, err)
-	assert.Equal(t, &USNat{
+	assertUS(t, &US{
+		ID:                              SectionUSNat,
+		Name:                            "usnat",
 		Version:                         1,
 		SharingNotice:                   1,
 		SaleOptOutNotice:                1,
@@ -80,7 +84,7 @@ func TestDecodeUSNatJavaVectors(t *testing.T) {
 
 	// iabgpp-es UsNat.test.ts "should decode CVQqAAAACg": Version 2 label on
 	// a 60-bit core decodes with the version 1 layout, as in iabgpp-es.
-	u, err = DecodeUSNat("CVQqAAAACg")
+	u, err = decodeUSNat("CVQqAAAACg")
 	require.NoError(t, err)
 	assert.Equal(t, 2, u.Version)
 	assert.Len(t, u.SensitiveDataProcessing, 12)
@@ -111,7 +115,7 @@ func TestDecodeUSNatLayouts(t *testing.T) {
 			[]int{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, []int{1, 1, 1}},
 	} {
 		t.Run(tt.source, func(t *testing.T) {
-			u, err := DecodeUSNat(tt.s)
+			u, err := decodeUSNat(tt.s)
 			require.NoError(t, err)
 			assert.Equal(t, tt.version, u.Version)
 			assert.Equal(t, tt.sdp, u.SensitiveDataProcessing)
@@ -138,7 +142,7 @@ func usnatV2(saleOptOut, sharingOptOut, targetedOptOut int) string {
 func TestUSNatOptOutSemantics(t *testing.T) {
 	// GPP usnat spec: 0 Not Applicable, 1 Opted Out, 2 Did Not Opt Out.
 	for v, want := range map[int]bool{OptOutNotApplicable: false, OptedOut: true, DidNotOptOut: false, 3: false} {
-		u, err := DecodeUSNat(usnatV2(v, v, v))
+		u, err := decodeUSNat(usnatV2(v, v, v))
 		require.NoError(t, err)
 		assert.Equal(t, v, u.SaleOptOut)
 		assert.Equal(t, want, u.OptedOutOfSale(), "SaleOptOut=%d", v)
@@ -151,7 +155,7 @@ func TestUSNatOptOutSemantics(t *testing.T) {
 		}
 	}
 	// Fields are independent.
-	u, err := DecodeUSNat(usnatV2(DidNotOptOut, OptedOut, DidNotOptOut))
+	u, err := decodeUSNat(usnatV2(DidNotOptOut, OptedOut, DidNotOptOut))
 	require.NoError(t, err)
 	assert.False(t, u.OptedOutOfSale())
 	assert.True(t, u.OptedOutOfSharing())
@@ -161,7 +165,9 @@ func TestUSNatOptOutSemantics(t *testing.T) {
 func TestDecodeUSCA(t *testing.T) {
 	// iabgpp-java UsCaTest.testDecode1 and testDecodeWithGpcSegmentExcluded
 	// (asserted there).
-	want := USCA{
+	want := US{
+		ID:                              SectionUSCA,
+		Name:                            "usca",
 		Version:                         1,
 		SaleOptOutNotice:                1,
 		SharingOptOutNotice:             1,
@@ -178,25 +184,27 @@ func TestDecodeUSCA(t *testing.T) {
 		GpcSegmentType:                  1,
 		Gpc:                             true,
 	}
-	c, err := DecodeUSCA("BVWSSSVY.YA")
+	c, err := decodeUSCA("BVWSSSVY.YA")
 	require.NoError(t, err)
-	assert.Equal(t, &want, c)
+	assertUS(t, &want, c)
 	assert.True(t, c.OptedOutOfSale())
 	assert.True(t, c.OptedOutOfSharing())
 	assert.True(t, c.OptedOutOfTargetedAdvertising())
 	assert.NoError(t, c.Validate())
 
-	c, err = DecodeUSCA("BVWSSSVY")
+	c, err = decodeUSCA("BVWSSSVY")
 	require.NoError(t, err)
 	noGPC := want
 	noGPC.GpcSegmentIncluded, noGPC.GpcSegmentType, noGPC.Gpc = false, 0, false
-	assert.Equal(t, &noGPC, c)
+	assertUS(t, &noGPC, c)
 
 	// iabgpp-es UsCa.test.ts "should decode BAAAAAAA" (string BbYbGwXY.YA):
 	// undefined values (3) decode as-is; values cross-checked.
-	c, err = DecodeUSCA("BbYbGwXY.YA")
+	c, err = decodeUSCA("BbYbGwXY.YA")
 	require.NoError(t, err)
-	assert.Equal(t, &USCA{
+	assertUS(t, &US{
+		ID:                              SectionUSCA,
+		Name:                            "usca",
 		Version:                         1,
 		SaleOptOutNotice:                1,
 		SharingOptOutNotice:             2,
@@ -220,16 +228,16 @@ func TestDecodeUSCA(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	u, err := DecodeUSNat("CVVVkkkkkpFY")
+	u, err := decodeUSNat("CVVVkkkkkpFY")
 	require.NoError(t, err)
 	require.NoError(t, u.Validate())
-	for name, mutate := range map[string]func(u *USNat){
-		"notice 3":                    func(u *USNat) { u.SharingNotice = 3 },
-		"MspaCoveredTransaction 0":    func(u *USNat) { u.MspaCoveredTransaction = 0 },
-		"SensitiveDataProcessing 3":   func(u *USNat) { u.SensitiveDataProcessing[15] = 3 },
-		"KnownChild 3":                func(u *USNat) { u.KnownChildSensitiveDataConsents[0] = 3 },
-		"MspaServiceProviderMode 3":   func(u *USNat) { u.MspaServiceProviderMode = 3 },
-		"TargetedAdvertisingOptOut 3": func(u *USNat) { u.TargetedAdvertisingOptOut = 3 },
+	for name, mutate := range map[string]func(u *US){
+		"notice 3":                    func(u *US) { u.SharingNotice = 3 },
+		"MspaCoveredTransaction 0":    func(u *US) { u.MspaCoveredTransaction = 0 },
+		"SensitiveDataProcessing 3":   func(u *US) { u.SensitiveDataProcessing[15] = 3 },
+		"KnownChild 3":                func(u *US) { u.KnownChildSensitiveDataConsents[0] = 3 },
+		"MspaServiceProviderMode 3":   func(u *US) { u.MspaServiceProviderMode = 3 },
+		"TargetedAdvertisingOptOut 3": func(u *US) { u.TargetedAdvertisingOptOut = 3 },
 	} {
 		c := *u
 		c.SensitiveDataProcessing = append([]int(nil), u.SensitiveDataProcessing...)
@@ -241,13 +249,25 @@ func TestValidate(t *testing.T) {
 
 func TestDecodeUSSectionsInGPPString(t *testing.T) {
 	g := mustDecode(t, header(2, 7, 8)+"~"+tcfSpec+"~CVVVkkkkkpFY.YA~BVWSSSVY")
-	require.NotNil(t, g.USNat)
-	require.NotNil(t, g.USCA)
-	assert.Equal(t, 2, g.USNat.Version)
-	assert.True(t, g.USNat.Gpc)
-	assert.False(t, g.USCA.GpcSegmentIncluded)
+	require.NotNil(t, g.Section(SectionUSNat))
+	require.NotNil(t, g.Section(SectionUSCA))
+	assert.Equal(t, 2, g.Section(SectionUSNat).Version)
+	assert.True(t, g.Section(SectionUSNat).Gpc)
+	assert.False(t, g.Section(SectionUSCA).GpcSegmentIncluded)
 	assert.Equal(t, tcfSpec, g.TCFEU)
 	// Extra sub-sections after GPC are ignored.
 	g = mustDecode(t, header(7)+"~CVVVkkkkkpFY.YA.whatever")
-	assert.True(t, g.USNat.Gpc)
+	assert.True(t, g.Section(SectionUSNat).Gpc)
+}
+
+func decodeUSNat(s string) (*US, error) { return DecodeUS(SectionUSNat, s) }
+func decodeUSCA(s string) (*US, error)  { return DecodeUS(SectionUSCA, s) }
+
+// assertUS compares decoded sections, ignoring the unexported layout.
+func assertUS(t *testing.T, want, got *US) {
+	t.Helper()
+	require.NotNil(t, got)
+	g := *got
+	g.lay = nil
+	assert.Equal(t, want, &g)
 }

@@ -191,8 +191,10 @@ type TCFConfig struct {
 type OptOutConfig struct {
 	// GPC honours ccaas.consent.gpc (Sec-GPC: 1). Default true.
 	GPC *bool `mapstructure:"gpc"`
-	// GPP honours the usnat and usca opt-outs of sale, sharing and
-	// targeted advertising, and their GPC sub-section. Default true.
+	// GPP honours the opt-outs of sale, sharing and targeted advertising of
+	// every US section (usnat and the state sections) and their GPC
+	// sub-sections, and the US Privacy section's opt-out of sale. Default
+	// true.
 	GPP *bool `mapstructure:"gpp"`
 	// Purposes an opt-out denies for every processor (beyond blocking every
 	// third party).

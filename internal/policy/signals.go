@@ -289,15 +289,17 @@ func (p *Policy) readTCF(s, label string, pl *plan, base item, learnIt bool, lea
 	}
 }
 
-// readGPP reads the usnat and usca opt-outs (and their GPC sub-section),
-// and the EU TCF section when the event has no separate TC string.
+// readGPP reads the opt-outs of every US section (and their GPC
+// sub-sections) and of the US Privacy section, and the EU TCF section when
+// the event has no separate TC string.
 func (p *Policy) readGPP(s string, withTCF bool, pl *plan, base item, learnSource consentstore.Source, d *Decision) {
 	g, err := gpp.Decode(s)
-	if err == nil && g.USNat != nil {
-		err = g.USNat.Validate()
-	}
-	if err == nil && g.USCA != nil {
-		err = g.USCA.Validate()
+	if err == nil {
+		for _, u := range g.US {
+			if err = u.Validate(); err != nil {
+				break
+			}
+		}
 	}
 	if err != nil {
 		d.AddReason(ReasonSignalMalformed)
@@ -305,21 +307,16 @@ func (p *Policy) readGPP(s string, withTCF bool, pl *plan, base item, learnSourc
 		return
 	}
 	if p.gpp {
-		if u := g.USNat; u != nil {
+		for _, u := range g.US {
 			if u.OptedOutOfSale() || u.OptedOutOfSharing() || u.OptedOutOfTargetedAdvertising() {
-				p.optOut(base, "gpp:usnat=opt_out", d)
+				p.optOut(base, "gpp:"+u.Name+"=opt_out", d)
 			}
 			if u.GpcSegmentIncluded && u.Gpc && p.gpc {
-				p.optOut(base, "gpp:usnat:gpc", d)
+				p.optOut(base, "gpp:"+u.Name+":gpc", d)
 			}
 		}
-		if c := g.USCA; c != nil {
-			if c.OptedOutOfSale() || c.OptedOutOfSharing() {
-				p.optOut(base, "gpp:usca=opt_out", d)
-			}
-			if c.GpcSegmentIncluded && c.Gpc && p.gpc {
-				p.optOut(base, "gpp:usca:gpc", d)
-			}
+		if u := g.USPrivacy; u != nil && u.OptedOutOfSale() {
+			p.optOut(base, "gpp:uspv1=opt_out", d)
 		}
 	}
 	if withTCF && g.TCFEU != "" && p.tcfEnabled {

@@ -327,3 +327,35 @@ func twoLetters(v uint64) (string, error) {
 	}
 	return string([]byte{byte('A' + a), byte('A' + b)}), nil
 }
+
+// Restriction returns the publisher restriction on purpose p for vendor id,
+// if any. A string should carry at most one per vendor and purpose; if it
+// carries several, the strictest (not allowed, then require consent, then
+// require legitimate interest) is returned.
+func (c *Consent) Restriction(vendor, p int) (RestrictionType, bool) {
+	found := false
+	var best RestrictionType
+	for i := range c.PublisherRestrictions {
+		pr := &c.PublisherRestrictions[i]
+		if pr.PurposeID != p || !pr.Vendors.Contains(vendor) {
+			continue
+		}
+		if !found || restrictionRank(pr.Type) < restrictionRank(best) {
+			best, found = pr.Type, true
+		}
+	}
+	return best, found
+}
+
+func restrictionRank(t RestrictionType) int {
+	switch t {
+	case RestrictionNotAllowed:
+		return 0
+	case RestrictionRequireConsent:
+		return 1
+	case RestrictionRequireLegitimateInterest:
+		return 2
+	default:
+		return 3
+	}
+}
