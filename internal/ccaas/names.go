@@ -77,6 +77,15 @@ const (
 	AttrConsentPolicyHash            = "consent.policy.hash"
 )
 
+// The values of consent.decision: the one vocabulary of the consent
+// decision, read by the router, the release and the tools, written by the
+// policy. Only DecisionForward lets a record flow; any other value, or
+// none, keeps it in quarantine (see Decision).
+const (
+	DecisionForward    = "forward"
+	DecisionQuarantine = "quarantine"
+)
+
 // Normalised event names (LogRecord.EventName).
 const (
 	EventInteractionStarted    = "ccaas.interaction.started"

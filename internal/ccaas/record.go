@@ -143,6 +143,24 @@ func PutConsentSignal(attrs pcommon.Map, name string, v any) bool {
 	return true
 }
 
+// Decision reads a record's consent.decision: DecisionForward or
+// DecisionQuarantine, and whether the attribute held one of the two. A
+// missing, non-string or unknown value reads as DecisionQuarantine with
+// valid false: anything but an exact "forward" fails closed.
+func Decision(attrs pcommon.Map) (decision string, valid bool) {
+	v, ok := attrs.Get(AttrConsentDecision)
+	if !ok || v.Type() != pcommon.ValueTypeStr {
+		return DecisionQuarantine, false
+	}
+	switch v.Str() {
+	case DecisionForward:
+		return DecisionForward, true
+	case DecisionQuarantine:
+		return DecisionQuarantine, true
+	}
+	return DecisionQuarantine, false
+}
+
 // Strings reads a list attribute (e.g. consent.reasons) as its non-empty
 // elements; a single string value counts as a one-element list. Missing or
 // other types: nil.

@@ -7,6 +7,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
+	"github.com/consentry/consentry/internal/ccaas"
 	"github.com/consentry/consentry/internal/consentstore"
 )
 
@@ -21,10 +22,11 @@ const (
 	StatusNotRequired Status = "not_required"
 )
 
-// Decision values (consent.decision).
+// Decision values (consent.decision), from the event model's one
+// vocabulary.
 const (
-	DecisionForward    = "forward"
-	DecisionQuarantine = "quarantine"
+	DecisionForward    = ccaas.DecisionForward
+	DecisionQuarantine = ccaas.DecisionQuarantine
 )
 
 // UnknownJurisdiction is listed in consent.jurisdictions when the
