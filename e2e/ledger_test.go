@@ -36,7 +36,7 @@ const (
 processors:
   consent:
     policy_file: {{.Policy}}
-    store: consent_ledger
+    ledger: consent_ledger
 connectors:
   consent_router:
     forward: [logs/forward]

@@ -86,7 +86,7 @@ processors:
   consent:
     policy_file: {{.Policy}}
 {{- if .Ledger}}
-    store: consent_ledger
+    ledger: consent_ledger
 {{- end}}
 
 connectors:

@@ -116,7 +116,7 @@ func TestConfigsParse(t *testing.T) {
 			assert.Len(t, pipes, 3, name)
 			assert.Equal(t, d.Ledger != "", conf.IsSet("extensions::consent_ledger"), name)
 			assert.Equal(t, d.Ledger != "", conf.IsSet("exporters::quarantine"), name)
-			assert.Equal(t, d.Ledger != "", conf.IsSet("processors::consent::store"), name)
+			assert.Equal(t, d.Ledger != "", conf.IsSet("processors::consent::ledger"), name)
 		}
 		if !d.Baseline {
 			// Secrets are references, never values.

@@ -4,8 +4,9 @@ import (
 	"errors"
 	"fmt"
 
-	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/pipeline"
+
+	"github.com/consentry/consentry/internal/consentledger"
 )
 
 // Config lists the pipelines each decision is routed to.
@@ -19,7 +20,7 @@ type Config struct {
 	// its forward pipelines with, so that records the auditor API releases
 	// flow to the same place as records forwarded at once. Unset: nothing
 	// can be released through this router.
-	Ledger *component.ID `mapstructure:"ledger"`
+	Ledger consentledger.ID `mapstructure:"ledger"`
 }
 
 // Validate checks that both routes exist and are disjoint: a pipeline in

@@ -15,13 +15,10 @@ import (
 
 	"github.com/consentry/consentry/connector/consentrouterconnector/internal/metadata"
 	"github.com/consentry/consentry/internal/ccaas"
-	"github.com/consentry/consentry/internal/release"
+	"github.com/consentry/consentry/internal/consentledger"
 )
 
 const (
-	decisionForward    = "forward"
-	decisionQuarantine = "quarantine"
-
 	// ReasonInvalidDecision is added to consent.reasons of a record that
 	// reached the router without a valid consent.decision.
 	ReasonInvalidDecision = "router.invalid_decision"
@@ -29,7 +26,7 @@ const (
 
 type router struct {
 	id         component.ID
-	ledger     *component.ID
+	ledger     consentledger.ID
 	unregister func()
 
 	forward    consumer.Logs
@@ -67,27 +64,23 @@ func newRouter(cfg *Config, set connector.Settings, next consumer.Logs) (*router
 		forward:    fwd,
 		quarantine: q,
 		records:    records,
-		fwdAttrs:   metric.WithAttributeSet(attribute.NewSet(id, attribute.String("route", decisionForward), attribute.Bool("invalid", false))),
-		qAttrs:     metric.WithAttributeSet(attribute.NewSet(id, attribute.String("route", decisionQuarantine), attribute.Bool("invalid", false))),
-		badAttrs:   metric.WithAttributeSet(attribute.NewSet(id, attribute.String("route", decisionQuarantine), attribute.Bool("invalid", true))),
+		fwdAttrs:   metric.WithAttributeSet(attribute.NewSet(id, attribute.String("route", ccaas.DecisionForward), attribute.Bool("invalid", false))),
+		qAttrs:     metric.WithAttributeSet(attribute.NewSet(id, attribute.String("route", ccaas.DecisionQuarantine), attribute.Bool("invalid", false))),
+		badAttrs:   metric.WithAttributeSet(attribute.NewSet(id, attribute.String("route", ccaas.DecisionQuarantine), attribute.Bool("invalid", true))),
 	}, nil
 }
 
 // Start registers the forward pipelines with the ledger extension, if one
-// is configured, so that released records reach them.
+// is configured: released records are pushed into them.
 func (r *router) Start(_ context.Context, host component.Host) error {
-	if r.ledger == nil {
+	if !r.ledger.IsSet() {
 		return nil
 	}
-	ext, ok := host.GetExtensions()[*r.ledger]
-	if !ok {
-		return fmt.Errorf("ledger: extension %q not found; add it under extensions and to service.extensions", r.ledger)
+	ext, err := consentledger.Find(host, r.ledger)
+	if err != nil {
+		return err
 	}
-	reg, ok := ext.(release.Registry)
-	if !ok {
-		return fmt.Errorf("ledger: extension %q is not a consent_ledger extension", r.ledger)
-	}
-	r.unregister = reg.RegisterForward(r.id, r.forward)
+	r.unregister = ext.Releases().RegisterForward(r.id, r.forward)
 	return nil
 }
 
@@ -116,24 +109,20 @@ const (
 )
 
 func classify(lr plog.LogRecord) verdict {
-	v, ok := lr.Attributes().Get(ccaas.AttrConsentDecision)
-	if !ok || v.Type() != pcommon.ValueTypeStr {
+	switch d, valid := ccaas.Decision(lr.Attributes()); {
+	case !valid:
 		return toQuarantineInvalid
-	}
-	switch v.Str() {
-	case decisionForward:
+	case d == ccaas.DecisionForward:
 		return toForward
-	case decisionQuarantine:
-		return toQuarantine
 	default:
-		return toQuarantineInvalid
+		return toQuarantine
 	}
 }
 
 // markInvalid makes the record say why it was quarantined.
 func markInvalid(lr plog.LogRecord) {
 	attrs := lr.Attributes()
-	attrs.PutStr(ccaas.AttrConsentDecision, decisionQuarantine)
+	attrs.PutStr(ccaas.AttrConsentDecision, ccaas.DecisionQuarantine)
 	var reasons pcommon.Slice
 	if v, ok := attrs.Get(ccaas.AttrConsentReasons); ok && v.Type() == pcommon.ValueTypeSlice {
 		reasons = v.Slice()

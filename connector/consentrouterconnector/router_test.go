@@ -23,7 +23,8 @@ import (
 
 	"github.com/consentry/consentry/connector/consentrouterconnector/internal/metadata"
 	"github.com/consentry/consentry/internal/ccaas"
-	"github.com/consentry/consentry/internal/release"
+	"github.com/consentry/consentry/internal/consentledger"
+	"github.com/consentry/consentry/internal/consentledger/consentledgertest"
 )
 
 var (
@@ -53,9 +54,9 @@ func TestConfigs(t *testing.T) {
 	require.NoError(t, confmap.Validate(load("two_forward")))
 	withLedger := load("ledger")
 	require.NoError(t, confmap.Validate(withLedger))
-	require.NotNil(t, withLedger.Ledger)
-	assert.Equal(t, component.MustNewID("consent_ledger"), *withLedger.Ledger)
-	assert.Nil(t, cfg.Ledger, "no ledger unless configured")
+	require.True(t, withLedger.Ledger.IsSet())
+	assert.Equal(t, component.MustNewID("consent_ledger"), withLedger.Ledger.ComponentID())
+	assert.False(t, cfg.Ledger.IsSet(), "no ledger unless configured")
 	for name, want := range map[string]string{
 		"empty":        "quarantine: at least one pipeline is required",
 		"overlap":      `pipeline "logs/x" is in both forward and quarantine`,
@@ -263,45 +264,34 @@ func BenchmarkRouteMixed100(b *testing.B) {
 	benchmarkRoute(b, d)
 }
 
-// ledgerExt stands in for the consent_ledger extension.
-type ledgerExt struct {
-	component.StartFunc
-	component.ShutdownFunc
-	release.Hub
-}
-
-type hostWith map[component.ID]component.Component
-
-func (h hostWith) GetExtensions() map[component.ID]component.Component { return h }
-
 func TestRegistersForwardPipelinesWithTheLedger(t *testing.T) {
 	ctx := context.Background()
 	ledgerID := component.MustNewID("consent_ledger")
 	fwd, q := new(consumertest.LogsSink), new(consumertest.LogsSink)
-	cfg := &Config{Forward: []pipeline.ID{fwdID}, Quarantine: []pipeline.ID{qID}, Ledger: &ledgerID}
+	cfg := &Config{Forward: []pipeline.ID{fwdID}, Quarantine: []pipeline.ID{qID}, Ledger: consentledger.NewID(ledgerID)}
 	conn, err := NewFactory().CreateLogsToLogs(ctx, connectortest.NewNopSettings(metadata.Type), cfg,
 		connector.NewLogsRouter(map[pipeline.ID]consumer.Logs{fwdID: fwd, qID: q}))
 	require.NoError(t, err)
 
-	err = conn.Start(ctx, hostWith{})
+	err = conn.Start(ctx, consentledgertest.Host(nil))
 	require.ErrorContains(t, err, `extension "consent_ledger" not found`)
 	nop, err := extensiontest.NewNopFactory().Create(ctx, extensiontest.NewNopSettings(extensiontest.NopType), nil)
 	require.NoError(t, err)
-	require.ErrorContains(t, conn.Start(ctx, hostWith{ledgerID: nop}), "is not a consent_ledger extension")
+	require.ErrorContains(t, conn.Start(ctx, consentledgertest.Host(map[component.ID]component.Component{ledgerID: nop})), "is not a consent_ledger extension")
 
-	ext := &ledgerExt{}
-	ext.RegisterEvaluator(component.MustNewID("consent"), release.EvaluatorFunc(func(_ context.Context, ld plog.Logs) error {
-		ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes().PutStr(ccaas.AttrConsentDecision, "forward")
+	l := consentledgertest.New()
+	l.Releases().RegisterEvaluator(component.MustNewID("consent"), consentledger.EvaluatorFunc(func(_ context.Context, ld plog.Logs) error {
+		ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes().PutStr(ccaas.AttrConsentDecision, ccaas.DecisionForward)
 		return nil
 	}))
-	require.NoError(t, conn.Start(ctx, hostWith{ledgerID: ext}))
-	_, _, forwarded, err := ext.Release(ctx, batch("quarantine"), false)
+	require.NoError(t, conn.Start(ctx, l.Host(ledgerID)))
+	out, err := l.Hub().Release(ctx, batch("quarantine"), false)
 	require.NoError(t, err)
-	assert.True(t, forwarded)
+	assert.True(t, out.Forwarded)
 	assert.Equal(t, []string{"a"}, ids(fwd), "a released record reaches the forward pipelines")
 	assert.Zero(t, q.LogRecordCount())
 
 	require.NoError(t, conn.Shutdown(ctx))
-	_, _, _, err = ext.Release(ctx, batch("quarantine"), false)
-	require.ErrorIs(t, err, release.ErrNoForward, "shutdown unregisters")
+	_, err = l.Hub().Release(ctx, batch("quarantine"), false)
+	require.ErrorIs(t, err, consentledger.ErrNoForward, "shutdown unregisters")
 }

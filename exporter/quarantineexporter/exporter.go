@@ -20,9 +20,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/consentry/consentry/exporter/quarantineexporter/internal/metadata"
-	"github.com/consentry/consentry/extension/consentledgerextension"
 	"github.com/consentry/consentry/internal/ccaas"
-	"github.com/consentry/consentry/internal/ledger"
+	"github.com/consentry/consentry/internal/consentledger"
 )
 
 // Reasons the exporter adds to a record's ledger entry (never to the
@@ -40,7 +39,7 @@ const (
 type quarantineExporter struct {
 	cfg    *Config
 	set    exporter.Settings
-	ledger *ledger.Ledger
+	ledger consentledger.Quarantine
 
 	stored     metric.Int64Counter
 	storedNew  metric.MeasurementOption
@@ -71,20 +70,12 @@ func newExporter(cfg *Config, set exporter.Settings) (exporter.Logs, error) {
 }
 
 func (q *quarantineExporter) start(_ context.Context, host component.Host) error {
-	ext, ok := host.GetExtensions()[q.cfg.Ledger]
-	if !ok {
-		return fmt.Errorf("ledger: extension %q not found; add it under extensions and to service.extensions", q.cfg.Ledger)
-	}
-	p, ok := ext.(consentledgerextension.Provider)
-	if !ok {
-		return fmt.Errorf("ledger: extension %q is not a consent_ledger extension", q.cfg.Ledger)
-	}
-	l, err := p.Ledger()
+	ext, err := consentledger.Find(host, q.cfg.Ledger)
 	if err != nil {
 		return err
 	}
-	q.ledger = l
-	return nil
+	q.ledger, err = ext.Quarantine(q.set.ID)
+	return err
 }
 
 // push stores every record and returns once all are committed. A store
@@ -100,7 +91,7 @@ func (q *quarantineExporter) push(ctx context.Context, ld plog.Logs) error {
 	}
 	res, err := q.ledger.Append(ctx, recs)
 	if err != nil {
-		if ledger.IsRetryable(err) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		if errors.Is(err, consentledger.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 			return fmt.Errorf("consent ledger: %w", err)
 		}
 		// Not retryable by the ledger's reckoning (e.g. a corrupt database):
@@ -137,8 +128,8 @@ func (q *quarantineExporter) push(ctx context.Context, ld plog.Logs) error {
 // under "unknown" and an id derived from its payload, with the reason
 // ReasonMissingIdentity. now is the received time of records that carry no
 // observed timestamp.
-func Records(ld plog.Logs, now time.Time) ([]ledger.Record, error) {
-	out := make([]ledger.Record, 0, ld.LogRecordCount())
+func Records(ld plog.Logs, now time.Time) ([]consentledger.Record, error) {
+	out := make([]consentledger.Record, 0, ld.LogRecordCount())
 	var m plog.ProtoMarshaler
 	single := ld.LogRecordCount() == 1
 	rls := ld.ResourceLogs()
@@ -181,9 +172,9 @@ func one(rl plog.ResourceLogs, sl plog.ScopeLogs, lr plog.LogRecord) plog.Logs {
 	return ld
 }
 
-func record(res pcommon.Map, lr plog.LogRecord, payload []byte, now time.Time) ledger.Record {
+func record(res pcommon.Map, lr plog.LogRecord, payload []byte, now time.Time) consentledger.Record {
 	attrs := lr.Attributes()
-	r := ledger.Record{
+	r := consentledger.Record{
 		Tenant:        get(attrs, res, ccaas.AttrTenantID),
 		Vendor:        get(attrs, res, ccaas.AttrVendor),
 		EventID:       get(attrs, res, ccaas.AttrEventID),

@@ -2,7 +2,8 @@ package quarantineexporter
 
 import (
 	"context"
-	"path/filepath"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -10,42 +11,32 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exportertest"
-	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/extension/extensiontest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/consentry/consentry/exporter/quarantineexporter/internal/metadata"
-	"github.com/consentry/consentry/extension/consentledgerextension"
 	"github.com/consentry/consentry/internal/ccaas"
 	"github.com/consentry/consentry/internal/configtest"
-	"github.com/consentry/consentry/internal/ledger"
-	"github.com/consentry/consentry/internal/ledger/ledgertest"
+	"github.com/consentry/consentry/internal/consentledger"
+	"github.com/consentry/consentry/internal/consentledger/consentledgertest"
 )
 
 var ledgerID = component.MustNewID("consent_ledger")
-
-type host struct {
-	component.Host
-	exts map[component.ID]component.Component
-}
-
-func (h host) GetExtensions() map[component.ID]component.Component { return h.exts }
 
 func TestConfigs(t *testing.T) {
 	require.NoError(t, componenttest.CheckConfigStruct(NewFactory().CreateDefaultConfig()))
 	cfg := configtest.Load[*Config](t, NewFactory(), "")
 	require.NoError(t, confmap.Validate(cfg))
-	assert.Equal(t, ledgerID, cfg.Ledger)
+	assert.Equal(t, ledgerID, cfg.Ledger.ComponentID())
 	assert.Equal(t, 10*time.Second, cfg.Timeout)
 	cfg = configtest.Load[*Config](t, NewFactory(), "custom")
 	require.NoError(t, confmap.Validate(cfg))
-	assert.Equal(t, component.MustNewIDWithName("consent_ledger", "pg"), cfg.Ledger)
+	assert.Equal(t, component.MustNewIDWithName("consent_ledger", "pg"), cfg.Ledger.ComponentID())
 	assert.Equal(t, 3*time.Second, cfg.Timeout)
 	for name, want := range map[string]string{
 		"no_ledger":    "ledger: the id of a consent_ledger extension is required",
@@ -131,90 +122,76 @@ func TestRecords(t *testing.T) {
 	assert.NotEqual(t, a.EventID, other[2].EventID)
 }
 
-func backends(t *testing.T, fn func(t *testing.T, cfg *consentledgerextension.Config)) {
-	t.Run("sqlite", func(t *testing.T) {
-		cfg := consentledgerextension.NewFactory().CreateDefaultConfig().(*consentledgerextension.Config)
-		cfg.SQLite.Path = filepath.Join(t.TempDir(), "ledger.db")
-		cfg.Keys = []consentledgerextension.KeyConfig{{Key: configopaque.String(ledgertest.Key(t))}}
-		fn(t, cfg)
-	})
-	t.Run("postgres", func(t *testing.T) {
-		dsn, schema := ledgertest.Postgres(t)
-		cfg := consentledgerextension.NewFactory().CreateDefaultConfig().(*consentledgerextension.Config)
-		cfg.Backend = consentledgerextension.BackendPostgres
-		cfg.Postgres.DSN = configopaque.String(dsn)
-		cfg.Postgres.Schema = schema
-		cfg.Keys = []consentledgerextension.KeyConfig{{Key: configopaque.String(ledgertest.Key(t))}}
-		fn(t, cfg)
-	})
-}
-
-func startAll(t *testing.T, lcfg *consentledgerextension.Config) (extension.Extension, exporter.Logs, *ledger.Ledger) {
+func startExporter(t *testing.T, l *consentledgertest.Fake) exporter.Logs {
 	t.Helper()
 	ctx := context.Background()
-	ext, err := consentledgerextension.NewFactory().Create(ctx, extensiontest.NewNopSettings(component.MustNewType("consent_ledger")), lcfg)
-	require.NoError(t, err)
-	require.NoError(t, ext.Start(ctx, componenttest.NewNopHost()))
+	require.NoError(t, l.Start(ctx, componenttest.NewNopHost()))
 	cfg := NewFactory().CreateDefaultConfig().(*Config)
-	cfg.Ledger = ledgerID
+	cfg.Ledger = consentledger.NewID(ledgerID)
 	exp, err := NewFactory().CreateLogs(ctx, exportertest.NewNopSettings(metadata.Type), cfg)
 	require.NoError(t, err)
-	require.NoError(t, exp.Start(ctx, host{componenttest.NewNopHost(), map[component.ID]component.Component{ledgerID: ext}}))
-	l, err := ext.(consentledgerextension.Provider).Ledger()
-	require.NoError(t, err)
-	return ext, exp, l
+	require.NoError(t, exp.Start(ctx, l.Host(ledgerID)))
+	t.Cleanup(func() { require.NoError(t, exp.Shutdown(context.Background())) })
+	return exp
 }
 
-func TestExportIsDurableAndDeduplicated(t *testing.T) {
-	backends(t, func(t *testing.T, lcfg *consentledgerextension.Config) {
-		ctx := context.Background()
-		ext, exp, l := startAll(t, lcfg)
+func TestExportStoresEveryRecordOnce(t *testing.T) {
+	ctx := context.Background()
+	l := consentledgertest.New()
+	exp := startExporter(t, l)
 
+	ld := plog.NewLogs()
+	event(ld, "org-1", "e1", "sk1", "my number is +1 415 555 0100")
+	event(ld, "org-1", "e2", "sk2", "second")
+	require.NoError(t, exp.ConsumeLogs(ctx, ld))
+	// The vendor retries the first event.
+	retry := plog.NewLogs()
+	event(retry, "org-1", "e1", "sk1", "my number is +1 415 555 0100")
+	require.NoError(t, exp.ConsumeLogs(ctx, retry))
+
+	stored := l.Records()
+	require.Len(t, stored, 2, "the retried event is stored once")
+	assert.Equal(t, "e1", stored[0].EventID)
+	assert.Equal(t, "sk1", stored[0].SubjectKey)
+	back, err := (&plog.ProtoUnmarshaler{}).UnmarshalLogs(stored[0].Payload)
+	require.NoError(t, err)
+	assert.Equal(t, "my number is +1 415 555 0100", back.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Body().Str())
+}
+
+// TestLedgerFailuresAreRetryable: whatever the ledger's failure, the
+// vendor is asked to retry (503), never told its event was refused.
+func TestLedgerFailuresAreRetryable(t *testing.T) {
+	ctx := context.Background()
+	l := consentledgertest.New()
+	exp := startExporter(t, l)
+	for _, failure := range []error{
+		fmt.Errorf("%w: database busy", consentledger.ErrUnavailable),
+		errors.New("database file is corrupt"),
+		context.DeadlineExceeded,
+	} {
+		l.Fail(failure)
 		ld := plog.NewLogs()
-		event(ld, "org-1", "e1", "sk1", "my number is +1 415 555 0100")
-		event(ld, "org-1", "e2", "sk2", "second")
-		require.NoError(t, exp.ConsumeLogs(ctx, ld))
-		// The vendor retries the first event.
-		retry := plog.NewLogs()
-		event(retry, "org-1", "e1", "sk1", "my number is +1 415 555 0100")
-		require.NoError(t, exp.ConsumeLogs(ctx, retry))
-
-		page, err := l.List(ctx, ledger.Filter{Tenant: "org-1"}, ledger.Page{Size: 10})
-		require.NoError(t, err)
-		require.Len(t, page.Records, 2, "the retried event is stored once")
-		var e1 ledger.RecordMeta
-		for _, m := range page.Records {
-			if m.EventID == "e1" {
-				e1 = m
-			}
-		}
-		require.NotEmpty(t, e1.ID)
-		stored, err := l.Get(ctx, e1.ID)
-		require.NoError(t, err)
-		back, err := (&plog.ProtoUnmarshaler{}).UnmarshalLogs(stored.Payload)
-		require.NoError(t, err)
-		assert.Equal(t, "my number is +1 415 555 0100", back.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Body().Str())
-
-		rep, err := l.Verify(ctx)
-		require.NoError(t, err)
-		assert.True(t, rep.OK, "%+v", rep)
-
-		// With the ledger gone, an export fails and is retryable: the
-		// receiver answers 503 and the vendor retries.
-		require.NoError(t, ext.Shutdown(ctx))
-		more := plog.NewLogs()
-		event(more, "org-1", "e3", "sk3", "third")
-		err = exp.ConsumeLogs(ctx, more)
-		require.Error(t, err)
+		event(ld, "org-1", "e1", "sk1", "text")
+		err := exp.ConsumeLogs(ctx, ld)
+		require.ErrorIs(t, err, failure)
 		assert.False(t, consumererror.IsPermanent(err), "a store failure must not be permanent: %v", err)
-		require.NoError(t, exp.Shutdown(ctx))
-	})
+	}
+	assert.Empty(t, l.Records())
+
+	// With the ledger gone (shut down), an export fails and is retryable.
+	l.Fail(nil)
+	require.NoError(t, l.Shutdown(ctx))
+	ld := plog.NewLogs()
+	event(ld, "org-1", "e3", "sk3", "third")
+	err := exp.ConsumeLogs(ctx, ld)
+	require.ErrorIs(t, err, consentledger.ErrUnavailable)
+	assert.False(t, consumererror.IsPermanent(err), "a store failure must not be permanent: %v", err)
 }
 
 func TestStartNeedsTheLedger(t *testing.T) {
 	ctx := context.Background()
 	cfg := NewFactory().CreateDefaultConfig().(*Config)
-	cfg.Ledger = ledgerID
+	cfg.Ledger = consentledger.NewID(ledgerID)
 	exp, err := NewFactory().CreateLogs(ctx, exportertest.NewNopSettings(metadata.Type), cfg)
 	require.NoError(t, err)
 	err = exp.Start(ctx, componenttest.NewNopHost())
@@ -223,7 +200,10 @@ func TestStartNeedsTheLedger(t *testing.T) {
 
 	notLedger, err := extensiontest.NewNopFactory().Create(ctx, extensiontest.NewNopSettings(extensiontest.NopType), nil)
 	require.NoError(t, err)
-	err = exp.Start(ctx, host{componenttest.NewNopHost(), map[component.ID]component.Component{ledgerID: notLedger}})
+	err = exp.Start(ctx, consentledgertest.Host(map[component.ID]component.Component{ledgerID: notLedger}))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "is not a consent_ledger extension")
+
+	stopped := consentledgertest.New()
+	require.ErrorIs(t, exp.Start(ctx, stopped.Host(ledgerID)), consentledger.ErrNotStarted)
 }

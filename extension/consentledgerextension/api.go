@@ -124,7 +124,7 @@ func (e *ledgerExtension) startAPI(ctx context.Context, host component.Host, l *
 		Ledger:   l,
 		Auth:     &api.Auth,
 		Keyer:    keyer,
-		Releaser: &e.Hub,
+		Releaser: e.releaser,
 		OnConsentChange: func(tenant, subjectKey string) {
 			e.notify(consentstore.Key{Scope: tenant, Subject: subjectKey})
 		},

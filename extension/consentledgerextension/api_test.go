@@ -75,7 +75,7 @@ func TestServedAPI(t *testing.T) {
 	require.NoError(t, ext.Start(ctx, componenttest.NewNopHost()))
 	e := ext.(*ledgerExtension)
 	var changed atomic.Value
-	e.Subscribe(func(k consentstore.Key) { changed.Store(k) })
+	consentClient{e}.Subscribe(func(k consentstore.Key) { changed.Store(k) })
 
 	// REST: no token -> 401; the OpenAPI document is public.
 	resp, err := http.Get("http://" + httpAddr + "/v1/quarantine/records")
@@ -112,13 +112,13 @@ func TestServedAPI(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, want, res.GetSubjectKey())
 	assert.Equal(t, consentstore.Key{Scope: "genesys/org-1", Subject: want}, changed.Load(), "subscribers hear of it at once")
-	recs, err := e.Lookup(ctx, consentstore.Key{Scope: "genesys/org-1", Subject: want})
+	recs, err := consentClient{e}.Lookup(ctx, consentstore.Key{Scope: "genesys/org-1", Subject: want})
 	require.NoError(t, err)
 	require.Len(t, recs, 1)
 	assert.Equal(t, []string{"analytics"}, recs[0].Granted)
 
 	// Release needs the consent processor and router to be registered.
-	l, err := e.Ledger()
+	l, err := e.ledgerOrErr()
 	require.NoError(t, err)
 	ld := plog.NewLogs()
 	ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr("x")

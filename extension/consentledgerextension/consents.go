@@ -107,38 +107,42 @@ func fromLedgerConsent(c *ledger.Consent) (consentstore.Record, error) {
 	return rec, nil
 }
 
+// consentClient is the consent store in the ledger
+// (consentledger.Consents), the consent processor's store.
+type consentClient struct{ e *ledgerExtension }
+
 // Append implements consentstore.Store: the record is committed to the
 // ledger (hash-chained, de-duplicated by id) before Append returns.
-func (e *ledgerExtension) Append(ctx context.Context, rec consentstore.Record) error {
+func (c consentClient) Append(ctx context.Context, rec consentstore.Record) error {
 	if err := rec.Validate(); err != nil {
 		return err
 	}
-	l, err := e.ledgerOrErr()
+	l, err := c.e.ledgerOrErr()
 	if err != nil {
 		return err
 	}
-	c, err := toLedgerConsent(rec)
+	row, err := toLedgerConsent(rec)
 	if err != nil {
 		return err
 	}
-	if _, _, err := l.PutConsent(ctx, c); err != nil {
-		return err
+	if _, _, err := l.PutConsent(ctx, row); err != nil {
+		return contractErr(err)
 	}
-	e.notify(rec.Key)
+	c.e.notify(rec.Key)
 	return nil
 }
 
 // Lookup implements consentstore.Store. Records that expired are left out.
-func (e *ledgerExtension) Lookup(ctx context.Context, key consentstore.Key) ([]consentstore.Record, error) {
-	l, err := e.ledgerOrErr()
+func (c consentClient) Lookup(ctx context.Context, key consentstore.Key) ([]consentstore.Record, error) {
+	l, err := c.e.ledgerOrErr()
 	if err != nil {
 		return nil, err
 	}
 	rows, err := l.LookupConsents(ctx, key.Scope, key.Subject)
 	if err != nil || len(rows) == 0 {
-		return nil, err
+		return nil, contractErr(err)
 	}
-	now := e.now()
+	now := c.e.now()
 	out := make([]consentstore.Record, 0, len(rows))
 	for i := range rows {
 		if !rows[i].ExpiresAt.IsZero() && !rows[i].ExpiresAt.After(now) {
@@ -157,7 +161,9 @@ func (e *ledgerExtension) Lookup(ctx context.Context, key consentstore.Key) ([]c
 // Subscribe implements consentstore.Notifier: fn is called with the key of
 // every subject whose consent records change through this extension (the
 // consent processor's writes and the auditor API's).
-func (e *ledgerExtension) Subscribe(fn func(consentstore.Key)) func() {
+func (c consentClient) Subscribe(fn func(consentstore.Key)) func() { return c.e.subscribe(fn) }
+
+func (e *ledgerExtension) subscribe(fn func(consentstore.Key)) func() {
 	e.subMu.Lock()
 	defer e.subMu.Unlock()
 	e.nextSub++

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/consentry/consentry/extension/consentledgerextension/internal/metadata"
+	"github.com/consentry/consentry/internal/consentledger"
 	"github.com/consentry/consentry/internal/consentstore"
 	"github.com/consentry/consentry/internal/ledger"
 	"github.com/consentry/consentry/internal/ledger/postgres"
@@ -23,16 +24,6 @@ import (
 	"github.com/consentry/consentry/internal/ledger/sqlstore"
 	"github.com/consentry/consentry/internal/release"
 )
-
-// Provider is implemented by the consent_ledger extension: components that
-// write to the ledger (the quarantine exporter) find it among the host's
-// extensions and call Ledger after the extension has started.
-type Provider interface {
-	Ledger() (*ledger.Ledger, error)
-}
-
-// ErrNotStarted is returned by a ledger extension that is not running.
-var ErrNotStarted = errors.New("consent_ledger: the ledger is not open (the extension has not started or has shut down)")
 
 type ledgerExtension struct {
 	cfg *Config
@@ -42,7 +33,12 @@ type ledgerExtension struct {
 	mu     sync.RWMutex
 	ledger *ledger.Ledger
 
-	release.Hub
+	// hub holds the release registrations of the consent processor and
+	// the consent_router.
+	hub consentledger.Hub
+	// releaser runs releases (the auditor API's ReleaseRecords) over the
+	// open ledger and hub.
+	releaser *release.Releaser
 
 	subMu   sync.Mutex
 	subs    map[int]func(consentstore.Key)
@@ -59,22 +55,75 @@ func newExtension(cfg *Config, set extension.Settings) *ledgerExtension {
 	return &ledgerExtension{cfg: cfg, set: set, now: time.Now}
 }
 
-var (
-	_ extension.Extension = (*ledgerExtension)(nil)
-	_ Provider            = (*ledgerExtension)(nil)
-	_ release.Registry    = (*ledgerExtension)(nil)
-)
+var _ consentledger.Extension = (*ledgerExtension)(nil)
 
-// Ledger implements Provider.
-func (e *ledgerExtension) Ledger() (*ledger.Ledger, error) { return e.ledgerOrErr() }
+// Quarantine implements consentledger.Extension.
+func (e *ledgerExtension) Quarantine(component.ID) (consentledger.Quarantine, error) {
+	if _, err := e.ledgerOrErr(); err != nil {
+		return nil, err
+	}
+	return quarantineClient{e}, nil
+}
+
+// Consents implements consentledger.Extension.
+func (e *ledgerExtension) Consents(component.ID) (consentledger.Consents, error) {
+	if _, err := e.ledgerOrErr(); err != nil {
+		return nil, err
+	}
+	return consentClient{e}, nil
+}
+
+// Releases implements consentledger.Extension.
+func (e *ledgerExtension) Releases() consentledger.Registry { return &e.hub }
 
 func (e *ledgerExtension) ledgerOrErr() (*ledger.Ledger, error) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	if e.ledger == nil {
-		return nil, ErrNotStarted
+		return nil, consentledger.ErrNotStarted
 	}
 	return e.ledger, nil
+}
+
+// quarantineClient stores the quarantine exporter's records.
+type quarantineClient struct{ e *ledgerExtension }
+
+// Append implements consentledger.Quarantine.
+func (q quarantineClient) Append(ctx context.Context, recs []consentledger.Record) ([]consentledger.AppendResult, error) {
+	l, err := q.e.ledgerOrErr()
+	if err != nil {
+		return nil, err
+	}
+	in := make([]ledger.Record, len(recs))
+	for i := range recs {
+		r := &recs[i]
+		in[i] = ledger.Record{
+			Tenant: r.Tenant, Vendor: r.Vendor, EventID: r.EventID, EventName: r.EventName,
+			SubjectKey: r.SubjectKey, InteractionID: r.InteractionID, Reasons: r.Reasons,
+			ConsentStatus: r.ConsentStatus, OccurredAt: r.OccurredAt, ReceivedAt: r.ReceivedAt, Payload: r.Payload,
+		}
+	}
+	res, err := l.Append(ctx, in)
+	if err != nil {
+		return nil, contractErr(err)
+	}
+	out := make([]consentledger.AppendResult, len(res))
+	for i := range res {
+		out[i] = consentledger.AppendResult{ID: res[i].ID, Duplicate: res[i].Duplicate, Err: res[i].Err}
+		if errors.Is(res[i].Err, ledger.ErrInvalid) {
+			out[i].Err = fmt.Errorf("%w: %w", consentledger.ErrInvalidRecord, res[i].Err)
+		}
+	}
+	return out, nil
+}
+
+// contractErr marks the engine's transient errors as the contract's
+// ErrUnavailable.
+func contractErr(err error) error {
+	if err != nil && !errors.Is(err, consentledger.ErrUnavailable) && ledger.IsRetryable(err) {
+		return fmt.Errorf("%w: %w", consentledger.ErrUnavailable, err)
+	}
+	return err
 }
 
 // Start opens the database (migrating it), opens the ledger and starts the
@@ -100,6 +149,7 @@ func (e *ledgerExtension) Start(ctx context.Context, host component.Host) error 
 	}
 	e.mu.Lock()
 	e.ledger = l
+	e.releaser = release.New(l, &e.hub)
 	e.mu.Unlock()
 	if err := e.registerMetrics(); err != nil {
 		return err

@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/collector/extension/extensiontest"
 
 	"github.com/consentry/consentry/extension/consentledgerextension/internal/metadata"
+	"github.com/consentry/consentry/internal/consentledger"
 	"github.com/consentry/consentry/internal/consentstore"
 	"github.com/consentry/consentry/internal/ledger"
 	"github.com/consentry/consentry/internal/ledger/ledgertest"
@@ -24,22 +25,26 @@ import (
 
 // backends runs fn against SQLite and, when configured, PostgreSQL.
 func backends(t *testing.T, fn func(t *testing.T, cfg *Config)) {
-	t.Run("sqlite", func(t *testing.T) {
-		cfg := createDefaultConfig()
-		cfg.SQLite.Path = filepath.Join(t.TempDir(), "ledger.db")
-		cfg.Keys = []KeyConfig{{ID: "k1", Key: configopaque.String(ledgertest.Key(t))}}
-		fn(t, cfg)
-	})
-	t.Run("postgres", func(t *testing.T) {
+	for _, b := range []string{BackendSQLite, BackendPostgres} {
+		t.Run(b, func(t *testing.T) { fn(t, newConfig(t, b)) })
+	}
+}
+
+// newConfig configures an empty ledger on backend (PostgreSQL: a schema of
+// the test's own; the test is skipped when PostgreSQL is not configured).
+func newConfig(t *testing.T, backend string) *Config {
+	cfg := createDefaultConfig()
+	cfg.Keys = []KeyConfig{{ID: "k1", Key: configopaque.String(ledgertest.Key(t))}}
+	if backend == BackendPostgres {
 		dsn, schema := ledgertest.Postgres(t)
-		cfg := createDefaultConfig()
 		cfg.Backend = BackendPostgres
 		cfg.Postgres.DSN = configopaque.String(dsn)
 		cfg.Postgres.Schema = schema
 		cfg.WriterID = "test-writer"
-		cfg.Keys = []KeyConfig{{ID: "k1", Key: configopaque.String(ledgertest.Key(t))}}
-		fn(t, cfg)
-	})
+		return cfg
+	}
+	cfg.SQLite.Path = filepath.Join(t.TempDir(), "ledger.db")
+	return cfg
 }
 
 func start(t *testing.T, cfg *Config) *ledgerExtension {
@@ -56,7 +61,7 @@ func TestConsentStoreRoundTrip(t *testing.T) {
 		e := start(t, cfg)
 		var mu sync.Mutex
 		var notified []consentstore.Key
-		unsub := e.Subscribe(func(k consentstore.Key) {
+		unsub := consentClient{e}.Subscribe(func(k consentstore.Key) {
 			mu.Lock()
 			defer mu.Unlock()
 			notified = append(notified, k)
@@ -73,13 +78,13 @@ func TestConsentStoreRoundTrip(t *testing.T) {
 			{ID: "c3", Key: key, OptOut: consentstore.OptOutSaleSharing, Source: consentstore.Source("gpc"), Signal: "gpc", At: at.Add(2 * time.Minute)},
 		}
 		for _, r := range recs {
-			require.NoError(t, e.Append(ctx, r))
+			require.NoError(t, consentClient{e}.Append(ctx, r))
 		}
 		// A retried consent event is stored once.
-		require.NoError(t, e.Append(ctx, recs[0]))
-		require.Error(t, e.Append(ctx, consentstore.Record{ID: "bad"}), "a record without scope and subject is refused")
+		require.NoError(t, consentClient{e}.Append(ctx, recs[0]))
+		require.Error(t, consentClient{e}.Append(ctx, consentstore.Record{ID: "bad"}), "a record without scope and subject is refused")
 
-		got, err := e.Lookup(ctx, key)
+		got, err := consentClient{e}.Lookup(ctx, key)
 		require.NoError(t, err)
 		require.Len(t, got, 3)
 		for i, want := range recs {
@@ -96,7 +101,7 @@ func TestConsentStoreRoundTrip(t *testing.T) {
 			assert.Equal(t, want.NoticeID, got[i].NoticeID)
 			assert.True(t, want.At.Equal(got[i].At), "at %v != %v", want.At, got[i].At)
 		}
-		other, err := e.Lookup(ctx, consentstore.Key{Scope: "genesys/org-2", Subject: "sk-1"})
+		other, err := consentClient{e}.Lookup(ctx, consentstore.Key{Scope: "genesys/org-2", Subject: "sk-1"})
 		require.NoError(t, err)
 		assert.Empty(t, other, "consent does not leak across scopes")
 		mu.Lock()
@@ -104,7 +109,7 @@ func TestConsentStoreRoundTrip(t *testing.T) {
 		mu.Unlock()
 
 		// What the auditor reads first: c2 denies marketing, so its row is a denial.
-		l, err := e.Ledger()
+		l, err := e.ledgerOrErr()
 		require.NoError(t, err)
 		rows, err := l.LookupConsents(ctx, key.Scope, key.Subject)
 		require.NoError(t, err)
@@ -115,11 +120,11 @@ func TestConsentStoreRoundTrip(t *testing.T) {
 
 		// Durable: a new extension on the same database sees them.
 		require.NoError(t, e.Shutdown(ctx))
-		_, err = e.Lookup(ctx, key)
-		require.ErrorIs(t, err, ErrNotStarted)
+		_, err = consentClient{e}.Lookup(ctx, key)
+		require.ErrorIs(t, err, consentledger.ErrNotStarted)
 		e2 := start(t, cfg)
 		defer func() { require.NoError(t, e2.Shutdown(ctx)) }()
-		got, err = e2.Lookup(ctx, key)
+		got, err = consentClient{e2}.Lookup(ctx, key)
 		require.NoError(t, err)
 		assert.Len(t, got, 3)
 	})
@@ -130,7 +135,7 @@ func TestAPIRecordedConsentIsReadable(t *testing.T) {
 		ctx := context.Background()
 		e := start(t, cfg)
 		defer func() { require.NoError(t, e.Shutdown(ctx)) }()
-		l, err := e.Ledger()
+		l, err := e.ledgerOrErr()
 		require.NoError(t, err)
 		// A row without details, as the auditor API records it.
 		_, _, err = l.PutConsent(ctx, ledger.Consent{ID: "api-1", Tenant: "s", SubjectKey: "k",
@@ -140,7 +145,7 @@ func TestAPIRecordedConsentIsReadable(t *testing.T) {
 			Status: ledger.ConsentGranted, Purposes: []string{"recording"}, At: time.Now(),
 			ExpiresAt: time.Now().Add(-time.Hour)})
 		require.NoError(t, err)
-		got, err := e.Lookup(ctx, consentstore.Key{Scope: "s", Subject: "k"})
+		got, err := consentClient{e}.Lookup(ctx, consentstore.Key{Scope: "s", Subject: "k"})
 		require.NoError(t, err)
 		require.Len(t, got, 1, "the expired grant is not served")
 		assert.Equal(t, []string{"analytics"}, got[0].Denied)
@@ -158,7 +163,7 @@ func TestAPIRecordedConsentIsReadable(t *testing.T) {
 			_, _, err = l.PutConsent(ctx, ledger.Consent{ID: fmt.Sprint("api-d", i), Tenant: "s", SubjectKey: fmt.Sprint("k", i),
 				Status: ledger.ConsentWithdrawn, Purposes: []string{"analytics"}, Source: "api", Details: []byte(details), At: time.Now()})
 			require.NoError(t, err)
-			got, err := e.Lookup(ctx, consentstore.Key{Scope: "s", Subject: fmt.Sprint("k", i)})
+			got, err := consentClient{e}.Lookup(ctx, consentstore.Key{Scope: "s", Subject: fmt.Sprint("k", i)})
 			require.NoError(t, err, details)
 			require.Len(t, got, 1)
 			assert.Equal(t, []string{"analytics"}, got[0].Denied, details)
@@ -201,7 +206,7 @@ func TestKeyFileAndWrongKeyAfterRestart(t *testing.T) {
 	cfg.SQLite.Path = filepath.Join(dir, "ledger.db")
 	cfg.Keys = []KeyConfig{{ID: "k1", KeyFile: keyFile}}
 	e := start(t, cfg)
-	l, err := e.Ledger()
+	l, err := e.ledgerOrErr()
 	require.NoError(t, err)
 	res, err := l.Append(ctx, []ledger.Record{{Tenant: "t", Vendor: "genesys", EventID: "e1", SubjectKey: "s", Payload: []byte("secret payload")}})
 	require.NoError(t, err)
@@ -221,7 +226,7 @@ func TestKeyFileAndWrongKeyAfterRestart(t *testing.T) {
 	cfg.Keys = []KeyConfig{{ID: "k1", KeyFile: keyFile}}
 	e = start(t, cfg)
 	defer func() { require.NoError(t, e.Shutdown(ctx)) }()
-	l, err = e.Ledger()
+	l, err = e.ledgerOrErr()
 	require.NoError(t, err)
 	got, err := l.Get(ctx, res[0].ID)
 	require.NoError(t, err)
@@ -236,7 +241,7 @@ func TestKeyRotation(t *testing.T) {
 		ctx := context.Background()
 		oldKey, newKey := cfg.Keys[0], KeyConfig{ID: "k2", Key: configopaque.String(ledgertest.Key(t))}
 		e := start(t, cfg)
-		l, err := e.Ledger()
+		l, err := e.ledgerOrErr()
 		require.NoError(t, err)
 		var ids []string
 		for i := range 5 {
@@ -249,7 +254,7 @@ func TestKeyRotation(t *testing.T) {
 
 		cfg.Keys, cfg.ActiveKey = []KeyConfig{newKey, oldKey}, "k2"
 		e = start(t, cfg)
-		l, err = e.Ledger()
+		l, err = e.ledgerOrErr()
 		require.NoError(t, err)
 		oldWrapped := func() int {
 			var n int
@@ -264,7 +269,7 @@ func TestKeyRotation(t *testing.T) {
 		cfg.Keys, cfg.ActiveKey = []KeyConfig{newKey}, ""
 		e = start(t, cfg)
 		defer func() { require.NoError(t, e.Shutdown(ctx)) }()
-		l, err = e.Ledger()
+		l, err = e.ledgerOrErr()
 		require.NoError(t, err)
 		for i, id := range ids {
 			r, err := l.Get(ctx, id)
@@ -285,7 +290,7 @@ func TestRetention(t *testing.T) {
 	require.NoError(t, cfg.Validate())
 	e := start(t, cfg)
 	defer func() { require.NoError(t, e.Shutdown(ctx)) }()
-	l, err := e.Ledger()
+	l, err := e.ledgerOrErr()
 	require.NoError(t, err)
 	res, err := l.Append(ctx, []ledger.Record{{Tenant: "t", Vendor: "genesys", EventID: "old", SubjectKey: "s", Payload: []byte("x")}})
 	require.NoError(t, err)
@@ -309,7 +314,7 @@ func TestWrongKeyWithDerivedID(t *testing.T) {
 		ctx := context.Background()
 		cfg.Keys = []KeyConfig{{Key: configopaque.String(ledgertest.Key(t))}}
 		e := start(t, cfg)
-		l, err := e.Ledger()
+		l, err := e.ledgerOrErr()
 		require.NoError(t, err)
 		_, err = l.Append(ctx, []ledger.Record{{Tenant: "t", Vendor: "genesys", EventID: "e1", SubjectKey: "s", Payload: []byte("x")}})
 		require.NoError(t, err)

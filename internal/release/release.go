@@ -1,194 +1,279 @@
-// Package release is the contract by which quarantined records go back to
-// the forward pipeline: the consent_ledger extension implements Registry;
-// the consent processor registers an Evaluator (re-tag under the current
-// policy and consent) and the consent_router connector registers its
-// forward consumer. The ledger's auditor API releases a record by
-// re-evaluating it and, when the new decision is "forward", handing it to
-// that consumer. Without both registrations there is no release: records
-// stay quarantined (fail closed).
+// Package release is the release of quarantined records, a domain
+// operation of the consent ledger: select the unreleased records a request
+// names, decrypt each, have the consent processor re-evaluate it under the
+// policy and consent in force now, push the ones now decided "forward" into
+// the consent_router's forward pipeline, and mark them released in the
+// ledger's hash chain. The auditor API's ReleaseRecords (gRPC and REST)
+// only maps its request and response onto Releaser.Release.
+//
+// The re-evaluation and the push go through the registrations of a
+// consentledger.Hub (the consent processor's evaluator, the router's
+// forward pipeline): without both, nothing is released.
 package release
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
+	"time"
 
-	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/consumer"
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/consentry/consentry/internal/ccaas"
+	"github.com/consentry/consentry/internal/consentledger"
+	"github.com/consentry/consentry/internal/ledger"
 )
 
-// Evaluator re-tags records in place under the current policy and consent
-// (it overwrites consent.decision, consent.reasons and the other tags).
-type Evaluator interface {
-	Reevaluate(ctx context.Context, ld plog.Logs) error
+// Bounds of one release.
+const (
+	// DefaultLimit is the number of records a request without a limit
+	// evaluates at most.
+	DefaultLimit = 1000
+	// MaxLimit is the largest limit a request may ask for.
+	MaxLimit = 10000
+	// markBatch records are marked released in one chain entry batch.
+	markBatch = 100
+	// listPage is the page size of the ledger listing.
+	listPage = 1000
+	// markTimeout bounds marking the records already forwarded after the
+	// caller went away.
+	markTimeout = 30 * time.Second
+)
+
+// Ledger is what release needs of the ledger engine (*ledger.Ledger).
+type Ledger interface {
+	List(ctx context.Context, f ledger.Filter, p ledger.Page) (ledger.RecordPage, error)
+	Get(ctx context.Context, id string) (*ledger.StoredRecord, error)
+	MarkReleased(ctx context.Context, ids []string, caller, reason string) ([]string, error)
 }
 
-// ScopeChecker is implemented by evaluators that know the consent scopes
-// of the policy in force. Consent recorded under a scope the policy never
-// looks up would be silently ineffective; the auditor API refuses it.
-type ScopeChecker interface {
-	CheckScope(scope string) error
+// Request names the records to release.
+type Request struct {
+	// Filter selects the records; it must name at least one criterion
+	// (an empty filter would select every quarantined record). Only
+	// records not yet released are considered, whatever Filter.Released
+	// says (ReleasedOnly is refused).
+	Filter ledger.Filter
+	// Limit bounds the records evaluated (0: DefaultLimit; at most
+	// MaxLimit).
+	Limit int
+	// DryRun evaluates without forwarding or marking anything.
+	DryRun bool
+	// Caller and Reason go into the release markers (Reason is required).
+	Caller, Reason string
 }
 
-// EvaluatorFunc adapts a function to Evaluator.
-type EvaluatorFunc func(ctx context.Context, ld plog.Logs) error
+// Outcome is what happened to one record.
+type Outcome struct {
+	RecordID string
+	// Decision and Reasons are the re-evaluation's (empty when the record
+	// could not be evaluated).
+	Decision string
+	Reasons  []string
+	// Forwarded: pushed into the forward pipeline. Released: marked
+	// released in the ledger.
+	Forwarded, Released bool
+	// Err says why the record could not be evaluated or forwarded: it
+	// wraps ledger.ErrErased or ledger.ErrPurged (its payload is gone),
+	// ErrUnreadable, ErrReevaluation, or the ledger's or the pipeline's
+	// error. The record stays quarantined.
+	Err error
+}
 
-// Reevaluate calls f.
-func (f EvaluatorFunc) Reevaluate(ctx context.Context, ld plog.Logs) error { return f(ctx, ld) }
-
-// Registry is implemented by the component that releases records (the
-// consent_ledger extension). Each Register call returns a function that
-// removes the registration (call it at Shutdown).
-type Registry interface {
-	RegisterEvaluator(owner component.ID, e Evaluator) (unregister func())
-	RegisterForward(owner component.ID, next consumer.Logs) (unregister func())
+// Result is the outcome of a release.
+type Result struct {
+	DryRun   bool
+	Outcomes []*Outcome
+	// Evaluated, Eligible (decided forward), Forwarded and Released count
+	// the outcomes.
+	Evaluated, Eligible, Forwarded, Released int
+	// More reports that the limit stopped the release before the last
+	// matching record.
+	More bool
 }
 
 // Errors of Release.
 var (
-	ErrNoEvaluator = errors.New("release: no consent processor uses this ledger as its store, so records cannot be re-evaluated")
-	ErrNoForward   = errors.New("release: no consent_router registers a forward pipeline with this ledger (set its ledger option)")
-	ErrAmbiguous   = errors.New("release: more than one consent processor or router is registered with this ledger; release needs exactly one of each")
+	// ErrInvalid wraps a request that cannot be run as given.
+	ErrInvalid = errors.New("invalid release request")
+	// ErrNotReady wraps why release cannot run now (consentledger.ErrNoEvaluator,
+	// ErrNoForward, ErrAmbiguous).
+	ErrNotReady = errors.New("release is not available")
+	// ErrUnreadable: the stored payload is not an OTLP logs record.
+	ErrUnreadable = errors.New("the stored payload is not an OTLP logs record")
+	// ErrReevaluation wraps the evaluator's error.
+	ErrReevaluation = errors.New("re-evaluation failed")
 )
 
-// Hub is a Registry that releases records. The zero value is ready.
-type Hub struct {
-	// mu is held for reading through a whole release, so that unregistering
-	// (the processor's and router's Shutdown) waits until no release is
-	// handing records to a pipeline that is stopping.
-	mu      sync.RWMutex
-	evals   map[component.ID]Evaluator
-	forward map[component.ID]consumer.Logs
+// Releaser runs releases. Releases are serialised: two overlapping calls
+// would both see the same records unreleased and forward them twice.
+type Releaser struct {
+	ledger Ledger
+	hub    *consentledger.Hub
+	mu     sync.Mutex
 }
 
-// RegisterEvaluator implements Registry.
-func (h *Hub) RegisterEvaluator(owner component.ID, e Evaluator) func() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.evals == nil {
-		h.evals = map[component.ID]Evaluator{}
-	}
-	h.evals[owner] = e
-	return func() {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		delete(h.evals, owner)
-	}
+// New returns a Releaser over l whose evaluator and forward pipeline are
+// those registered with hub.
+func New(l Ledger, hub *consentledger.Hub) *Releaser {
+	return &Releaser{ledger: l, hub: hub}
 }
 
-// RegisterForward implements Registry.
-func (h *Hub) RegisterForward(owner component.ID, next consumer.Logs) func() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.forward == nil {
-		h.forward = map[component.ID]consumer.Logs{}
-	}
-	h.forward[owner] = next
-	return func() {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		delete(h.forward, owner)
-	}
-}
+// CheckScope reports whether scope is a consent scope of the policy in
+// force (see consentledger.Hub.CheckScope).
+func (r *Releaser) CheckScope(scope string) error { return r.hub.CheckScope(scope) }
 
-// pick must be called with h.mu held (for reading at least).
-func (h *Hub) pick() (Evaluator, consumer.Logs, error) {
-	if len(h.evals) == 0 {
-		return nil, nil, ErrNoEvaluator
-	}
-	if len(h.forward) == 0 {
-		return nil, nil, ErrNoForward
-	}
-	if len(h.evals) > 1 || len(h.forward) > 1 {
-		return nil, nil, ErrAmbiguous
-	}
-	var e Evaluator
-	var f consumer.Logs
-	for _, v := range h.evals {
-		e = v
-	}
-	for _, v := range h.forward {
-		f = v
-	}
-	return e, f, nil
-}
-
-// CheckScope asks the registered evaluator whether scope is a consent scope
-// of the policy in force. It returns nil when that cannot be checked (no
-// evaluator, or one that does not know).
-func (h *Hub) CheckScope(scope string) error {
-	h.mu.RLock()
-	var checkers []ScopeChecker
-	for _, e := range h.evals {
-		if c, ok := e.(ScopeChecker); ok {
-			checkers = append(checkers, c)
-		}
-	}
-	h.mu.RUnlock()
-	if len(checkers) != 1 {
-		return nil
-	}
-	return checkers[0].CheckScope(scope)
-}
-
-// Ready reports why Release cannot work now (nil when it can): no
-// evaluator, no forward pipeline, or more than one of either.
-func (h *Hub) Ready() error {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	_, _, err := h.pick()
-	return err
-}
-
-// Release re-evaluates ld (one quarantined record, as stored) and, when
-// every record in it is now to be forwarded and dryRun is false, hands it
-// to the forward pipeline. It returns the new decision ("forward" only when
-// every record says exactly "forward"; anything else keeps the record
-// quarantined), the reasons of the first record not forwarded, and whether
-// it was forwarded. An error from the forward pipeline is returned as is:
-// the record stays quarantined and the caller may retry.
-func (h *Hub) Release(ctx context.Context, ld plog.Logs, dryRun bool) (decision string, reasons []string, forwarded bool, err error) {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	e, f, err := h.pick()
+// Release releases the records req names. Records pushed into the forward
+// pipeline are marked released on every path, even when ctx ends or a
+// later step fails: otherwise they would have left quarantine without a
+// signed marker, and a retry would forward them again. An error of the
+// listing or of the markers ends the release; an error of one record is
+// its Outcome's.
+func (r *Releaser) Release(ctx context.Context, req Request) (res *Result, err error) {
+	f, limit, err := check(req)
 	if err != nil {
-		return "", nil, false, err
+		return nil, err
 	}
-	if ld.LogRecordCount() == 0 {
-		return "", nil, false, errors.New("release: the stored record is empty")
+	if err := r.hub.Ready(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotReady, err)
 	}
-	if err := e.Reevaluate(ctx, ld); err != nil {
-		return "", nil, false, err
-	}
-	decision = "forward"
-	rls := ld.ResourceLogs()
-	for i := 0; i < rls.Len() && decision == "forward"; i++ {
-		sls := rls.At(i).ScopeLogs()
-		for j := 0; j < sls.Len() && decision == "forward"; j++ {
-			lrs := sls.At(j).LogRecords()
-			for k := 0; k < lrs.Len(); k++ {
-				attrs := lrs.At(k).Attributes()
-				d, ok := attrs.Get(ccaas.AttrConsentDecision)
-				if !ok || d.Type() != pcommon.ValueTypeStr || d.Str() != "forward" {
-					decision = "quarantine"
-					if ok && d.Type() == pcommon.ValueTypeStr && d.Str() != "" {
-						decision = d.Str()
-					}
-					reasons = ccaas.Strings(attrs, ccaas.AttrConsentReasons)
-					break
+	r.mu.Lock()
+	defer r.mu.Unlock()
+
+	res = &Result{DryRun: req.DryRun}
+	m := marker{r: r, req: &req, res: res, byID: map[string]*Outcome{}}
+	m.ctx, m.cancel = context.WithTimeout(context.WithoutCancel(ctx), markTimeout)
+	defer m.cancel()
+	defer func() {
+		// After an early return; a no-op after the last flush.
+		if ferr := m.flush(); err == nil && ferr != nil {
+			res, err = nil, ferr
+		}
+	}()
+
+	token := ""
+	for res.Evaluated < limit {
+		p, err := r.ledger.List(ctx, f, ledger.Page{Size: min(limit-res.Evaluated, listPage), Token: token})
+		if err != nil {
+			return nil, err
+		}
+		for i := range p.Records {
+			o := r.evaluate(ctx, p.Records[i].ID, req.DryRun)
+			if ctx.Err() != nil {
+				if o.Forwarded {
+					m.add(o)
+				}
+				return nil, ctx.Err()
+			}
+			res.Outcomes = append(res.Outcomes, o)
+			res.Evaluated++
+			if o.Decision == ccaas.DecisionForward {
+				res.Eligible++
+			}
+			if o.Forwarded {
+				res.Forwarded++
+				if err := m.add(o); err != nil {
+					return nil, err
 				}
 			}
 		}
+		token = p.NextToken
+		if token == "" {
+			break
+		}
 	}
-	if decision != "forward" || dryRun {
-		return decision, reasons, false, nil
+	if err := m.flush(); err != nil {
+		return nil, err
 	}
-	if err := f.ConsumeLogs(ctx, ld); err != nil {
-		return decision, nil, false, err
+	res.More = token != "" && res.Evaluated >= limit
+	return res, nil
+}
+
+// check validates a request and returns its filter and limit.
+func check(req Request) (ledger.Filter, int, error) {
+	f := req.Filter
+	switch {
+	case req.Reason == "":
+		return f, 0, fmt.Errorf("%w: a reason is required", ErrInvalid)
+	case f.Released == ledger.ReleasedOnly:
+		return f, 0, fmt.Errorf("%w: the filter selects only records already released", ErrInvalid)
+	case emptyFilter(&f):
+		return f, 0, fmt.Errorf("%w: the filter is empty and would select every quarantined record: name at least one criterion", ErrInvalid)
+	case req.Limit < 0 || req.Limit > MaxLimit:
+		return f, 0, fmt.Errorf("%w: limit must be between 1 and %d", ErrInvalid, MaxLimit)
 	}
-	return decision, nil, true, nil
+	f.Released = ledger.UnreleasedOnly
+	limit := req.Limit
+	if limit == 0 {
+		limit = DefaultLimit
+	}
+	return f, limit, nil
+}
+
+func emptyFilter(f *ledger.Filter) bool {
+	return f.Tenant == "" && f.Vendor == "" && f.Reason == "" && f.EventName == "" && f.SubjectKey == "" &&
+		f.InteractionID == "" && f.From.IsZero() && f.To.IsZero() && f.OccurredFrom.IsZero() && f.OccurredTo.IsZero() &&
+		len(f.IDs) == 0
+}
+
+// evaluate decrypts one record and hands it to the hub.
+func (r *Releaser) evaluate(ctx context.Context, id string, dryRun bool) *Outcome {
+	o := &Outcome{RecordID: id}
+	rec, err := r.ledger.Get(ctx, id)
+	if err != nil {
+		o.Err = err
+		return o
+	}
+	logs, err := (&plog.ProtoUnmarshaler{}).UnmarshalLogs(rec.Payload)
+	if err != nil {
+		o.Err = ErrUnreadable
+		return o
+	}
+	out, err := r.hub.Release(ctx, logs, dryRun)
+	o.Decision, o.Reasons = out.Decision, out.Reasons
+	if err != nil {
+		o.Err = fmt.Errorf("%w: %w", ErrReevaluation, err)
+		return o
+	}
+	o.Forwarded = out.Forwarded && !dryRun
+	return o
+}
+
+// marker marks forwarded records released, in batches.
+type marker struct {
+	r       *Releaser
+	req     *Request
+	res     *Result
+	ctx     context.Context
+	cancel  context.CancelFunc
+	byID    map[string]*Outcome
+	pending []string
+}
+
+func (m *marker) add(o *Outcome) error {
+	m.byID[o.RecordID] = o
+	m.pending = append(m.pending, o.RecordID)
+	if len(m.pending) >= markBatch {
+		return m.flush()
+	}
+	return nil
+}
+
+func (m *marker) flush() error {
+	if len(m.pending) == 0 {
+		return nil
+	}
+	ids, err := m.r.ledger.MarkReleased(m.ctx, m.pending, m.req.Caller, m.req.Reason)
+	m.pending = m.pending[:0]
+	if err != nil {
+		return fmt.Errorf("release marker: %w", err)
+	}
+	for _, id := range ids {
+		if o := m.byID[id]; o != nil && !o.Released {
+			o.Released = true
+			m.res.Released++
+		}
+	}
+	return nil
 }

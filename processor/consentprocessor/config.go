@@ -8,6 +8,7 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 
+	"github.com/consentry/consentry/internal/consentledger"
 	"github.com/consentry/consentry/internal/consentstore"
 	"github.com/consentry/consentry/internal/policy"
 )
@@ -25,10 +26,11 @@ type Config struct {
 	// disables reloading.
 	ReloadInterval time.Duration `mapstructure:"reload_interval"`
 
-	// Store is the id of an extension that implements the consent store
-	// (the consent_ledger extension). Unset: an in-memory store, lost on
-	// restart.
-	Store *component.ID `mapstructure:"store"`
+	// Ledger is the consent_ledger extension that keeps consent records
+	// (the processor's consent store) and to which the processor lends its
+	// evaluator, so that quarantined records can be released. Unset: an
+	// in-memory store, lost on restart, and no release.
+	Ledger consentledger.ID `mapstructure:"ledger"`
 
 	// Cache keeps hot consent lookups off the store.
 	Cache CacheConfig `mapstructure:"cache"`

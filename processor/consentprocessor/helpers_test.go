@@ -108,13 +108,6 @@ type harness struct {
 	sink *consumertest.LogsSink
 }
 
-type extHost struct {
-	component.Host
-	exts map[component.ID]component.Component
-}
-
-func (h extHost) GetExtensions() map[component.ID]component.Component { return h.exts }
-
 func startProcessor(t *testing.T, cfg *Config, host component.Host) *harness {
 	t.Helper()
 	if host == nil {

@@ -16,9 +16,9 @@ import (
 	"go.opentelemetry.io/collector/processor"
 	"go.uber.org/zap"
 
+	"github.com/consentry/consentry/internal/consentledger"
 	"github.com/consentry/consentry/internal/consentstore"
 	"github.com/consentry/consentry/internal/policy"
-	"github.com/consentry/consentry/internal/release"
 )
 
 // consentProcessor is the component: it builds its Evaluator at Start and
@@ -55,7 +55,7 @@ func (p *consentProcessor) start(ctx context.Context, host component.Host) error
 			p.digest = sha256.Sum256(b)
 		}
 	}
-	store, err := p.resolveStore(host)
+	store, releases, err := p.resolveLedger(host)
 	if err != nil {
 		return err
 	}
@@ -69,14 +69,14 @@ func (p *consentProcessor) start(ctx context.Context, host component.Host) error
 		telemetry:             p.tel,
 	})
 	p.tel.eval.Store(p.eval)
-	if reg, ok := store.(release.Registry); ok {
+	if releases != nil {
 		// The ledger releases quarantined records by re-tagging them under
 		// the policy and consent in force now.
-		p.unregister = reg.RegisterEvaluator(p.set.ID, releaseEvaluator{p.eval})
+		p.unregister = releases.RegisterEvaluator(p.set.ID, releaseEvaluator{p.eval})
 	}
 	storeName := "in-memory"
-	if p.cfg.Store != nil {
-		storeName = p.cfg.Store.String()
+	if p.cfg.Ledger.IsSet() {
+		storeName = p.cfg.Ledger.String()
 	}
 	p.set.Logger.Info("Consent policy loaded", zap.String("policy_hash", pol.Hash()),
 		zap.String("store", storeName), zap.Int("warnings", len(pol.Warnings())))
@@ -91,22 +91,23 @@ func (p *consentProcessor) start(ctx context.Context, host component.Host) error
 	return nil
 }
 
-// resolveStore finds the configured store extension, or makes an
-// in-memory store.
-func (p *consentProcessor) resolveStore(host component.Host) (consentstore.Store, error) {
-	if p.cfg.Store == nil {
-		p.set.Logger.Warn("Consent records are kept in memory and lost on restart; set store to a consent_ledger extension to keep them")
-		return consentstore.NewMemory(), nil
+// resolveLedger finds the configured consent ledger: its consent store and
+// its release registry. Without one, consent records are kept in memory
+// and nothing can be released.
+func (p *consentProcessor) resolveLedger(host component.Host) (consentstore.Store, consentledger.Registry, error) {
+	if !p.cfg.Ledger.IsSet() {
+		p.set.Logger.Warn("Consent records are kept in memory and lost on restart; set ledger to a consent_ledger extension to keep them")
+		return consentstore.NewMemory(), nil, nil
 	}
-	ext, ok := host.GetExtensions()[*p.cfg.Store]
-	if !ok {
-		return nil, fmt.Errorf("store: extension %q not found; add it under extensions and to service.extensions", p.cfg.Store)
+	ext, err := consentledger.Find(host, p.cfg.Ledger)
+	if err != nil {
+		return nil, nil, err
 	}
-	store, ok := ext.(consentstore.Store)
-	if !ok {
-		return nil, fmt.Errorf("store: extension %q is not a consent store", p.cfg.Store)
+	store, err := ext.Consents(p.set.ID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ledger: %w", err)
 	}
-	return store, nil
+	return store, ext.Releases(), nil
 }
 
 func (p *consentProcessor) shutdown(context.Context) error {
@@ -204,13 +205,13 @@ func (p *consentProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.
 // check consent scopes against the policy in force.
 type releaseEvaluator struct{ eval *Evaluator }
 
-// Reevaluate implements release.Evaluator.
+// Reevaluate implements consentledger.Evaluator.
 func (r releaseEvaluator) Reevaluate(ctx context.Context, ld plog.Logs) error {
 	r.eval.Reevaluate(ctx, ld)
 	return nil
 }
 
-// CheckScope implements release.ScopeChecker: scope must be the consent
+// CheckScope implements consentledger.ScopeChecker: scope must be the consent
 // scope of a tenant of the policy (by default "<vendor>/<tenant id>").
 func (r releaseEvaluator) CheckScope(scope string) error {
 	pol := r.eval.Policy()

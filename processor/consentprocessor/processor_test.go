@@ -20,9 +20,10 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/consentry/consentry/internal/ccaas"
+	"github.com/consentry/consentry/internal/consentledger"
+	"github.com/consentry/consentry/internal/consentledger/consentledgertest"
 	"github.com/consentry/consentry/internal/consentstore"
 	"github.com/consentry/consentry/internal/policy"
-	"github.com/consentry/consentry/internal/release"
 	"github.com/consentry/consentry/processor/consentprocessor/internal/metadata"
 )
 
@@ -66,10 +67,8 @@ func TestConsentGrantedLaterThroughTheStore(t *testing.T) {
 	assert.Contains(t, got[0].evidence, "consent:cr_withdrawn")
 }
 
-// fakeStore is a store extension that fails.
+// fakeStore is a consent store that fails.
 type fakeStore struct {
-	component.StartFunc
-	component.ShutdownFunc
 	lookupErr, appendErr error
 	panics               bool
 }
@@ -83,8 +82,11 @@ func (f *fakeStore) Lookup(context.Context, consentstore.Key) ([]consentstore.Re
 
 func (f *fakeStore) Append(context.Context, consentstore.Record) error { return f.appendErr }
 
-func storeHost(id component.ID, ext component.Component) component.Host {
-	return extHost{Host: componenttest.NewNopHost(), exts: map[component.ID]component.Component{id: ext}}
+// startLedger starts an in-memory consent ledger.
+func startLedger(t *testing.T) *consentledgertest.Fake {
+	l := consentledgertest.New()
+	require.NoError(t, l.Start(context.Background(), componenttest.NewNopHost()))
+	return l
 }
 
 func TestErrorsAreQuarantined(t *testing.T) {
@@ -103,8 +105,11 @@ func TestErrorsAreQuarantined(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := exampleConfig()
-			cfg.Store = &ledger
-			h := startProcessor(t, cfg, storeHost(ledger, tc.store))
+			cfg.Ledger = consentledger.NewID(ledger)
+			l := consentledgertest.New()
+			l.UseConsentStore(tc.store)
+			require.NoError(t, l.Start(context.Background(), componenttest.NewNopHost()))
+			h := startProcessor(t, cfg, l.Host(ledger))
 			got := h.run(tc.event)
 			assert.Equal(t, policy.DecisionQuarantine, got[0].decision)
 			assert.Contains(t, got[0].reasons, string(tc.reason))
@@ -113,10 +118,10 @@ func TestErrorsAreQuarantined(t *testing.T) {
 	}
 }
 
-func TestStoreExtensionMustExistAndBeAStore(t *testing.T) {
+func TestLedgerMustExistAndRun(t *testing.T) {
 	ledger := component.MustNewID("consent_ledger")
 	cfg := exampleConfig()
-	cfg.Store = &ledger
+	cfg.Ledger = consentledger.NewID(ledger)
 	proc, err := NewFactory().CreateLogs(context.Background(), processortest.NewNopSettings(metadata.Type), cfg, new(consumertest.LogsSink))
 	require.NoError(t, err)
 	err = proc.Start(context.Background(), componenttest.NewNopHost())
@@ -124,11 +129,15 @@ func TestStoreExtensionMustExistAndBeAStore(t *testing.T) {
 
 	proc, err = NewFactory().CreateLogs(context.Background(), processortest.NewNopSettings(metadata.Type), cfg, new(consumertest.LogsSink))
 	require.NoError(t, err)
-	err = proc.Start(context.Background(), storeHost(ledger, struct {
+	err = proc.Start(context.Background(), consentledgertest.Host(map[component.ID]component.Component{ledger: struct {
 		component.StartFunc
 		component.ShutdownFunc
-	}{}))
-	require.ErrorContains(t, err, "is not a consent store")
+	}{}}))
+	require.ErrorContains(t, err, "is not a consent_ledger extension")
+
+	proc, err = NewFactory().CreateLogs(context.Background(), processortest.NewNopSettings(metadata.Type), cfg, new(consumertest.LogsSink))
+	require.NoError(t, err)
+	require.ErrorIs(t, proc.Start(context.Background(), consentledgertest.New().Host(ledger)), consentledger.ErrNotStarted)
 }
 
 func TestInteractionMemory(t *testing.T) {
@@ -317,24 +326,15 @@ func TestMetrics(t *testing.T) {
 	require.NoError(t, err)
 }
 
-// releasingStore stands in for the consent_ledger extension: a consent
-// store that also releases records.
-type releasingStore struct {
-	component.StartFunc
-	component.ShutdownFunc
-	*consentstore.Memory
-	release.Hub
-}
-
 func TestReleaseReevaluatesUnderCurrentConsent(t *testing.T) {
 	ctx := context.Background()
 	id := component.MustNewID("consent_ledger")
-	store := &releasingStore{Memory: consentstore.NewMemory()}
+	l := startLedger(t)
 	fwd := new(consumertest.LogsSink)
-	store.RegisterForward(component.MustNewID("consent_router"), fwd)
+	l.Releases().RegisterForward(component.MustNewID("consent_router"), fwd)
 	cfg := exampleConfig()
-	cfg.Store = &id
-	h := startProcessor(t, cfg, storeHost(id, store))
+	cfg.Ledger = consentledger.NewID(id)
+	h := startProcessor(t, cfg, l.Host(id))
 
 	ev := transcriptCA
 	ev.at = t0.Add(2 * time.Hour)
@@ -343,46 +343,47 @@ func TestReleaseReevaluatesUnderCurrentConsent(t *testing.T) {
 	decision, _ := quarantined.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes().Get(ccaas.AttrConsentDecision)
 	require.Equal(t, policy.DecisionQuarantine, decision.Str())
 
-	d, reasons, forwarded, err := store.Release(ctx, quarantined, false)
+	out, err := l.Hub().Release(ctx, quarantined, false)
 	require.NoError(t, err)
-	assert.Equal(t, "quarantine", d, "nothing changed: still quarantined")
-	assert.NotEmpty(t, reasons)
-	assert.False(t, forwarded)
+	assert.Equal(t, "quarantine", out.Decision, "nothing changed: still quarantined")
+	assert.NotEmpty(t, out.Reasons)
+	assert.False(t, out.Forwarded)
 
 	// Consent recorded (e.g. through the auditor API) before the event.
-	require.NoError(t, store.Memory.Append(ctx, consentstore.Record{
+	require.NoError(t, l.ConsentStore().Append(ctx, consentstore.Record{
 		ID: "cr_api", Key: caScope, Granted: aiUses, Source: consentstore.SourceAPI, At: t0.Add(time.Hour),
 	}))
-	d, _, forwarded, err = store.Release(ctx, quarantined, true)
+	out, err = l.Hub().Release(ctx, quarantined, true)
 	require.NoError(t, err)
-	assert.Equal(t, "forward", d)
-	assert.False(t, forwarded, "dry run")
+	assert.Equal(t, "forward", out.Decision)
+	assert.False(t, out.Forwarded, "dry run")
 	assert.Zero(t, fwd.LogRecordCount())
-	d, _, forwarded, err = store.Release(ctx, quarantined, false)
+	out, err = l.Hub().Release(ctx, quarantined, false)
 	require.NoError(t, err)
-	assert.Equal(t, "forward", d)
-	assert.True(t, forwarded)
+	assert.Equal(t, "forward", out.Decision)
+	assert.True(t, out.Forwarded)
 	require.Equal(t, 1, fwd.LogRecordCount())
 	ev2, _ := fwd.AllLogs()[0].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes().Get(ccaas.AttrConsentEvidence)
 	assert.Contains(t, ev2.AsString(), "consent:cr_api", "the released record carries the evidence that allowed it")
 
 	require.NoError(t, h.proc.Shutdown(ctx))
-	_, _, _, err = store.Release(ctx, quarantined, false)
-	require.ErrorIs(t, err, release.ErrNoEvaluator, "shutdown unregisters the evaluator")
+	_, err = l.Hub().Release(ctx, quarantined, false)
+	require.ErrorIs(t, err, consentledger.ErrNoEvaluator, "shutdown unregisters the evaluator")
 }
 
 func TestReleaseChecksConsentScopes(t *testing.T) {
 	id := component.MustNewID("consent_ledger")
-	store := &releasingStore{Memory: consentstore.NewMemory()}
+	l := startLedger(t)
 	cfg := exampleConfig()
-	cfg.Store = &id
-	startProcessor(t, cfg, storeHost(id, store))
-	require.NoError(t, store.CheckScope("genesys/"+tenantLocal))
-	require.NoError(t, store.CheckScope("outdoor-retailer"), "a shared consent scope named in the policy")
-	err := store.CheckScope(tenantLocal)
+	cfg.Ledger = consentledger.NewID(id)
+	startProcessor(t, cfg, l.Host(id))
+	hub := l.Hub()
+	require.NoError(t, hub.CheckScope("genesys/"+tenantLocal))
+	require.NoError(t, hub.CheckScope("outdoor-retailer"), "a shared consent scope named in the policy")
+	err := hub.CheckScope(tenantLocal)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `the consent scope of genesys tenant `+tenantLocal+` is "genesys/`+tenantLocal+`"`)
-	require.Error(t, store.CheckScope("nobody"))
+	require.Error(t, hub.CheckScope("nobody"))
 }
 
 // TestReevaluateLeavesLiveStateAlone: re-evaluating stored records for a

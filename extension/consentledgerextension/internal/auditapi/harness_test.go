@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/genproto/googleapis/api/httpbody"
@@ -21,11 +23,13 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 
 	consentryv1 "github.com/consentry/consentry/api/consentry/v1"
+	"github.com/consentry/consentry/internal/consentledger"
 	"github.com/consentry/consentry/internal/ledger"
 	"github.com/consentry/consentry/internal/ledger/ledgertest"
 	"github.com/consentry/consentry/internal/ledger/postgres"
 	"github.com/consentry/consentry/internal/ledger/sqlite"
 	"github.com/consentry/consentry/internal/ledger/sqlstore"
+	"github.com/consentry/consentry/internal/release"
 )
 
 type backend struct {
@@ -89,40 +93,55 @@ func testAuth() *AuthConfig {
 	return c
 }
 
-// fakeReleaser forwards a record when the ledger holds a granted consent
-// for its subject, like the consent processor would with a ledger-backed
-// store.
+// fakeReleaser releases through the real release operation, with an
+// evaluator that forwards a record when the ledger holds a granted consent
+// for its subject (as the consent processor would with a ledger-backed
+// store) and a forward pipeline that remembers the event ids it got.
 type fakeReleaser struct {
-	l         *ledger.Ledger
+	*release.Releaser
 	mu        sync.Mutex
 	forwarded []string // event ids
 }
 
-func (f *fakeReleaser) Release(ctx context.Context, rec plog.Logs, dryRun bool) (string, []string, bool, error) {
-	rl := rec.ResourceLogs().At(0)
-	tenant, _ := rl.Resource().Attributes().Get("ccaas.tenant.id")
-	lr := rl.ScopeLogs().At(0).LogRecords().At(0)
-	subj, _ := lr.Attributes().Get("ccaas.subject.key")
-	ev, _ := lr.Attributes().Get("ccaas.event.id")
-	cs, err := f.l.LookupConsents(ctx, tenant.Str(), subj.Str())
-	if err != nil {
-		return "", nil, false, err
-	}
-	granted := false
-	for _, c := range cs {
-		granted = c.Status == ledger.ConsentGranted
-	}
-	if !granted {
-		return "quarantine", []string{"no_consent"}, false, nil
-	}
-	if dryRun {
-		return "forward", []string{"consent_recorded"}, false, nil
-	}
-	f.mu.Lock()
-	f.forwarded = append(f.forwarded, ev.Str())
-	f.mu.Unlock()
-	return "forward", []string{"consent_recorded"}, true, nil
+func newFakeReleaser(l *ledger.Ledger) *fakeReleaser {
+	f := &fakeReleaser{}
+	var hub consentledger.Hub
+	hub.RegisterEvaluator(component.MustNewID("consent"), consentledger.EvaluatorFunc(func(ctx context.Context, rec plog.Logs) error {
+		rl := rec.ResourceLogs().At(0)
+		tenant, _ := rl.Resource().Attributes().Get("ccaas.tenant.id")
+		lr := rl.ScopeLogs().At(0).LogRecords().At(0)
+		subj, _ := lr.Attributes().Get("ccaas.subject.key")
+		cs, err := l.LookupConsents(ctx, tenant.Str(), subj.Str())
+		if err != nil {
+			return err
+		}
+		granted := false
+		for _, c := range cs {
+			granted = c.Status == ledger.ConsentGranted
+		}
+		d, reason := "quarantine", "no_consent"
+		if granted {
+			d, reason = "forward", "consent_recorded"
+		}
+		lr.Attributes().PutStr("consent.decision", d)
+		lr.Attributes().PutEmptySlice("consent.reasons").AppendEmpty().SetStr(reason)
+		return nil
+	}))
+	hub.RegisterForward(component.MustNewID("consent_router"), consumerFunc(func(_ context.Context, ld plog.Logs) error {
+		ev, _ := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes().Get("ccaas.event.id")
+		f.mu.Lock()
+		f.forwarded = append(f.forwarded, ev.Str())
+		f.mu.Unlock()
+		return nil
+	}))
+	f.Releaser = release.New(l, &hub)
+	return f
 }
+
+type consumerFunc func(context.Context, plog.Logs) error
+
+func (f consumerFunc) ConsumeLogs(ctx context.Context, ld plog.Logs) error { return f(ctx, ld) }
+func (consumerFunc) Capabilities() consumer.Capabilities                   { return consumer.Capabilities{} }
 
 func payload(t testing.TB, tenant, subject, eventID, body string) []byte {
 	ld := plog.NewLogs()
@@ -178,7 +197,7 @@ type env struct {
 func newEnv(t *testing.T, b backend) *env {
 	t.Helper()
 	l := openLedger(t, b)
-	rel := &fakeReleaser{l: l}
+	rel := newFakeReleaser(l)
 	svc, err := New(Options{
 		Ledger: l, Auth: testAuth(), Releaser: rel, Logger: zaptest.NewLogger(t),
 		Keyer: func(tenant, raw string) (string, error) {

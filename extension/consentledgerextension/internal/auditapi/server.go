@@ -21,6 +21,7 @@ import (
 	"github.com/consentry/consentry/internal/evidence"
 	"github.com/consentry/consentry/internal/ledger"
 	"github.com/consentry/consentry/internal/ledger/chain"
+	"github.com/consentry/consentry/internal/release"
 )
 
 // server implements consentryv1.AuditServiceServer. Every method first
@@ -32,10 +33,7 @@ type server struct {
 
 // Limits.
 const (
-	maxReason         = 1024
-	defaultRelease    = 1000
-	maxRelease        = 10000
-	markReleasedBatch = 100
+	maxReason = 1024
 )
 
 func requireReason(reason, what string) error {
@@ -403,8 +401,8 @@ func (x *server) RecordConsent(ctx context.Context, req *consentryv1.RecordConse
 	if !exp.IsZero() && !exp.After(at) {
 		return nil, status.Error(codes.InvalidArgument, "expires_at must be after at")
 	}
-	if sc, ok := x.s.releaser.(interface{ CheckScope(string) error }); ok {
-		if err := sc.CheckScope(tenant); err != nil {
+	if x.s.releaser != nil {
+		if err := x.s.releaser.CheckScope(tenant); err != nil {
 			return nil, status.Error(codes.InvalidArgument, "subject.tenant: "+err.Error())
 		}
 	}
@@ -465,12 +463,7 @@ func (x *server) ReleaseRecords(ctx context.Context, req *consentryv1.ReleaseRec
 	if x.s.releaser == nil {
 		return nil, status.Error(codes.FailedPrecondition, "release is not available: this consent_ledger has no forward pipeline to release records to (connect the consent_router's forward route)")
 	}
-	if r, ok := x.s.releaser.(interface{ Ready() error }); ok {
-		if err := r.Ready(); err != nil {
-			return nil, status.Error(codes.FailedPrecondition, "release is not available: "+err.Error())
-		}
-	}
-	var f ledger.Filter
+	rr := release.Request{Limit: int(req.GetLimit()), DryRun: req.GetDryRun(), Caller: c.who.identity, Reason: req.GetReason()}
 	switch {
 	case req.GetSubject() != nil && req.GetFilter() != nil:
 		return nil, status.Error(codes.InvalidArgument, "give subject or filter, not both")
@@ -479,141 +472,56 @@ func (x *server) ReleaseRecords(ctx context.Context, req *consentryv1.ReleaseRec
 		if err != nil {
 			return nil, err
 		}
-		f = ledger.Filter{Tenant: tenant, SubjectKey: key}
+		rr.Filter = ledger.Filter{Tenant: tenant, SubjectKey: key}
 	case req.GetFilter() != nil:
-		if f, err = fromRecordFilter(req.GetFilter()).ledger(); err != nil {
+		if rr.Filter, err = fromRecordFilter(req.GetFilter()).ledger(); err != nil {
 			return nil, err
-		}
-		if f.Released == ledger.ReleasedOnly {
-			return nil, status.Error(codes.InvalidArgument, "filter.released=released selects only records already released")
-		}
-		if emptyFilter(&f) {
-			return nil, status.Error(codes.InvalidArgument, "the filter is empty and would select every quarantined record: name at least one criterion")
 		}
 	default:
 		return nil, status.Error(codes.InvalidArgument, "subject or filter is required")
 	}
-	f.Released = ledger.UnreleasedOnly
-	limit := int(req.GetLimit())
+	res, err := x.s.releaser.Release(ctx, rr)
 	switch {
-	case limit < 0 || limit > maxRelease:
-		return nil, status.Errorf(codes.InvalidArgument, "limit must be between 1 and %d", maxRelease)
-	case limit == 0:
-		limit = defaultRelease
+	case errors.Is(err, release.ErrInvalid):
+		return nil, status.Error(codes.InvalidArgument, strings.TrimPrefix(err.Error(), release.ErrInvalid.Error()+": "))
+	case errors.Is(err, release.ErrNotReady):
+		return nil, status.Error(codes.FailedPrecondition, err.Error())
+	case err != nil:
+		return nil, x.s.ledgerError(err, "release")
 	}
-	dry := req.GetDryRun()
-	// One release at a time: two overlapping calls would both see the same
-	// records unreleased and forward them twice.
-	x.s.releaseMu.Lock()
-	defer x.s.releaseMu.Unlock()
-	out := &consentryv1.ReleaseRecordsResponse{DryRun: dry}
-	byID := map[string]*consentryv1.ReleaseOutcome{}
-	var pending []string
-	// Records handed to the forward pipeline are marked released even when
-	// the caller goes away (cancelled context) or a later step fails:
-	// otherwise they would have left quarantine without the signed marker,
-	// and a retry would forward them again.
-	markCtx, cancelMark := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancelMark()
-	flush := func() error {
-		if len(pending) == 0 {
-			return nil
-		}
-		ids, err := x.s.ledger.MarkReleased(markCtx, pending, c.who.identity, req.GetReason())
-		pending = pending[:0]
-		if err != nil {
-			return x.s.ledgerError(err, "release marker")
-		}
-		for _, id := range ids {
-			if o := byID[id]; o != nil {
-				o.Released = true
-				out.Released++
-			}
-		}
-		return nil
+	out := &consentryv1.ReleaseRecordsResponse{
+		DryRun: res.DryRun, Evaluated: int64(res.Evaluated), Eligible: int64(res.Eligible),
+		Forwarded: int64(res.Forwarded), Released: int64(res.Released), More: res.More,
+		Outcomes: make([]*consentryv1.ReleaseOutcome, 0, len(res.Outcomes)),
 	}
-	defer func() { _ = flush() }() // after an early return; a no-op after the last flush
-	token := ""
-	for int(out.Evaluated) < limit {
-		p, err := x.s.ledger.List(ctx, f, ledger.Page{Size: min(limit-int(out.Evaluated), 1000), Token: token})
-		if err != nil {
-			return nil, x.s.ledgerError(err, "records")
-		}
-		for i := range p.Records {
-			o := x.evaluate(ctx, &p.Records[i], dry)
-			if ctx.Err() != nil {
-				if o.Forwarded {
-					pending = append(pending, o.RecordId)
-				}
-				return nil, x.s.ledgerError(ctx.Err(), "release")
-			}
-			out.Outcomes = append(out.Outcomes, o)
-			byID[o.RecordId] = o
-			out.Evaluated++
-			if o.Decision == "forward" {
-				out.Eligible++
-			}
-			if o.Forwarded {
-				out.Forwarded++
-				pending = append(pending, o.RecordId)
-				if len(pending) >= markReleasedBatch {
-					if err := flush(); err != nil {
-						return nil, err
-					}
-				}
-			}
-		}
-		token = p.NextToken
-		if token == "" {
-			break
-		}
+	for _, o := range res.Outcomes {
+		out.Outcomes = append(out.Outcomes, &consentryv1.ReleaseOutcome{
+			RecordId: o.RecordID, Decision: o.Decision, Reasons: o.Reasons,
+			Forwarded: o.Forwarded, Released: o.Released, Error: x.outcomeError(o),
+		})
 	}
-	if err := flush(); err != nil {
-		return nil, err
-	}
-	out.More = token != "" && int(out.Evaluated) >= limit
-	if dry {
-		c.note = fmt.Sprintf("dry run: %d of %d evaluated eligible", out.Eligible, out.Evaluated)
+	if res.DryRun {
+		c.note = fmt.Sprintf("dry run: %d of %d evaluated eligible", res.Eligible, res.Evaluated)
 	} else {
-		c.note = fmt.Sprintf("released %d of %d evaluated", out.Released, out.Evaluated)
+		c.note = fmt.Sprintf("released %d of %d evaluated", res.Released, res.Evaluated)
 	}
 	return out, nil
 }
 
-func emptyFilter(f *ledger.Filter) bool {
-	return f.Tenant == "" && f.Vendor == "" && f.Reason == "" && f.EventName == "" && f.SubjectKey == "" &&
-		f.InteractionID == "" && f.From.IsZero() && f.To.IsZero() && f.OccurredFrom.IsZero() && f.OccurredTo.IsZero() &&
-		len(f.IDs) == 0
-}
-
-// evaluate decrypts one record and asks the Releaser about it.
-func (x *server) evaluate(ctx context.Context, m *ledger.RecordMeta, dry bool) *consentryv1.ReleaseOutcome {
-	o := &consentryv1.ReleaseOutcome{RecordId: m.ID}
-	rec, err := x.s.ledger.Get(ctx, m.ID)
-	switch {
+// outcomeError says why a record was not released, for the caller.
+func (x *server) outcomeError(o *release.Outcome) string {
+	switch err := o.Err; {
+	case err == nil:
+		return ""
 	case errors.Is(err, ledger.ErrErased):
-		o.Error = "the subject was erased: the payload cannot be read"
-		return o
+		return "the subject was erased: the payload cannot be read"
 	case errors.Is(err, ledger.ErrPurged):
-		o.Error = "retention purged the payload"
-		return o
-	case err != nil:
-		o.Error = status.Convert(x.s.ledgerError(err, "record "+m.ID)).Message()
-		return o
+		return "retention purged the payload"
+	case errors.Is(err, release.ErrUnreadable), errors.Is(err, release.ErrReevaluation):
+		return err.Error()
+	default:
+		return status.Convert(x.s.ledgerError(err, "record "+o.RecordID)).Message()
 	}
-	logs, err := (&plog.ProtoUnmarshaler{}).UnmarshalLogs(rec.Payload)
-	if err != nil {
-		o.Error = "the stored payload is not an OTLP logs record"
-		return o
-	}
-	decision, reasons, fwd, err := x.s.releaser.Release(ctx, logs, dry)
-	o.Decision, o.Reasons = decision, reasons
-	if err != nil {
-		o.Error = "re-evaluation failed: " + err.Error()
-		return o
-	}
-	o.Forwarded = fwd && !dry
-	return o
 }
 
 func (x *server) Purge(ctx context.Context, req *consentryv1.PurgeRequest) (*consentryv1.PurgeResponse, error) {

@@ -25,7 +25,6 @@ import (
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
-	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -35,15 +34,14 @@ import (
 
 	consentryv1 "github.com/consentry/consentry/api/consentry/v1"
 	"github.com/consentry/consentry/internal/ledger"
+	"github.com/consentry/consentry/internal/release"
 )
 
-// Releaser re-evaluates a stored record under the current policy and
-// consent and, unless dryRun, hands it to the forward pipeline. rec is the
-// record's payload: the OTLP protobuf of a one-record plog.Logs, decoded.
-// decision is the policy's decision (forward, quarantine), reasons its
-// reason codes; forwarded reports that the record was handed on.
+// Releaser releases quarantined records (a *release.Releaser) and knows
+// the consent scopes of the policy in force.
 type Releaser interface {
-	Release(ctx context.Context, rec plog.Logs, dryRun bool) (decision string, reasons []string, forwarded bool, err error)
+	Release(ctx context.Context, req release.Request) (*release.Result, error)
+	CheckScope(scope string) error
 }
 
 // Options configure a Service.
@@ -55,8 +53,8 @@ type Options struct {
 	// Keyer derives the subject key (ccaas.subject.key) of a raw identifier
 	// for a tenant. Nil: requests naming a raw identifier are refused.
 	Keyer func(tenant, rawIdentifier string) (subjectKey string, err error)
-	// Releaser re-evaluates and forwards released records. Nil: release is
-	// refused with FailedPrecondition.
+	// Releaser releases records. Nil: release is refused with
+	// FailedPrecondition.
 	Releaser Releaser
 	// OnConsentChange, when set, is called with the tenant (consent scope)
 	// and subject key of every consent record stored and every subject
@@ -81,8 +79,6 @@ type Service struct {
 
 	mu      sync.Mutex
 	closers []func()
-	// releaseMu serialises ReleaseRecords.
-	releaseMu sync.Mutex
 	// reached holds the ids of REST requests that reached the in-process
 	// server (and were logged there).
 	reached sync.Map

@@ -1,0 +1,7 @@
+package consentledgertest
+
+import "testing"
+
+func TestFakeKeepsTheContract(t *testing.T) {
+	RunContract(t, FakeHarness)
+}
