@@ -82,6 +82,11 @@ Point your vendors at:
                    http://127.0.0.1:7402/twilio/voice/status      call StatusCallback
                    http://127.0.0.1:7402/twilio/voice/recording   recordingStatusCallback
                    http://127.0.0.1:7402/twilio/conversations     Conversations post-event webhook
+                   http://127.0.0.1:7402/twilio/messaging         incoming message webhook (SMS, WhatsApp; STOP/START become consent)
+                   http://127.0.0.1:7402/twilio/messaging/status  message StatusCallback
+                   http://127.0.0.1:7402/twilio/voice/conference  conference statusCallback (Flex agent join, leave, hold)
+                   http://127.0.0.1:7402/twilio/voice/transcription  Real-Time Transcription / <Record transcribe> callbacks
+                   http://127.0.0.1:7402/twilio/intelligence      Conversation Intelligence webhooks (JSON, bodySHA256)
                    account: $CONSENTRY_TWILIO_ACCOUNT_SID, auth token \$CONSENTRY_TWILIO_AUTH_TOKEN (set both to your account's);
                    Twilio signs the URL it calls: set CONSENTRY_TWILIO_PUBLIC_URL to your tunnel's https:// base URL
   Twilio Segment   http://127.0.0.1:7403/segment/webhook              Webhooks destination, shared secret \$CONSENTRY_SEGMENT_SHARED_SECRET

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
@@ -83,6 +84,26 @@ func Get(m map[string]any, path ...string) any {
 		cur = obj[p]
 	}
 	return cur
+}
+
+// Lookup finds a dot-separated path in a decoded JSON object, as users
+// write paths in configuration ("consent.recording"): the whole path as a
+// key first, then its first segment as a key and the rest inside that
+// value, so that keys which themselves contain dots still resolve. It
+// returns nil when nothing is there.
+func Lookup(m map[string]any, path string) any {
+	for depth := 0; depth < MaxJSONDepth && m != nil; depth++ {
+		if v, ok := m[path]; ok {
+			return v
+		}
+		head, rest, found := strings.Cut(path, ".")
+		if !found {
+			return nil
+		}
+		m, _ = m[head].(map[string]any)
+		path = rest
+	}
+	return nil
 }
 
 // Str returns the value at path as a string: strings as they are, numbers

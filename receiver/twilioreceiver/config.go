@@ -52,12 +52,57 @@ type Config struct {
 	// tried in order before the built-in ones.
 	SubjectAttributes []string `mapstructure:"subject_attributes"`
 
+	// Messaging configures Programmable Messaging webhooks: which message
+	// bodies are opt-out, opt-in and help keywords, and the consent signal
+	// an opt-out or opt-in becomes.
+	Messaging MessagingConfig `mapstructure:"messaging"`
+
+	// Conference configures conference status callbacks: which participant
+	// labels name agents and which customers.
+	Conference ConferenceConfig `mapstructure:"conference"`
+
 	// InsecureAllowUnauthenticated accepts requests without an
 	// X-Twilio-Signature. For local testing only: anyone who can reach the
 	// port can then inject events. A signature that is present is still
 	// verified.
 	InsecureAllowUnauthenticated bool `mapstructure:"insecure_allow_unauthenticated"`
 }
+
+// MessagingConfig configures Programmable Messaging webhooks.
+type MessagingConfig struct {
+	// ConsentSignal is the name of the consent signal an opt-out or opt-in
+	// keyword becomes: ccaas.consent.signal.<name> = opt_out | opt_in. The
+	// policy's consent_sources.twilio.signals.<name> says which purposes it
+	// grants and denies. Default "messaging".
+	ConsentSignal string `mapstructure:"consent_signal"`
+	// OptOutKeywords, OptInKeywords and HelpKeywords are the message bodies
+	// (compared whole, trimmed, case-insensitively) that opt out, opt back
+	// in, or ask for help. A Twilio OptOutType parameter (sent when Advanced
+	// Opt-Out matched a keyword of its own) decides first. Defaults: Twilio's
+	// standard keywords.
+	OptOutKeywords []string `mapstructure:"opt_out_keywords"`
+	OptInKeywords  []string `mapstructure:"opt_in_keywords"`
+	HelpKeywords   []string `mapstructure:"help_keywords"`
+}
+
+// ConferenceConfig configures conference status callbacks.
+type ConferenceConfig struct {
+	// AgentLabels are participant labels (compared case-insensitively) of
+	// agents' legs: their join and leave are agent segments. Default:
+	// worker, agent (Flex labels the worker's leg "worker").
+	AgentLabels []string `mapstructure:"agent_labels"`
+	// CustomerLabels are participant labels of the customer's leg. Default:
+	// customer.
+	CustomerLabels []string `mapstructure:"customer_labels"`
+}
+
+// Twilio's standard messaging keywords (Twilio support: "opt-out keywords
+// (SMS STOP filtering)"; Advanced Opt-Out tutorial).
+var (
+	defaultOptOutKeywords = []string{"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
+	defaultOptInKeywords  = []string{"START", "YES", "UNSTOP"}
+	defaultHelpKeywords   = []string{"HELP", "INFO"}
+)
 
 // TenantConfig is one Twilio account.
 type TenantConfig struct {
@@ -143,12 +188,52 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("consent_attributes: %q -> %q: both names must be set and the signal name must not contain spaces or dots", path, sig))
 		}
 	}
+	if sig := c.Messaging.ConsentSignal; sig != "" && strings.ContainsAny(sig, " .") {
+		errs = append(errs, fmt.Errorf("messaging.consent_signal %q must not contain spaces or dots", sig))
+	}
+	seenKeyword := map[string]string{}
+	for _, set := range [...]struct {
+		name  string
+		words []string
+	}{
+		{"opt_out_keywords", c.Messaging.OptOutKeywords},
+		{"opt_in_keywords", c.Messaging.OptInKeywords},
+		{"help_keywords", c.Messaging.HelpKeywords},
+	} {
+		for i, w := range set.words {
+			k := normKeyword(w)
+			switch prev, dup := seenKeyword[k]; {
+			case k == "":
+				errs = append(errs, fmt.Errorf("messaging.%s[%d] is empty", set.name, i))
+			case dup && prev != set.name:
+				errs = append(errs, fmt.Errorf("messaging.%s[%d]: %q is also one of %s", set.name, i, w, prev))
+			default:
+				seenKeyword[k] = set.name
+			}
+		}
+	}
+	for _, set := range [...]struct {
+		name   string
+		labels []string
+	}{{"agent_labels", c.Conference.AgentLabels}, {"customer_labels", c.Conference.CustomerLabels}} {
+		for i, l := range set.labels {
+			if strings.TrimSpace(l) == "" {
+				errs = append(errs, fmt.Errorf("conference.%s[%d] is empty", set.name, i))
+			}
+		}
+	}
 	for i, p := range c.SubjectAttributes {
 		if strings.TrimSpace(p) == "" {
 			errs = append(errs, fmt.Errorf("subject_attributes[%d] is empty", i))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// normKeyword folds a messaging keyword or a message body for comparison:
+// trimmed, upper case, inner white space collapsed ("stop  all" = "STOP ALL").
+func normKeyword(s string) string {
+	return strings.ToUpper(strings.Join(strings.Fields(s), " "))
 }
 
 // parsePublicURL checks public_url and returns it without a trailing slash.

@@ -11,13 +11,14 @@ import (
 )
 
 // Routes names the routes DecodeEvents understands.
-var Routes = []string{routeEventStreams, routeVoiceStatus, routeVoiceRecording, routeTaskRouter, routeConversations}
+var Routes = []string{routeEventStreams, routeVoiceStatus, routeVoiceRecording, routeTaskRouter, routeConversations,
+	routeMessaging, routeMessageStatus, routeConference, routeTranscription, routeIntelligence}
 
 // DecodeEvents turns a Twilio webhook body into the records the receiver
 // would produce for it, without authenticating it: tools such as
 // `consentry policy explain` use it to show what an event becomes. route is
-// one of Routes (eventstreams takes the JSON array of CloudEvents, the
-// others a form-encoded body); tenant is the account the events are
+// one of Routes (eventstreams takes the JSON array of CloudEvents and
+// intelligence a JSON object, the others a form-encoded body); tenant is the account the events are
 // attributed to ("" takes it from the events); salt keys the subject hash;
 // consentAttributes maps TaskAttributes paths to consent signal names.
 func DecodeEvents(route string, body []byte, tenant string, salt []byte, consentAttributes map[string]string) (plog.Logs, error) {
@@ -25,7 +26,9 @@ func DecodeEvents(route string, body []byte, tenant string, salt []byte, consent
 	if err != nil {
 		return plog.Logs{}, err
 	}
-	n := newNormalizer(&Config{InsecureAllowUnauthenticated: true, ConsentAttributes: consentAttributes}, "", k)
+	cfg := createDefaultConfig().(*Config)
+	cfg.InsecureAllowUnauthenticated, cfg.ConsentAttributes = true, consentAttributes
+	n := newNormalizer(cfg, "", k)
 	var cred *account
 	if tenant != "" {
 		cred = &account{sid: tenant, members: map[string]bool{tenant: true}}
@@ -34,7 +37,10 @@ func DecodeEvents(route string, body []byte, tenant string, salt []byte, consent
 	switch route {
 	case routeEventStreams:
 		return n.eventStreams(body, cred, now)
-	case routeVoiceStatus, routeVoiceRecording, routeTaskRouter, routeConversations:
+	case routeIntelligence:
+		return n.intelligence(body, cred, now)
+	case routeVoiceStatus, routeVoiceRecording, routeTaskRouter, routeConversations,
+		routeMessaging, routeMessageStatus, routeConference, routeTranscription:
 		f, err := parseForm(body)
 		if err != nil {
 			return plog.Logs{}, webhook.Malformed("%v", err)

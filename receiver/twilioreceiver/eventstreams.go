@@ -1,6 +1,8 @@
 package twilioreceiver
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -14,15 +16,14 @@ import (
 
 // CloudEvent type prefixes Twilio Event Streams uses.
 const (
-	esTaskRouter       = "com.twilio.taskrouter."
-	esVoiceStatus      = "com.twilio.voice.status-callback."
-	esVoiceStatusOld   = "com.twilio.voice.webhook.status-callback." // renamed in February 2024
-	esVoice            = "com.twilio.voice."
-	esConversations    = "com.twilio.conversations."
-	esMessaging        = "com.twilio.messaging."
-	esInboundMessage   = "com.twilio.messaging.inbound-message.received"
-	esMessageSent      = "com.twilio.messaging.message.sent"
-	esMessageDelivered = "com.twilio.messaging.message." // delivered, read, undelivered, failed
+	esTaskRouter     = "com.twilio.taskrouter."
+	esVoiceStatus    = "com.twilio.voice.status-callback."
+	esVoiceStatusOld = "com.twilio.voice.webhook.status-callback." // renamed in February 2024
+	esVoice          = "com.twilio.voice."
+	esConversations  = "com.twilio.conversations."
+	esMessaging      = "com.twilio.messaging."
+	esInboundMessage = "com.twilio.messaging.inbound-message.received"
+	esMessageStatus  = "com.twilio.messaging.message." // queued, sent, delivered, read, undelivered, failed
 )
 
 // eventStreams handles an Event Streams webhook sink delivery: a JSON array
@@ -56,7 +57,10 @@ func (n *normalizer) eventStreams(body []byte, cred *account, received time.Time
 		if id == "" || typ == "" {
 			return plog.Logs{}, webhook.Malformed("CloudEvent %d needs an id and a type", i)
 		}
-		data, _ := ce["data"].(map[string]any)
+		data, err := cloudEventData(ce)
+		if err != nil {
+			return plog.Logs{}, webhook.Malformed("CloudEvent %d: %v", i, err)
+		}
 		tenant, err := tenantFor(cred, cloudEventAccount(typ, data))
 		if err != nil {
 			return plog.Logs{}, err
@@ -85,7 +89,50 @@ func cloudEventAccount(typ string, data map[string]any) string {
 		}
 	}
 	return firstNonEmpty(scalar(data["account_sid"]), scalar(data["AccountSid"]), scalar(data["accountSid"]),
-		ccaas.Str(data, "payload", "account_sid"))
+		scalar(data["accountId"]), ccaas.Str(data, "payload", "account_sid"))
+}
+
+// cloudEventData returns a CloudEvent's data as an object. Data may arrive
+// as a JSON document encoded in a string; when the event's content type is
+// JSON (or not a media type at all, which CloudEvents reads as JSON), the
+// string is decoded, the event's body holds the decoded object, and the
+// account check applies to it like to any other data. A string that does
+// not decode to an object is an error: the account it belongs to could not
+// be checked.
+func cloudEventData(ce map[string]any) (map[string]any, error) {
+	switch d := ce["data"].(type) {
+	case map[string]any:
+		return d, nil
+	case string:
+		if !jsonContentType(scalar(ce["datacontenttype"])) {
+			return nil, nil
+		}
+		v, err := ccaas.DecodeJSON([]byte(d))
+		if err != nil {
+			return nil, fmt.Errorf("data is a string that is not JSON: %w", err)
+		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, errors.New("data is a JSON string that does not hold an object")
+		}
+		ce["data"] = m
+		return m, nil
+	default:
+		return nil, nil
+	}
+}
+
+// jsonContentType reports whether a CloudEvent datacontenttype says JSON:
+// absent, application/json, any +json type, or a value that is not a media
+// type at all (Twilio's documented examples put a timestamp there).
+func jsonContentType(ct string) bool {
+	ct = strings.ToLower(strings.TrimSpace(ct))
+	if ct == "" || !strings.Contains(ct, "/") {
+		return true
+	}
+	mt, _, _ := strings.Cut(ct, ";")
+	mt = strings.TrimSpace(mt)
+	return mt == "application/json" || strings.HasSuffix(mt, "+json") || mt == "text/json"
 }
 
 // voiceParameters returns the classic callback parameters a voice event
@@ -140,39 +187,19 @@ func (n *normalizer) cloudEvent(attrs pcommon.Map, k *subject.Keyer, typ string,
 		return n.conversation(attrs, k, jsonFields(data), et)
 
 	case strings.HasPrefix(typ, esMessaging):
-		return n.messaging(attrs, k, jsonFields(data), typ)
+		f := renamed{m: data, names: esMessagingNames}
+		switch {
+		case typ == esInboundMessage:
+			return n.message(attrs, k, f, true, "")
+		case strings.HasPrefix(typ, esMessageStatus):
+			return n.message(attrs, k, f, false, strings.TrimPrefix(typ, esMessageStatus))
+		}
+		return event{name: ccaas.EventVendor}
+
+	case strings.HasPrefix(typ, esIntelligence):
+		return intelligenceEvent(attrs, typ, data)
 
 	default:
 		return event{name: ccaas.EventVendor}
 	}
-}
-
-// messaging normalises Programmable Messaging events, best effort: their
-// data shape is not documented in detail.
-func (n *normalizer) messaging(attrs pcommon.Map, k *subject.Keyer, f fields, typ string) event {
-	attrs.PutStr(ccaas.AttrChannel, "message")
-	ccaas.PutStr(attrs, ccaas.AttrInteractionID, firstNonEmpty(f.get("messageSid"), f.get("MessageSid"), f.get("sid")))
-	from := firstNonEmpty(f.get("from"), f.get("From"))
-	to := firstNonEmpty(f.get("to"), f.get("To"))
-	var name string
-	switch {
-	case typ == esInboundMessage:
-		name = ccaas.EventMessageReceived
-		attrs.PutStr(ccaas.AttrDirection, "inbound")
-		setSubject(attrs, k, from, anyID)
-	case typ == esMessageSent:
-		name = ccaas.EventMessageSent
-		attrs.PutStr(ccaas.AttrDirection, "outbound")
-		setSubject(attrs, k, to, anyID)
-	case strings.HasPrefix(typ, esMessageDelivered):
-		name = ccaas.EventMessageReceipt
-		attrs.PutStr(ccaas.AttrDirection, "outbound")
-		setSubject(attrs, k, to, anyID)
-	default:
-		name = ccaas.EventVendor
-	}
-	if strings.HasPrefix(strings.ToLower(from), "whatsapp:") || strings.HasPrefix(strings.ToLower(to), "whatsapp:") {
-		attrs.PutStr(ccaas.AttrMessageType, "whatsapp")
-	}
-	return event{name: name}
 }

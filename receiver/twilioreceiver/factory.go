@@ -7,6 +7,7 @@ package twilioreceiver
 
 import (
 	"context"
+	"slices"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
@@ -28,6 +29,13 @@ func createDefaultConfig() component.Config {
 	// retried only through connection overrides: a day covers both with
 	// room to spare.
 	cfg.Dedup.TTL = defaultDedupTTL
+	cfg.Messaging = MessagingConfig{
+		ConsentSignal:  "messaging",
+		OptOutKeywords: slices.Clone(defaultOptOutKeywords),
+		OptInKeywords:  slices.Clone(defaultOptInKeywords),
+		HelpKeywords:   slices.Clone(defaultHelpKeywords),
+	}
+	cfg.Conference = ConferenceConfig{AgentLabels: []string{"worker", "agent"}, CustomerLabels: []string{"customer"}}
 	return cfg
 }
 

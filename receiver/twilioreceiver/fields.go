@@ -30,7 +30,7 @@ func (j jsonFields) get(name string) string {
 	if strings.IndexByte(name, '.') < 0 {
 		return ""
 	}
-	return scalar(lookupPath(j, name))
+	return scalar(ccaas.Lookup(j, name))
 }
 
 // renamed reads an object whose keys are spelled differently from the
@@ -59,27 +59,6 @@ func scalar(v any) string {
 	default:
 		return ""
 	}
-}
-
-// lookupPath finds path in a decoded JSON object: the whole path as a key
-// first, then its first dot-separated segment as a key and the rest inside
-// that value, so keys that contain dots still resolve.
-func lookupPath(m map[string]any, path string) any {
-	for depth := 0; depth < ccaas.MaxJSONDepth; depth++ {
-		if v, ok := m[path]; ok {
-			return v
-		}
-		head, rest, found := strings.Cut(path, ".")
-		if !found {
-			return nil
-		}
-		next, ok := m[head].(map[string]any)
-		if !ok {
-			return nil
-		}
-		m, path = next, rest
-	}
-	return nil
 }
 
 // decodeAttributes parses a JSON attributes string (TaskAttributes,
@@ -157,7 +136,7 @@ func isAlpha2(s string) bool {
 // consentSignals copies the mapped attributes to ccaas.consent.signal.<name>.
 func consentSignals(attrs pcommon.Map, mapping []attrPath, m map[string]any) {
 	for _, p := range mapping {
-		ccaas.PutConsentSignal(attrs, p.signal, lookupPath(m, p.path))
+		ccaas.PutConsentSignal(attrs, p.signal, ccaas.Lookup(m, p.path))
 	}
 }
 

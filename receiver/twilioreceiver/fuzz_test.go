@@ -28,15 +28,20 @@ func fuzzNormalizer(t testing.TB) *normalizer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return newNormalizer(&Config{InsecureAllowUnauthenticated: true,
-		ConsentAttributes: map[string]string{"recording_consent": "recording", "consent.analytics": "analytics"},
-		SubjectAttributes: []string{"crm.phone"}}, "", k)
+	cfg := createDefaultConfig().(*Config)
+	cfg.InsecureAllowUnauthenticated = true
+	cfg.ConsentAttributes = map[string]string{"recording_consent": "recording", "consent.analytics": "analytics"}
+	cfg.SubjectAttributes = []string{"crm.phone"}
+	return newNormalizer(cfg, "", k)
 }
 
 var formFixtures = []string{
 	"voice_status_inbound_completed.form", "voice_status_outbound_ringing.form", "voice_status_anonymous.form",
 	"voice_recording_paused.form", "voice_recording_completed.form", "taskrouter_task_created.form",
 	"taskrouter_reservation_accepted.form", "conversations_message_added.form", "conversations_participant_added.form",
+	"messaging_inbound_sms.form", "messaging_inbound_stop.form", "messaging_status_delivered.form",
+	"voice_conference_customer_hold.form", "voice_transcription_content.form", "voice_record_transcription.form",
+	"taskrouter_worker_activity_update.form",
 }
 
 // checkResult asserts what every parse must satisfy: a failure is a
@@ -99,10 +104,24 @@ func FuzzForm(f *testing.F) {
 		if c1, c2 := form.canonical(), form.canonical(); !bytes.Equal(c1, c2) {
 			t.Fatal("canonical form is not deterministic")
 		}
-		for _, route := range []string{routeVoiceStatus, routeVoiceRecording, routeTaskRouter, routeConversations} {
+		for _, route := range []string{routeVoiceStatus, routeVoiceRecording, routeTaskRouter, routeConversations,
+			routeMessaging, routeMessageStatus, routeConference, routeTranscription} {
 			ld, err := n.callback(route, form, nil, time.Now())
 			checkResult(t, ld, err)
 		}
+	})
+}
+
+// FuzzIntelligence: any body is records or a clean error.
+func FuzzIntelligence(f *testing.F) {
+	for _, name := range []string{"intelligence_rule_execution.json", "intelligence_rule_execution_sentiment.json", "intelligence_transcript_available.json"} {
+		f.Add(fixture(f, name))
+	}
+	f.Add([]byte(`{"operatorResults":[1]}`))
+	n := fuzzNormalizer(f)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ld, err := n.intelligence(body, nil, time.Now())
+		checkResult(t, ld, err)
 	})
 }
 
@@ -112,6 +131,9 @@ func FuzzEventStreams(f *testing.F) {
 	f.Add([]byte(`[{"id":"1","type":"com.twilio.taskrouter.task.updated","data":{"payload":{"task_attributes":"{\"consent\":{\"analytics\":true}}"}}}]`))
 	f.Add([]byte(`[{"id":"1","type":"com.twilio.messaging.inbound-message.received","data":{"from":"whatsapp:+447700900123"}}]`))
 	f.Add([]byte(`[]`))
+	f.Add(fixture(f, "eventstreams_messaging.json"))
+	f.Add(fixture(f, "eventstreams_data_string.json"))
+	f.Add(fixture(f, "eventstreams_intelligence.json"))
 	n := fuzzNormalizer(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		ld, err := n.eventStreams(body, nil, time.Now())

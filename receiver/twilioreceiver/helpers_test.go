@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -40,6 +41,42 @@ const (
 	testPublic   = "https://hooks.example.com"
 )
 
+// fixtureAccounts are the accounts of the real deliveries under
+// testdata/fixtures (see SOURCES.md there), each a tenant of testConfig
+// with its own token.
+var fixtureAccounts = map[string]string{
+	"ACf54dd7a47a8011d65b54d472a7190549": "fixture-token-nuntius-0123456789",
+	"AC6c052941e00067bdecd68b80874c5529": "fixture-token-whatsapp-012345678",
+	"AC193fd584652e4c3bb7c3e918f06b065e": "fixture-token-status-0123456789a",
+	"AC1a03647d811fab342c0ad608e382fab2": "fixture-token-botbuilder-0123456",
+	"AC3f1496421dea2c8446672cdf90ff4c7a": "fixture-token-voicemail-01234567",
+	"ACcc830b11ab88f5dd8ccc1430511c2357": "fixture-token-recording-01234567",
+	"AC00000000000000000000000000000000": "fixture-token-intelligence-01234",
+}
+
+// tokenFor returns the auth token of the account a fixture names
+// (AccountSid, accountId or account_sid), or testToken.
+func tokenFor(t testing.TB, body []byte) string {
+	t.Helper()
+	var sid string
+	if form, err := url.ParseQuery(string(body)); err == nil && form.Get("AccountSid") != "" {
+		sid = form.Get("AccountSid")
+	} else {
+		var m map[string]any
+		if json.Unmarshal(body, &m) == nil {
+			for _, k := range []string{"accountId", "account_sid", "accountSid"} {
+				if s, ok := m[k].(string); ok {
+					sid = s
+				}
+			}
+		}
+	}
+	if tok, ok := fixtureAccounts[sid]; ok {
+		return tok
+	}
+	return testToken
+}
+
 func testConfig() *Config {
 	cfg := NewFactory().CreateDefaultConfig().(*Config)
 	cfg.NetAddr.Endpoint = "127.0.0.1:0"
@@ -49,6 +86,9 @@ func testConfig() *Config {
 	cfg.Tenants = []TenantConfig{
 		{AccountSID: testAccount, AuthTokens: []configopaque.String{testToken, oldToken}, SubaccountSIDs: []string{testSub}},
 		{AccountSID: otherAccount, AuthTokens: []configopaque.String{otherToken}},
+	}
+	for sid, tok := range fixtureAccounts {
+		cfg.Tenants = append(cfg.Tenants, TenantConfig{AccountSID: sid, AuthTokens: []configopaque.String{configopaque.String(tok)}})
 	}
 	return cfg
 }

@@ -19,6 +19,11 @@ const (
 	routeVoiceRecording = "voice_recording"
 	routeTaskRouter     = "taskrouter"
 	routeConversations  = "conversations"
+	routeMessaging      = "messaging"
+	routeMessageStatus  = "messaging_status"
+	routeConference     = "voice_conference"
+	routeTranscription  = "voice_transcription"
+	routeIntelligence   = "intelligence"
 
 	// unknownTenant is the tenant of events that arrive unsigned (only with
 	// insecure_allow_unauthenticated) and name no account.
@@ -31,12 +36,15 @@ type normalizer struct {
 	insecure     bool
 	consentAttrs []attrPath
 	subjectAttrs []string
+	keywords     messageKeywords
+	roles        conferenceRoles
 	version      string
 }
 
 func newNormalizer(cfg *Config, version string, keyers *subject.Keyers) *normalizer {
 	n := &normalizer{keyers: keyers, insecure: cfg.InsecureAllowUnauthenticated,
-		subjectAttrs: cfg.SubjectAttributes, version: version}
+		subjectAttrs: cfg.SubjectAttributes, version: version,
+		keywords: newMessageKeywords(cfg.Messaging), roles: newConferenceRoles(cfg.Conference)}
 	for path, sig := range cfg.ConsentAttributes {
 		n.consentAttrs = append(n.consentAttrs, attrPath{path: path, signal: sig})
 	}
@@ -114,6 +122,10 @@ func (n *normalizer) recording(attrs pcommon.Map, k *subject.Keyer, f fields) ev
 		attrs.PutBool(ccaas.AttrRecordingActive, false)
 	}
 	n.voiceCommon(attrs, k, f)
+	if _, ok := attrs.Get(ccaas.AttrInteractionID); !ok {
+		// A conference recording names the conference, not a call.
+		ccaas.PutStr(attrs, ccaas.AttrInteractionID, f.get("ConferenceSid"))
+	}
 	name := ccaas.EventRecordingUpdated
 	if status == "completed" {
 		name = ccaas.EventRecordingAvailable
@@ -149,11 +161,16 @@ var esTaskRouterNames = map[string]string{
 	"TaskSid": "task_sid", "TaskAttributes": "task_attributes", "TaskQueueSid": "task_queue_sid",
 	"TaskChannelUniqueName": "task_channel_unique_name", "WorkerSid": "worker_sid",
 	"ReservationSid": "reservation_sid", "WorkflowSid": "workflow_sid",
+	"WorkerActivityName": "worker_activity_name", "WorkerPreviousActivityName": "worker_previous_activity_name",
+	"WorkerActivitySid": "worker_activity_sid", "WorkerPreviousActivitySid": "worker_previous_activity_sid",
 }
 
 // taskRouter normalises a TaskRouter event (classic callback or the payload
 // of an Event Streams TaskRouter event).
 func (n *normalizer) taskRouter(attrs pcommon.Map, k *subject.Keyer, f fields, eventType string) event {
+	if eventType == "worker.activity.update" {
+		return workerActivity(attrs, f)
+	}
 	name, ok := taskRouterEventNames[eventType]
 	if !ok {
 		name = ccaas.EventVendor
@@ -169,6 +186,18 @@ func (n *normalizer) taskRouter(attrs pcommon.Map, k *subject.Keyer, f fields, e
 	}
 	ccaas.PutStr(attrs, ccaas.AttrInteractionID, interaction)
 	return event{name: name, occurred: parseTime(firstNonEmpty(f.get("TimestampMs"), f.get("Timestamp")))}
+}
+
+// workerActivity normalises worker.activity.update: an agent's activity
+// (Available, Offline, Break, ...) changed. It carries the worker, never a
+// customer: WorkerAttributes (the agent's e-mail, name) do not make a
+// subject.
+func workerActivity(attrs pcommon.Map, f fields) event {
+	ccaas.PutStr(attrs, ccaas.AttrAgentID, f.get("WorkerSid"))
+	ccaas.PutStr(attrs, ccaas.AttrAgentStatus, ccaas.Lower(f.get("WorkerActivityName")))
+	ccaas.PutStr(attrs, ccaas.AttrAgentPreviousStatus, ccaas.Lower(f.get("WorkerPreviousActivityName")))
+	attrs.PutStr(ccaas.AttrAgentStatusType, "presence")
+	return event{name: ccaas.EventAgentStatusChanged, occurred: parseTime(firstNonEmpty(f.get("TimestampMs"), f.get("Timestamp")))}
 }
 
 // taskChannel maps a TaskChannel unique name to a ccaas.channel value.
@@ -222,7 +251,7 @@ func (n *normalizer) taskAttributes(attrs pcommon.Map, k *subject.Keyer, ta map[
 	}
 	found := false
 	for _, p := range n.subjectAttrs {
-		if found = setSubject(attrs, k, scalar(lookupPath(ta, p)), anyID); found {
+		if found = setSubject(attrs, k, scalar(ccaas.Lookup(ta, p)), anyID); found {
 			break
 		}
 	}
@@ -231,10 +260,10 @@ func (n *normalizer) taskAttributes(attrs pcommon.Map, k *subject.Keyer, ta map[
 		paths = subjectPathsOutbound
 	}
 	for i := 0; !found && i < len(paths); i++ {
-		found = setSubject(attrs, k, scalar(lookupPath(ta, paths[i])), phoneOrEmail)
+		found = setSubject(attrs, k, scalar(ccaas.Lookup(ta, paths[i])), phoneOrEmail)
 	}
 	if !found {
-		setSubject(attrs, k, scalar(lookupPath(ta, "customers.external_id")), anyID)
+		setSubject(attrs, k, scalar(ccaas.Lookup(ta, "customers.external_id")), anyID)
 	}
 	consentSignals(attrs, n.consentAttrs, ta)
 	return firstNonEmpty(scalar(ta["call_sid"]), scalar(ta["conversationSid"]), scalar(ta["conversation_sid"]))

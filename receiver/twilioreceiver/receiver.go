@@ -22,6 +22,12 @@ const (
 	PathVoiceRecording = "/twilio/voice/recording"
 	PathTaskRouter     = "/twilio/taskrouter"
 	PathConversations  = "/twilio/conversations"
+
+	PathMessaging     = "/twilio/messaging"
+	PathMessageStatus = "/twilio/messaging/status"
+	PathConference    = "/twilio/voice/conference"
+	PathTranscription = "/twilio/voice/transcription"
+	PathIntelligence  = "/twilio/intelligence"
 )
 
 // Event Streams sinks send JSON; the CloudEvents batch media types are
@@ -75,6 +81,11 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*twili
 		webhook.Route{Path: PathVoiceRecording, Name: routeVoiceRecording, ContentTypes: form, Handle: r.formRoute(routeVoiceRecording), Respond: respondEmpty},
 		webhook.Route{Path: PathTaskRouter, Name: routeTaskRouter, ContentTypes: form, Handle: r.formRoute(routeTaskRouter), Respond: respondTaskRouter},
 		webhook.Route{Path: PathConversations, Name: routeConversations, ContentTypes: form, Handle: r.formRoute(routeConversations), Respond: respondEmpty},
+		webhook.Route{Path: PathMessaging, Name: routeMessaging, ContentTypes: form, Handle: r.formRoute(routeMessaging), Respond: respondEmptyTwiML},
+		webhook.Route{Path: PathMessageStatus, Name: routeMessageStatus, ContentTypes: form, Handle: r.formRoute(routeMessageStatus), Respond: respondEmpty},
+		webhook.Route{Path: PathConference, Name: routeConference, ContentTypes: form, Handle: r.formRoute(routeConference), Respond: respondEmpty},
+		webhook.Route{Path: PathTranscription, Name: routeTranscription, ContentTypes: form, Handle: r.formRoute(routeTranscription), Respond: respondEmpty},
+		webhook.Route{Path: PathIntelligence, Name: routeIntelligence, ContentTypes: jsonTypes[:1], Handle: r.handleIntelligence},
 	)
 	if err != nil {
 		return nil, err
@@ -96,6 +107,19 @@ func (r *twilioReceiver) Shutdown(ctx context.Context) error {
 // an empty 200 lets a Conversations pre-action hook proceed unchanged.
 func respondEmpty(w http.ResponseWriter, _, _ int) {
 	w.WriteHeader(http.StatusOK)
+}
+
+// emptyTwiML does nothing: no reply, no redirect.
+const emptyTwiML = `<?xml version="1.0" encoding="UTF-8"?><Response></Response>`
+
+// respondEmptyTwiML answers the incoming message webhook, which expects
+// TwiML, with a document that does nothing: Consentry observes messages, it
+// does not reply to them (and sends no confirmation of its own to a STOP:
+// Twilio or the application does).
+func respondEmptyTwiML(w http.ResponseWriter, _, _ int) {
+	w.Header().Set("Content-Type", "text/xml")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte(emptyTwiML))
 }
 
 // respondTaskRouter answers TaskRouter event callbacks as Twilio documents:
@@ -223,6 +247,33 @@ func (n *normalizer) callback(route string, f *form, cred *account, received tim
 		id = f.get("Sid")
 		if id == "" {
 			id = "taskrouter:" + eventType + ":" + f.get("ResourceSid") + ":" + firstNonEmpty(f.get("TimestampMs"), f.get("Timestamp"), f.digest(""))
+		}
+	case routeMessaging, routeMessageStatus:
+		sid := messageSid(f)
+		if sid == "" {
+			return plog.Logs{}, webhook.Malformed("a messaging webhook needs a MessageSid")
+		}
+		status := messageStatus(f)
+		inbound := isInboundMessage(f) || route == routeMessaging && status == ""
+		ev = n.message(attrs, k, f, inbound, status)
+		if inbound {
+			eventType, id = "messaging.inbound", "messaging:"+sid+":received"
+		} else {
+			eventType, id = joinType("messaging.status", status), "messaging:"+sid+":"+firstNonEmpty(status, f.digest(""))
+		}
+	case routeConference:
+		conf := f.get("ConferenceSid")
+		if conf == "" {
+			return plog.Logs{}, webhook.Malformed("a conference status callback needs a ConferenceSid")
+		}
+		ev = n.conference(attrs, f)
+		cb := ccaas.Lower(f.get("StatusCallbackEvent"))
+		eventType = joinType("voice.conference", cb)
+		id = "conference:" + conf + ":" + cb + ":" + firstNonEmpty(f.get("SequenceNumber"), f.digest(""))
+	case routeTranscription:
+		var err error
+		if ev, eventType, id, err = n.transcription(attrs, k, f); err != nil {
+			return plog.Logs{}, err
 		}
 	case routeConversations:
 		eventType = f.get("EventType")

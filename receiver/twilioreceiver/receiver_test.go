@@ -36,6 +36,31 @@ func TestGolden(t *testing.T) {
 		{"conversations_message_added.form", PathConversations},
 		{"conversations_participant_added.form", PathConversations},
 		{"eventstreams_batch.json", PathEventStreams},
+		// Deliveries collected from public sources (testdata/fixtures/SOURCES.md).
+		{"messaging_inbound_sms.form", PathMessaging},
+		{"messaging_inbound_whatsapp.form", PathMessaging},
+		{"messaging_inbound_stop.form", PathMessaging},
+		{"messaging_inbound_start.form", PathMessaging},
+		{"messaging_inbound_help.form", PathMessaging},
+		{"messaging_status_delivered.form", PathMessageStatus},
+		{"messaging_status_whatsapp_delivered.form", PathMessageStatus},
+		{"messaging_status_sent.form", PathMessageStatus},
+		{"voice_recording_recordverb.form", PathVoiceRecording},
+		{"voice_record_transcription.form", PathTranscription},
+		{"voice_transcription_started.form", PathTranscription},
+		{"voice_transcription_content.form", PathTranscription},
+		{"voice_transcription_content_agent.form", PathTranscription},
+		{"voice_conference_agent_join.form", PathConference},
+		{"voice_conference_customer_hold.form", PathConference},
+		{"voice_conference_agent_leave.form", PathConference},
+		{"voice_conference_end.form", PathConference},
+		{"taskrouter_worker_activity_update.form", PathTaskRouter},
+		{"eventstreams_messaging.json", PathEventStreams},
+		{"eventstreams_data_string.json", PathEventStreams},
+		{"eventstreams_intelligence.json", PathEventStreams},
+		{"intelligence_rule_execution.json", PathIntelligence},
+		{"intelligence_rule_execution_sentiment.json", PathIntelligence},
+		{"intelligence_transcript_available.json", PathIntelligence},
 	} {
 		t.Run(tc.fixture, func(t *testing.T) {
 			h := startReceiver(t, testConfig(), new(consumertest.LogsSink))
@@ -45,9 +70,9 @@ func TestGolden(t *testing.T) {
 				out  string
 			)
 			if strings.HasSuffix(tc.fixture, ".json") {
-				resp, out = h.postEvents(tc.path, body, testToken)
+				resp, out = h.postEvents(tc.path, body, tokenFor(t, body))
 			} else {
-				resp, out = h.postForm(tc.path, body, testToken)
+				resp, out = h.postForm(tc.path, body, tokenFor(t, body))
 			}
 			require.Less(t, resp.StatusCode, 300, out)
 			require.Len(t, h.sink.AllLogs(), 1)
