@@ -97,3 +97,26 @@ func Assert(t testing.TB, path string, ld plog.Logs) {
 		t.Errorf("logs differ from %s (run with -update to accept, then review the diff)\n--- want\n%s\n--- got\n%s", path, want, got)
 	}
 }
+
+// Records flattens logs into their records, in order, for tests that check
+// a few attributes rather than a whole golden file.
+func Records(ld plog.Logs) []plog.LogRecord {
+	var out []plog.LogRecord
+	for _, rl := range ld.ResourceLogs().All() {
+		for _, sl := range rl.ScopeLogs().All() {
+			for _, lr := range sl.LogRecords().All() {
+				out = append(out, lr)
+			}
+		}
+	}
+	return out
+}
+
+// Attr is a record attribute as a string, "" when absent.
+func Attr(lr plog.LogRecord, key string) string {
+	v, ok := lr.Attributes().Get(key)
+	if !ok {
+		return ""
+	}
+	return v.AsString()
+}

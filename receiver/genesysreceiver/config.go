@@ -38,10 +38,54 @@ type Config struct {
 	// attribute's raw value.
 	ConsentAttributes map[string]string `mapstructure:"consent_attributes"`
 
+	// DataActions map the bodies that Web Services Data Actions (in Process
+	// Automation workflows and Architect flows) post, when they are not a
+	// notification envelope: POST /genesys/dataactions/<name> reads its body
+	// with the mapping <name>, and a body on /genesys/notifications that is
+	// not an envelope uses the mapping "default" when there is one.
+	DataActions map[string]DataActionMapping `mapstructure:"data_actions"`
+
 	// InsecureAllowUnauthenticated accepts requests that carry no credentials.
 	// For local testing only: anyone who can reach the port can then inject
 	// events.
 	InsecureAllowUnauthenticated bool `mapstructure:"insecure_allow_unauthenticated"`
+}
+
+// DataActionMapping says how to read a data action's own JSON body: where
+// its fields are (paths of keys joined by dots, as in "conversation.id") and
+// what the event is.
+type DataActionMapping struct {
+	// EventName is the record's event name (required), e.g.
+	// ccaas.interaction.wrapup.
+	EventName string `mapstructure:"event_name"`
+	// EventType is ccaas.event.type; default "dataaction.<name>".
+	EventType string `mapstructure:"event_type"`
+	// EventID is the path of the event's own id; without one the id is
+	// derived from the mapping's name and the body.
+	EventID string `mapstructure:"event_id"`
+	// Time is the path of when the event happened (epoch milliseconds or
+	// RFC 3339).
+	Time string `mapstructure:"time"`
+	// OrganizationID is the path of the Genesys organization id the body
+	// names; it must be the credential's.
+	OrganizationID string `mapstructure:"organization_id"`
+	// InteractionID, ParticipantID, AgentID, QueueID and Direction are the
+	// paths of those fields (direction inbound or outbound, any case).
+	InteractionID string `mapstructure:"interaction_id"`
+	ParticipantID string `mapstructure:"participant_id"`
+	AgentID       string `mapstructure:"agent_id"`
+	QueueID       string `mapstructure:"queue_id"`
+	Direction     string `mapstructure:"direction"`
+	// Channel is the ccaas.channel of every event of this data action
+	// (voice, message, ...), or the path of a Genesys mediaType field when
+	// it starts with "$.".
+	Channel string `mapstructure:"channel"`
+	// Subject lists the paths of the customer's identifier (phone number,
+	// e-mail address, or an id), tried in order.
+	Subject []string `mapstructure:"subject"`
+	// ConsentAttributes maps paths to consent signal names, like the
+	// receiver's consent_attributes.
+	ConsentAttributes map[string]string `mapstructure:"consent_attributes"`
 }
 
 // TenantConfig is one Genesys Cloud organization.
@@ -126,6 +170,25 @@ func (c *Config) Validate() error {
 		}
 		if len(salt) < minSaltLen {
 			errs = append(errs, fmt.Errorf("%s: subject_salt (or the receiver's subject_salt) must be at least %d bytes", where, minSaltLen))
+		}
+	}
+	for name, m := range c.DataActions {
+		where := fmt.Sprintf("data_actions.%s", name)
+		if name == "" || strings.ContainsAny(name, "/?#% ") {
+			errs = append(errs, fmt.Errorf("%s: the name must be usable as a URL path segment", where))
+		}
+		if m.EventName == "" {
+			errs = append(errs, fmt.Errorf("%s: event_name must be set (e.g. ccaas.interaction.wrapup)", where))
+		}
+		for i, p := range m.Subject {
+			if strings.TrimSpace(p) == "" {
+				errs = append(errs, fmt.Errorf("%s.subject[%d] is empty", where, i))
+			}
+		}
+		for path, sig := range m.ConsentAttributes {
+			if path == "" || sig == "" || strings.ContainsAny(sig, " .") {
+				errs = append(errs, fmt.Errorf("%s.consent_attributes: %q -> %q: both names must be set and the signal name must not contain spaces or dots", where, path, sig))
+			}
 		}
 	}
 	for attr, sig := range c.ConsentAttributes {

@@ -46,6 +46,11 @@ func TestLoadFull(t *testing.T) {
 	assert.Equal(t, "eventbridge", cfg.Tenants[0].BasicAuth[0].Username)
 	assert.Equal(t, configopaque.String("om-secret"), cfg.Tenants[0].OpenMessagingSecrets[0])
 	assert.Equal(t, configopaque.String("tenant-specific-salt-abcdef"), cfg.Tenants[1].SubjectSalt)
+	acw := cfg.DataActions["acw"]
+	assert.Equal(t, "ccaas.interaction.wrapup", acw.EventName)
+	assert.Equal(t, []string{"ani", "addressFrom"}, acw.Subject)
+	assert.Equal(t, "$.mediaType", acw.Channel)
+	assert.Equal(t, map[string]string{"attributes.RecordingConsent": "recording"}, acw.ConsentAttributes)
 }
 
 func TestLoadValid(t *testing.T) {
@@ -65,6 +70,7 @@ func TestLoadInvalid(t *testing.T) {
 		"short_salt":     "subject_salt",
 		"duplicate_org":  "configured twice",
 		"bad_dedup":      "dedup.ttl must be positive",
+		"bad_data_action": "data_actions.bad/name: the name must be usable as a URL path segment",
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := confmap.Validate(loadConfig(t, name))

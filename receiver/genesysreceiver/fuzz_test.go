@@ -26,7 +26,8 @@ func fuzzNormalizer(t testing.TB) *normalizer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &normalizer{keyers: k, insecure: true, consentAttrs: map[string]string{"RecordingConsent": "recording"}}
+	return &normalizer{keyers: k, insecure: true, consentAttrs: map[string]string{"RecordingConsent": "recording"},
+		dataActions: testConfig().DataActions}
 }
 
 func addSeeds(f *testing.F, names ...string) {
@@ -54,7 +55,8 @@ func checkRecords(t *testing.T, err error, eventIDs func() []string) {
 }
 
 func FuzzEventBridge(f *testing.F) {
-	addSeeds(f, "eventbridge_customer_start.json", "eventbridge_batch.json")
+	addSeeds(f, "eventbridge_customer_start.json", "eventbridge_batch.json", "eventbridge_transcription_two_channels.json",
+		"eventbridge_audit_user_presence.json", "eventbridge_concrete_detail_type.json")
 	n := fuzzNormalizer(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		ld, err := n.eventBridge(body, "", time.Now())
@@ -63,7 +65,8 @@ func FuzzEventBridge(f *testing.F) {
 }
 
 func FuzzNotifications(f *testing.F) {
-	addSeeds(f, "notification_snapshot.json", "notification_recording.json")
+	addSeeds(f, "notification_snapshot.json", "notification_recording.json", "notification_user_activity.json",
+		"dataaction_acw_toplevel.json")
 	n := fuzzNormalizer(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		ld, err := n.notifications(body, testOrg, time.Now())
@@ -71,8 +74,18 @@ func FuzzNotifications(f *testing.F) {
 	})
 }
 
+func FuzzDataAction(f *testing.F) {
+	addSeeds(f, "dataaction_acw_toplevel.json")
+	n := fuzzNormalizer(f)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ld, err := n.dataAction("acw", body, testOrg, time.Now())
+		checkRecords(t, err, func() []string { return ids(ld) })
+	})
+}
+
 func FuzzOpenMessaging(f *testing.F) {
-	addSeeds(f, "openmessaging_inbound_text.json", "openmessaging_outbound_text.json", "openmessaging_receipt.json")
+	addSeeds(f, "openmessaging_inbound_text.json", "openmessaging_outbound_text.json", "openmessaging_receipt.json",
+		"openmessaging_outbound_conversation.json")
 	n := fuzzNormalizer(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		ld, err := n.openMessaging(body, testOrg, time.Now())

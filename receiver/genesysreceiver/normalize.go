@@ -2,6 +2,7 @@ package genesysreceiver
 
 import (
 	"encoding/json"
+	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +20,7 @@ const (
 	routeEventBridge   = "eventbridge"
 	routeNotifications = "notifications"
 	routeOpenMessaging = "openmessaging"
+	routeDataActions   = "dataactions"
 
 	// unknownTenant is the tenant of events that arrive unauthenticated (only
 	// with insecure_allow_unauthenticated) and name no organization.
@@ -31,6 +33,7 @@ const (
 type normalizer struct {
 	keyers       *subject.Keyers
 	consentAttrs map[string]string
+	dataActions  map[string]DataActionMapping
 	insecure     bool
 	version      string
 }
@@ -77,9 +80,13 @@ func (n *normalizer) eventBridge(body []byte, credOrg string, received time.Time
 		if topic == "" && pattern == "" {
 			return plog.Logs{}, webhook.Malformed("event %d has neither detail-type nor detail.topicName", i)
 		}
-		if pattern == "" || !strings.HasPrefix(pattern, "v2.") {
-			pattern = topicPattern(topic)
+		// detail-type is the topic pattern, but an input transformer or a
+		// partner integration may put the concrete topic there: it is
+		// matched like the pattern. Anything else names no topic.
+		if !strings.HasPrefix(pattern, "v2.") {
+			pattern = topic
 		}
+		pattern = topicPattern(pattern)
 		srcOrg := ""
 		if src := ccaas.Str(e, "source"); src != "" {
 			rest, ok := strings.CutPrefix(src, eventBridgeSourcePrefix)
@@ -104,9 +111,7 @@ func (n *normalizer) eventBridge(body []byte, credOrg string, received time.Time
 		if envTime.IsZero() {
 			envTime = parseTime(ccaas.Get(detail, "timestamp"))
 		}
-		lr := b.Record(tenant)
-		ccaas.PutMap(lr.Body().SetEmptyMap(), e)
-		n.normalise(lr, tenant, routeEventBridge, id, pattern, eventBody, envTime, received)
+		n.emit(b, tenant, routeEventBridge, id, topic, pattern, e, []string{"detail", "eventBody"}, envTime, received)
 	}
 	return b.Logs(), nil
 }
@@ -121,6 +126,16 @@ func (n *normalizer) notifications(body []byte, credOrg string, received time.Ti
 	}
 	b := n.newBatch()
 	for i, e := range events {
+		if !isEnvelope(e) {
+			// A data action's own body: read with the default mapping.
+			if _, ok := n.dataActions[defaultDataAction]; !ok {
+				return plog.Logs{}, webhook.Malformed("notification %d is not a notification envelope (no topicName or eventBody); configure data_actions.default to map data-action bodies", i)
+			}
+			if err := n.mapDataAction(b, defaultDataAction, ptr(n.dataActions[defaultDataAction]), e, credOrg, received); err != nil {
+				return plog.Logs{}, err
+			}
+			continue
+		}
 		topic := ccaas.Str(e, "topicName")
 		if topic == "" {
 			return plog.Logs{}, webhook.Malformed("notification %d has no topicName", i)
@@ -133,9 +148,7 @@ func (n *normalizer) notifications(body []byte, credOrg string, received time.Ti
 		if err != nil {
 			return plog.Logs{}, err
 		}
-		lr := b.Record(tenant)
-		ccaas.PutMap(lr.Body().SetEmptyMap(), e)
-		n.normalise(lr, tenant, routeNotifications, ccaas.DerivedID(topic, eventBody), topicPattern(topic), eventBody, time.Time{}, received)
+		n.emit(b, tenant, routeNotifications, ccaas.DerivedID(topic, eventBody), topic, topicPattern(topic), e, []string{"eventBody"}, time.Time{}, received)
 	}
 	return b.Logs(), nil
 }
@@ -176,6 +189,8 @@ func (n *normalizer) openMessaging(body []byte, org string, received time.Time) 
 	attrs.PutStr(ccaas.AttrChannel, "message")
 	attrs.PutStr(ccaas.AttrMessageType, "open")
 	ccaas.PutStr(attrs, ccaas.AttrDirection, direction)
+	// Outbound messages name the Genesys conversation they belong to.
+	ccaas.PutStr(attrs, ccaas.AttrInteractionID, ccaas.Str(msg, "conversationId"))
 	switch {
 	case strings.EqualFold(typ, "Receipt"):
 		lr.SetEventName(ccaas.EventMessageReceipt)
@@ -227,9 +242,61 @@ var detailEventNames = map[string]string{
 
 const detailPrefix = "v2.detail.events.conversation.{id}."
 
+// transcriptionTopic is the topic of real-time transcripts.
+const transcriptionTopic = "v2.conversations.{id}.transcription"
+
+// emit writes the records of one notification: root is the event as it
+// arrived (the record's body), bodyPath where its eventBody is. A
+// transcription event carries one utterance per channel; it becomes one
+// record per utterance whose body holds that utterance alone, so that each
+// record says whose speech it is and a decision about one speaker never
+// forwards another's words.
+func (n *normalizer) emit(b *ccaas.Batch, tenant, route, id, topic, pattern string, root map[string]any, bodyPath []string, envTime, received time.Time) {
+	eventBody := ccaas.Obj(root, bodyPath...)
+	if pattern == transcriptionTopic {
+		if ts := ccaas.Arr(eventBody, "transcripts"); len(ts) > 1 {
+			for i, t := range ts {
+				one, oneBody := withTranscript(root, bodyPath, t)
+				var uid string
+				if tm, ok := t.(map[string]any); ok {
+					uid = ccaas.Str(tm, "utteranceId")
+				}
+				if uid == "" {
+					uid = strconv.Itoa(i)
+				}
+				lr := b.Record(tenant)
+				ccaas.PutMap(lr.Body().SetEmptyMap(), one)
+				n.normalise(lr, tenant, route, id+":"+uid, topic, pattern, oneBody, envTime, received)
+			}
+			return
+		}
+	}
+	lr := b.Record(tenant)
+	ccaas.PutMap(lr.Body().SetEmptyMap(), root)
+	n.normalise(lr, tenant, route, id, topic, pattern, eventBody, envTime, received)
+}
+
+// withTranscript returns a copy of root whose eventBody (at path) holds the
+// one transcript t; maps along the path are copied, the rest is shared.
+func withTranscript(root map[string]any, path []string, t any) (map[string]any, map[string]any) {
+	out := maps.Clone(root)
+	cur := out
+	for _, key := range path {
+		next := maps.Clone(ccaas.Obj(cur, key))
+		if next == nil {
+			next = map[string]any{}
+		}
+		cur[key] = next
+		cur = next
+	}
+	cur["transcripts"] = []any{t}
+	return out, cur
+}
+
 // normalise sets the event name, timestamps and ccaas.* attributes of one
-// record from its topic pattern and event body.
-func (n *normalizer) normalise(lr plog.LogRecord, tenant, route, id, pattern string, eventBody map[string]any, envTime, received time.Time) {
+// record from its topic (concrete, when known) and pattern and its event
+// body.
+func (n *normalizer) normalise(lr plog.LogRecord, tenant, route, id, topic, pattern string, eventBody map[string]any, envTime, received time.Time) {
 	attrs := lr.Attributes()
 	attrs.PutStr(ccaas.AttrEventID, id)
 	attrs.PutStr(ccaas.AttrEventType, pattern)
@@ -260,20 +327,37 @@ func (n *normalizer) normalise(lr plog.LogRecord, tenant, route, id, pattern str
 	case strings.HasPrefix(pattern, "v2.users.{id}.conversations") || strings.HasPrefix(pattern, "v2.routing.queues.{id}.conversations"):
 		lr.SetEventName(ccaas.EventInteractionSnapshot)
 		n.snapshot(attrs, keyer, eventBody)
-	case pattern == "v2.conversations.{id}.transcription":
+		if strings.HasPrefix(pattern, "v2.users.{id}.") {
+			// A user's conversations topic is about that user, the agent.
+			if _, ok := attrs.Get(ccaas.AttrAgentID); !ok {
+				ccaas.PutStr(attrs, ccaas.AttrAgentID, topicUser(topic))
+			}
+		}
+	case isAgentStatusTopic(pattern):
+		if t := agentStatus(attrs, pattern, topic, eventBody); !t.IsZero() {
+			occurred = t
+		}
+		name := ccaas.EventAgentStatusChanged
+		if _, ok := attrs.Get(ccaas.AttrAgentStatus); !ok {
+			name = ccaas.EventVendor // an audit of something else
+		}
+		lr.SetEventName(name)
+	case pattern == transcriptionTopic:
 		lr.SetEventName(ccaas.EventTranscriptSegment)
 		if t := parseTime(ccaas.Get(eventBody, "eventTime")); !t.IsZero() {
 			occurred = t
 		}
 		ccaas.PutStr(attrs, ccaas.AttrInteractionID, ccaas.Str(eventBody, "conversationId"))
 		ccaas.PutStr(attrs, ccaas.AttrChannel, "voice")
+		// emit split the event: at most one utterance is left here.
 		if ts := ccaas.Arr(eventBody, "transcripts"); len(ts) > 0 {
 			if t0, ok := ts[0].(map[string]any); ok {
 				if final, ok := ccaas.Bool(t0, "isFinal"); ok {
 					attrs.PutBool(ccaas.AttrTranscriptFinal, final)
 				}
 				ccaas.PutStr(attrs, ccaas.AttrTranscriptChannel, ccaas.Lower(ccaas.Str(t0, "channel")))
-				ccaas.PutStr(attrs, ccaas.AttrTranscriptEngine, ccaas.Str(t0, "engineProvider"))
+				ccaas.PutStr(attrs, ccaas.AttrTranscriptEngine, ccaas.Lower(ccaas.Str(t0, "engineProvider")))
+				ccaas.PutStr(attrs, ccaas.AttrTranscriptUtteranceID, ccaas.Str(t0, "utteranceId"))
 			}
 		}
 	case strings.HasPrefix(pattern, "v2.speechandtextanalytics."):
@@ -290,7 +374,116 @@ func (n *normalizer) normalise(lr plog.LogRecord, tenant, route, id, pattern str
 		lr.SetEventName(ccaas.EventVendor)
 		ccaas.PutStr(attrs, ccaas.AttrInteractionID, ccaas.Str(eventBody, "conversationId"))
 	}
+	if strings.HasPrefix(pattern, "v2.users.{id}") {
+		// User topics are about the user in the topic: the agent.
+		if _, ok := attrs.Get(ccaas.AttrAgentID); !ok {
+			ccaas.PutStr(attrs, ccaas.AttrAgentID, firstNonEmpty(ccaas.Str(eventBody, "userId"), topicUser(topic)))
+		}
+	}
 	ccaas.SetTimestamps(lr, occurred, received)
+}
+
+// Agent presence and routing status topics.
+const (
+	presenceTopic      = "v2.users.{id}.presence"
+	routingStatusTopic = "v2.users.{id}.routingStatus"
+	activityTopic      = "v2.users.{id}.activity"
+	auditTopicPrefix   = "v2.audits.entitytype."
+)
+
+func isAgentStatusTopic(pattern string) bool {
+	switch pattern {
+	case presenceTopic, routingStatusTopic, activityTopic:
+		return true
+	}
+	return strings.HasPrefix(pattern, auditTopicPrefix)
+}
+
+// agentStatus reads an agent's new status (and previous one, when the
+// event says) from a presence, routing status, user activity or audit
+// event, and returns when it changed. It writes ccaas.agent.status only
+// when the event is a status change.
+func agentStatus(attrs pcommon.Map, pattern, topic string, body map[string]any) time.Time {
+	agent := firstNonEmpty(ccaas.Str(body, "userId"), topicUser(topic))
+	presence := func(m map[string]any) string {
+		return ccaas.Lower(firstNonEmpty(ccaas.Str(m, "presenceDefinition", "systemPresence"), ccaas.Str(m, "systemPresence")))
+	}
+	var status, kind string
+	var at time.Time
+	switch {
+	case pattern == presenceTopic:
+		status, kind, at = presence(body), "presence", parseTime(ccaas.Get(body, "modifiedDate"))
+	case pattern == routingStatusTopic:
+		rs := ccaas.Obj(body, "routingStatus")
+		if rs == nil {
+			rs = body
+		}
+		status, kind, at = ccaas.Lower(ccaas.Str(rs, "status")), "routing", parseTime(ccaas.Get(rs, "startTime"))
+	case pattern == activityTopic:
+		agent = firstNonEmpty(agent, ccaas.Str(body, "id"))
+		if p := ccaas.Obj(body, "presence"); p != nil {
+			status, kind, at = presence(p), "presence", parseTime(ccaas.Get(p, "modifiedDate"))
+		}
+		if status == "" {
+			rs := ccaas.Obj(body, "routingStatus")
+			status, kind, at = ccaas.Lower(ccaas.Str(rs, "status")), "routing", parseTime(ccaas.Get(rs, "startTime"))
+		}
+	default: // an audit: UserPresence, or a routing status audit
+		entity := strings.ToLower(ccaas.Str(body, "entityType"))
+		if !strings.Contains(entity, "presence") && !strings.Contains(entity, "routingstatus") {
+			return time.Time{}
+		}
+		agent = firstNonEmpty(agent, ccaas.Str(body, "entity", "id"))
+	changes:
+		for _, pc := range ccaas.Arr(body, "propertyChanges") {
+			m, ok := pc.(map[string]any)
+			if !ok {
+				continue
+			}
+			switch strings.ToUpper(strings.ReplaceAll(ccaas.Str(m, "property"), "_", "")) {
+			case "PRESENCE", "SYSTEMPRESENCE":
+				kind = "presence"
+			case "ROUTINGSTATUS", "STATUS":
+				kind = "routing"
+			default:
+				continue
+			}
+			status = ccaas.Lower(lastString(ccaas.Arr(m, "newValues")))
+			ccaas.PutStr(attrs, ccaas.AttrAgentPreviousStatus, ccaas.Lower(lastString(ccaas.Arr(m, "oldValues"))))
+			break changes
+		}
+		at = parseTime(ccaas.Get(body, "eventTime"))
+	}
+	ccaas.PutStr(attrs, ccaas.AttrAgentID, agent)
+	if status == "" {
+		return at
+	}
+	attrs.PutStr(ccaas.AttrAgentStatus, status)
+	attrs.PutStr(ccaas.AttrAgentStatusType, kind)
+	return at
+}
+
+// lastString returns the last string of a JSON array.
+func lastString(a []any) string {
+	for i := len(a) - 1; i >= 0; i-- {
+		if s, ok := a[i].(string); ok {
+			return s
+		}
+	}
+	return ""
+}
+
+// topicUser returns the user id of a concrete v2.users.<id>... topic.
+func topicUser(topic string) string {
+	rest, ok := strings.CutPrefix(topic, "v2.users.")
+	if !ok {
+		return ""
+	}
+	id, _, _ := strings.Cut(rest, ".")
+	if !looksLikeID(id) {
+		return ""
+	}
+	return id
 }
 
 // detailEvent reads the fields shared by conversation detail events.
@@ -474,6 +667,8 @@ func parseTime(v any) time.Time {
 	}
 	return time.Time{}
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func firstNonEmpty(s ...string) string {
 	for _, v := range s {

@@ -20,6 +20,9 @@ const (
 	PathEventBridge   = "/genesys/eventbridge"
 	PathNotifications = "/genesys/notifications"
 	PathOpenMessaging = "/genesys/openmessaging"
+	// PathDataActions receives the bodies of Web Services Data Actions; the
+	// last segment names the data_actions mapping that reads them.
+	PathDataActions = "/genesys/dataactions/{action}"
 
 	// HeaderHubSignature carries Open Messaging's signature:
 	// "sha256=" + base64(HMAC-SHA256(secret, raw body)).
@@ -59,12 +62,14 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*genes
 			return nil, err
 		}
 	}
-	r.norm = &normalizer{version: set.BuildInfo.Version, keyers: keyers, consentAttrs: cfg.ConsentAttributes, insecure: cfg.InsecureAllowUnauthenticated}
+	r.norm = &normalizer{version: set.BuildInfo.Version, keyers: keyers, consentAttrs: cfg.ConsentAttributes,
+		dataActions: cfg.DataActions, insecure: cfg.InsecureAllowUnauthenticated}
 
 	server, err := webhook.NewServer(&cfg.Config, set, next,
 		webhook.Route{Path: PathEventBridge, Name: routeEventBridge, Handle: r.handleEventBridge},
 		webhook.Route{Path: PathNotifications, Name: routeNotifications, Handle: r.handleNotifications},
 		webhook.Route{Path: PathOpenMessaging, Name: routeOpenMessaging, Handle: r.handleOpenMessaging},
+		webhook.Route{Path: PathDataActions, Name: routeDataActions, Handle: r.handleDataActions},
 	)
 	if err != nil {
 		return nil, err
@@ -120,6 +125,14 @@ func (r *genesysReceiver) handleNotifications(req *webhook.Request) (plog.Logs, 
 		return plog.Logs{}, err
 	}
 	return r.norm.notifications(req.Body, org, req.Received)
+}
+
+func (r *genesysReceiver) handleDataActions(req *webhook.Request) (plog.Logs, error) {
+	org, err := r.credentialTenant(req.HTTP)
+	if err != nil {
+		return plog.Logs{}, err
+	}
+	return r.norm.dataAction(req.HTTP.PathValue("action"), req.Body, org, req.Received)
 }
 
 func (r *genesysReceiver) handleOpenMessaging(req *webhook.Request) (plog.Logs, error) {

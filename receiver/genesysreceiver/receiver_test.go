@@ -40,6 +40,25 @@ const (
 	testSalt     = "unit-test-subject-salt-0123456789"
 )
 
+// fixtureOrgs are the organizations of the collected deliveries under
+// testdata/fixtures (see SOURCES.md there), each a tenant with its own key.
+var fixtureOrgs = map[string]string{
+	"bb14bed0-f8f9-445d-b9d1-10cecb8569d6": "fixture-key-presence-blueprint",
+	"32aa07aa-db1b-4987-abd0-9483601ec29d": "fixture-key-streaming-blueprint",
+	"00000000-0000-0000-0000-000000000000": "fixture-key-lambda-tests",
+}
+
+// keyFor returns the API key of the organization an EventBridge fixture's
+// source names, or testAPIKey.
+func keyFor(body []byte) map[string]string {
+	for org, key := range fixtureOrgs {
+		if bytes.Contains(body, []byte("/cloud/"+org+"/")) {
+			return apiKey(key)
+		}
+	}
+	return apiKey(testAPIKey)
+}
+
 func testConfig() *Config {
 	cfg := NewFactory().CreateDefaultConfig().(*Config)
 	cfg.NetAddr.Endpoint = "127.0.0.1:0"
@@ -54,6 +73,15 @@ func testConfig() *Config {
 		},
 		{OrganizationID: otherOrg, APIKeys: []configopaque.String{otherAPIKey}},
 	}
+	for org, key := range fixtureOrgs {
+		cfg.Tenants = append(cfg.Tenants, TenantConfig{OrganizationID: org, APIKeys: []configopaque.String{configopaque.String(key)}})
+	}
+	acw := DataActionMapping{
+		EventName: "ccaas.interaction.wrapup", EventType: "v2.detail.events.conversation.{id}.acw",
+		Time: "eventTime", InteractionID: "conversationId", ParticipantID: "participantId", AgentID: "userId",
+		QueueID: "queueId", Direction: "direction", Channel: "$.mediaType", Subject: []string{"ani"},
+	}
+	cfg.DataActions = map[string]DataActionMapping{"acw": acw, "default": acw}
 	return cfg
 }
 
@@ -119,6 +147,16 @@ func TestGolden(t *testing.T) {
 		{"openmessaging_inbound_text.json", PathOpenMessaging, func(b []byte) map[string]string { return omSign(testOMSecret, b) }},
 		{"openmessaging_outbound_text.json", PathOpenMessaging, func(b []byte) map[string]string { return omSign(testOMSecret, b) }},
 		{"openmessaging_receipt.json", PathOpenMessaging, func(b []byte) map[string]string { return omSign(testOMSecret, b) }},
+		// Deliveries collected from public sources (testdata/fixtures/SOURCES.md).
+		{"eventbridge_transcription_two_channels.json", PathEventBridge, keyFor},
+		{"eventbridge_transcription_session_ended.json", PathEventBridge, keyFor},
+		{"eventbridge_audit_user_presence.json", PathEventBridge, keyFor},
+		{"eventbridge_user_presence.json", PathEventBridge, keyFor},
+		{"eventbridge_routing_status.json", PathEventBridge, keyFor},
+		{"eventbridge_concrete_detail_type.json", PathEventBridge, keyFor},
+		{"notification_user_activity.json", PathNotifications, keyFor},
+		{"openmessaging_outbound_conversation.json", PathOpenMessaging, func(b []byte) map[string]string { return omSign(testOMSecret, b) }},
+		{"dataaction_acw_toplevel.json", "/genesys/dataactions/acw", keyFor},
 	} {
 		t.Run(tc.fixture, func(t *testing.T) {
 			h := startReceiver(t, testConfig(), new(consumertest.LogsSink))

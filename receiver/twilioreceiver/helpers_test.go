@@ -27,6 +27,7 @@ import (
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/consentry/consentry/internal/ccaas"
+	"github.com/consentry/consentry/internal/goldenlogs"
 	"github.com/consentry/consentry/receiver/twilioreceiver/internal/metadata"
 )
 
@@ -216,26 +217,10 @@ func hasRepeatedKeys(form url.Values) bool {
 	return false
 }
 
-// records flattens logs.
-func records(ld plog.Logs) []plog.LogRecord {
-	var out []plog.LogRecord
-	for _, rl := range ld.ResourceLogs().All() {
-		for _, sl := range rl.ScopeLogs().All() {
-			for _, lr := range sl.LogRecords().All() {
-				out = append(out, lr)
-			}
-		}
-	}
-	return out
-}
-
-func attr(lr plog.LogRecord, key string) string {
-	v, ok := lr.Attributes().Get(key)
-	if !ok {
-		return ""
-	}
-	return v.AsString()
-}
+var (
+	records = goldenlogs.Records
+	attr    = goldenlogs.Attr
+)
 
 func tenantOf(ld plog.Logs, i int) string {
 	v, _ := ld.ResourceLogs().At(i).Resource().Attributes().Get(ccaas.AttrTenantID)
