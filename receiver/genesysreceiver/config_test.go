@@ -63,13 +63,13 @@ func TestLoadValid(t *testing.T) {
 
 func TestLoadInvalid(t *testing.T) {
 	for name, want := range map[string]string{
-		"no_tenants":     "no tenants configured",
-		"empty_secret":   "api_keys[0] is empty",
-		"no_credentials": "no credentials",
-		"shared_key":     "keys must identify one tenant",
-		"short_salt":     "subject_salt",
-		"duplicate_org":  "configured twice",
-		"bad_dedup":      "dedup.ttl must be positive",
+		"no_tenants":      "no tenants configured",
+		"empty_secret":    "api_keys[0] is empty",
+		"no_credentials":  "no credentials",
+		"shared_key":      "keys must identify one tenant",
+		"short_salt":      "subject_salt",
+		"duplicate_org":   "configured twice",
+		"bad_dedup":       "dedup.ttl must be positive",
 		"bad_data_action": "data_actions.bad/name: the name must be usable as a URL path segment",
 	} {
 		t.Run(name, func(t *testing.T) {
