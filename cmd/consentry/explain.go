@@ -18,6 +18,7 @@ import (
 
 	"github.com/consentry/consentry/internal/ccaas"
 	"github.com/consentry/consentry/internal/consentstore"
+	"github.com/consentry/consentry/internal/decoders"
 	"github.com/consentry/consentry/internal/policy"
 	"github.com/consentry/consentry/processor/consentprocessor"
 )
@@ -33,10 +34,10 @@ func runExplain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	var configs stringList
 	fs.Var(&configs, "config", "collector configuration file (repeatable)")
 	procName := fs.String("processor", "", "the consent processor to use (consent or consent/NAME); needed when there are several")
-	vendor := fs.String("vendor", "", "the vendor whose webhook body EVENT.json is ("+strings.Join(vendorNames(), ", ")+"); not needed for OTLP JSON")
+	vendor := fs.String("vendor", "", "the vendor whose webhook body EVENT.json is ("+strings.Join(decoders.Vendors(), ", ")+"); not needed for OTLP JSON")
 	route := fs.String("route", "", "the receiver route the body was posted to ("+routeHelp()+"); default: the vendor's main route")
 	tenant := fs.String("tenant", "", "the tenant the receiver would attribute the event to (Genesys organization id, ...); default: from the event")
-	salt := fs.String("salt", "", "subject salt (default: the receiver's subject_salt, else $CONSENTRY_SUBJECT_SALT)")
+	salt := fs.String("salt", "", "the receiver-wide subject salt (default: the receiver's subject_salt, else $CONSENTRY_SUBJECT_SALT); tenants with their own subject_salt keep it")
 	output := fs.String("output", "text", "text, or json (the consent.* attributes of each record)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: consentry policy explain --config FILE [flags] EVENT.json   (EVENT.json may be - for stdin)")
@@ -168,26 +169,23 @@ func decodeEvent(conf *confmap.Conf, body []byte, vendor, route, tenant, salt st
 		return ld, nil
 	}
 	if vendor == "" {
-		return plog.Logs{}, fmt.Errorf("not an OTLP JSON logs document (no top-level \"resourceLogs\"); say which vendor's webhook body it is with --vendor (%s)", strings.Join(vendorNames(), ", "))
-	}
-	dec, ok := decoders[vendor]
-	if !ok {
-		return plog.Logs{}, fmt.Errorf("no decoder for vendor %q (have %s)", vendor, strings.Join(vendorNames(), ", "))
+		return plog.Logs{}, fmt.Errorf("not an OTLP JSON logs document (no top-level \"resourceLogs\"); say which vendor's webhook body it is with --vendor (%s)", strings.Join(decoders.Vendors(), ", "))
 	}
 	if route == "" {
-		route = dec.DefaultRoute
+		route = decoders.DefaultRoute(vendor)
 	}
 	rcv := subSection(conf, "receivers", vendor)
-	if salt == "" {
-		salt = receiverString(rcv, "subject_salt")
-	}
-	if salt == "" {
+	if salt == "" && (rcv == nil || rcv.Get("subject_salt") == nil || rcv.Get("subject_salt") == "") {
 		salt = os.Getenv("CONSENTRY_SUBJECT_SALT")
+		if salt == "" {
+			salt = explainSalt
+		}
 	}
-	if salt == "" {
-		salt = explainSalt
+	d, err := decoders.New(vendor, rcv, salt)
+	if err != nil {
+		return plog.Logs{}, err
 	}
-	return dec.Decode(decodeInput{Route: route, Body: body, Tenant: tenant, Salt: []byte(salt), Receiver: rcv})
+	return d.Decode(route, body, tenant)
 }
 
 func isOTLP(body []byte) bool {

@@ -21,6 +21,7 @@ import (
 	"github.com/consentry/consentry/internal/consentstore"
 	"github.com/consentry/consentry/internal/ledger"
 	"github.com/consentry/consentry/internal/subject"
+	"github.com/consentry/consentry/internal/tenant"
 )
 
 // APIConfig configures the auditor API (gRPC and its REST mapping).
@@ -75,18 +76,14 @@ func (c *APIConfig) keyer() (func(tenant, raw string) (string, error), error) {
 	if c.SubjectSalt == "" && len(c.SubjectSalts) == 0 {
 		return nil, nil
 	}
-	var def []byte
-	if c.SubjectSalt != "" {
-		def = []byte(c.SubjectSalt)
+	// The receivers' tenant model: a tenant's own salt, else the default.
+	scopes := make([]tenant.Entry, 0, len(c.SubjectSalts))
+	for scope, salt := range c.SubjectSalts {
+		scopes = append(scopes, tenant.Entry{ID: scope, Tenant: tenant.Tenant{SubjectSalt: salt}})
 	}
-	ks, err := subject.NewKeyers(def)
+	ks, err := tenant.Receiver{SubjectSalt: c.SubjectSalt}.Keyers(scopes)
 	if err != nil {
-		return nil, fmt.Errorf("api.subject_salt: %w", err)
-	}
-	for tenant, salt := range c.SubjectSalts {
-		if _, err := ks.Add(tenant, []byte(salt)); err != nil {
-			return nil, fmt.Errorf("api.subject_salts[%s]: %w", tenant, err)
-		}
+		return nil, fmt.Errorf("api: %w", err)
 	}
 	return func(tenant, raw string) (string, error) {
 		k := ks.Resolve(tenant, c.SubjectSalt != "")

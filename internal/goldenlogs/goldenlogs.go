@@ -120,3 +120,23 @@ func Attr(lr plog.LogRecord, key string) string {
 	}
 	return v.AsString()
 }
+
+// AssertSameRecords compares two logs in the golden form (so receive times
+// do not count): a receiver's records and its decoder's, say.
+func AssertSameRecords(t testing.TB, want, got plog.Logs) {
+	t.Helper()
+	w, err := Marshal(want)
+	if err != nil {
+		t.Fatalf("marshal: %v", err)
+	}
+	g, err := Marshal(got)
+	if err != nil {
+		t.Fatalf("marshal: %v", err)
+	}
+	if want.LogRecordCount() == 0 {
+		t.Errorf("no records to compare")
+	}
+	if !bytes.Equal(w, g) {
+		t.Errorf("logs differ\n--- want\n%s\n--- got\n%s", w, g)
+	}
+}

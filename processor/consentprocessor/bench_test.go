@@ -22,6 +22,7 @@ import (
 	"github.com/consentry/consentry/internal/ccaas"
 	"github.com/consentry/consentry/internal/consentstore"
 	"github.com/consentry/consentry/internal/policy"
+	"github.com/consentry/consentry/internal/webhook"
 	"github.com/consentry/consentry/processor/consentprocessor/internal/metadata"
 	"github.com/consentry/consentry/receiver/genesysreceiver"
 )
@@ -48,8 +49,22 @@ func withID(body []byte, i int) []byte {
 	return bytes.Replace(body, []byte("EVENTID"), []byte("bench-"+strconv.Itoa(i)), 1)
 }
 
+// benchDecoder decodes as a genesys receiver configured with the test salt
+// and benchConsentAttrs.
+func benchDecoder(b *testing.B) webhook.Decoder {
+	f := genesysreceiver.NewFactory()
+	cfg := f.CreateDefaultConfig().(*genesysreceiver.Config)
+	cfg.SubjectSalt = testSalt
+	cfg.ConsentAttributes = benchConsentAttrs
+	d, err := genesysreceiver.NewDecoder(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return d
+}
+
 func benchLogs(b *testing.B, name string) plog.Logs {
-	ld, err := genesysreceiver.DecodeEvents("eventbridge", withID(benchBody(b, name), 0), "", []byte(testSalt), benchConsentAttrs)
+	ld, err := benchDecoder(b).Decode("eventbridge", withID(benchBody(b, name), 0), "")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -141,9 +156,10 @@ func benchComponent(b *testing.B, attrs string) {
 // without HTTP, authentication or de-duplication.
 func BenchmarkDecode(b *testing.B) {
 	body := withID(benchBody(b, "bench_signal.json"), 0)
+	d := benchDecoder(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := genesysreceiver.DecodeEvents("eventbridge", body, "", []byte(testSalt), benchConsentAttrs); err != nil {
+		if _, err := d.Decode("eventbridge", body, ""); err != nil {
 			b.Fatal(err)
 		}
 	}

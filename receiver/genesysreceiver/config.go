@@ -8,6 +8,7 @@ import (
 
 	"go.opentelemetry.io/collector/config/configopaque"
 
+	"github.com/consentry/consentry/internal/tenant"
 	"github.com/consentry/consentry/internal/webhook"
 )
 
@@ -28,10 +29,6 @@ type Config struct {
 	// data action sets). "Authorization" accepts "Bearer <key>".
 	APIKeyHeader string `mapstructure:"api_key_header"`
 
-	// SubjectSalt keys the pseudonymous subject hash for tenants that do not
-	// set their own. At least 16 bytes.
-	SubjectSalt configopaque.String `mapstructure:"subject_salt"`
-
 	// ConsentAttributes maps Genesys participant attribute names (set by an
 	// Architect flow with "Set Participant Data") to consent signal names;
 	// each becomes the attribute ccaas.consent.signal.<name> with the
@@ -45,10 +42,8 @@ type Config struct {
 	// not an envelope uses the mapping "default" when there is one.
 	DataActions map[string]DataActionMapping `mapstructure:"data_actions"`
 
-	// InsecureAllowUnauthenticated accepts requests that carry no credentials.
-	// For local testing only: anyone who can reach the port can then inject
-	// events.
-	InsecureAllowUnauthenticated bool `mapstructure:"insecure_allow_unauthenticated"`
+	// subject_salt and insecure_allow_unauthenticated.
+	tenant.Receiver `mapstructure:",squash"`
 }
 
 // DataActionMapping says how to read a data action's own JSON body: where
@@ -102,8 +97,8 @@ type TenantConfig struct {
 	// OpenMessagingSecrets verify X-Hub-Signature-256 on
 	// /genesys/openmessaging (the integration's signature secret token).
 	OpenMessagingSecrets []configopaque.String `mapstructure:"open_messaging_secrets"`
-	// SubjectSalt overrides the receiver's subject_salt for this tenant.
-	SubjectSalt configopaque.String `mapstructure:"subject_salt"`
+	// subject_salt: this tenant's own.
+	tenant.Tenant `mapstructure:",squash"`
 }
 
 // BasicAuthConfig is one HTTP Basic credential.
@@ -111,8 +106,6 @@ type BasicAuthConfig struct {
 	Username string              `mapstructure:"username"`
 	Password configopaque.String `mapstructure:"password"`
 }
-
-const minSaltLen = 16
 
 // Validate checks the configuration; the collector calls it on load.
 func (c *Config) Validate() error {
@@ -123,20 +116,11 @@ func (c *Config) Validate() error {
 	if len(c.Tenants) == 0 && !c.InsecureAllowUnauthenticated {
 		errs = append(errs, errors.New("no tenants configured: add at least one tenant with credentials, or set insecure_allow_unauthenticated: true for local testing"))
 	}
-	if len(c.Tenants) == 0 && c.InsecureAllowUnauthenticated && len(c.SubjectSalt) < minSaltLen {
-		errs = append(errs, fmt.Errorf("subject_salt must be at least %d bytes", minSaltLen))
-	}
-	seenOrg := map[string]bool{}
+	errs = append(errs, c.Receiver.Check("organization_id", c.tenants(), "")...)
 	seenKey := map[string]string{}
 	seenUser := map[string]string{}
 	for i, t := range c.Tenants {
 		where := fmt.Sprintf("tenants[%d]", i)
-		if t.OrganizationID == "" {
-			errs = append(errs, fmt.Errorf("%s: organization_id must be set", where))
-		} else if seenOrg[t.OrganizationID] {
-			errs = append(errs, fmt.Errorf("%s: organization_id %q is configured twice", where, t.OrganizationID))
-		}
-		seenOrg[t.OrganizationID] = true
 		if len(t.APIKeys) == 0 && len(t.BasicAuth) == 0 && len(t.OpenMessagingSecrets) == 0 {
 			errs = append(errs, fmt.Errorf("%s (%s): no credentials: set api_keys, basic_auth or open_messaging_secrets (an unset secret is an error, not an open door)", where, t.OrganizationID))
 		}
@@ -164,13 +148,6 @@ func (c *Config) Validate() error {
 				errs = append(errs, fmt.Errorf("%s.open_messaging_secrets[%d] is empty (is its environment variable set?)", where, j))
 			}
 		}
-		salt := t.SubjectSalt
-		if salt == "" {
-			salt = c.SubjectSalt
-		}
-		if len(salt) < minSaltLen {
-			errs = append(errs, fmt.Errorf("%s: subject_salt (or the receiver's subject_salt) must be at least %d bytes", where, minSaltLen))
-		}
 	}
 	for name, m := range c.DataActions {
 		where := fmt.Sprintf("data_actions.%s", name)
@@ -197,6 +174,15 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// tenants are the configured organizations, for the tenant model.
+func (c *Config) tenants() []tenant.Entry {
+	out := make([]tenant.Entry, len(c.Tenants))
+	for i, t := range c.Tenants {
+		out[i] = tenant.Entry{ID: t.OrganizationID, Tenant: t.Tenant}
+	}
+	return out
 }
 
 func (c *Config) apiKeyHeader() string { return http.CanonicalHeaderKey(c.APIKeyHeader) }

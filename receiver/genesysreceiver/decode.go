@@ -4,33 +4,43 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/pdata/plog"
 
-	"github.com/consentry/consentry/internal/subject"
+	"github.com/consentry/consentry/internal/webhook"
 )
 
-// Routes names the routes DecodeEvents understands.
+// Routes names the routes the decoder understands.
 var Routes = []string{routeEventBridge, routeNotifications, routeOpenMessaging}
 
-// DecodeEvents turns a Genesys webhook body into the records the receiver
-// would produce for it, without authenticating it: tools such as
-// `consentry policy explain` use it to show what an event becomes. route is
-// one of Routes; tenant is the organization the event is attributed to
-// ("" takes it from the event); salt keys the subject hash.
-func DecodeEvents(route string, body []byte, tenant string, salt []byte, consentAttributes map[string]string) (plog.Logs, error) {
-	keyers, err := subject.NewKeyers(salt)
+// NewDecoder returns the decoder of a genesys receiver configured by cfg
+// (a *Config): it makes of a webhook body, without authenticating it, the
+// records the receiver would. An event of an organization the
+// configuration does not list is keyed with subject_salt, as in insecure
+// mode.
+func NewDecoder(cfg component.Config) (webhook.Decoder, error) {
+	c := *cfg.(*Config)
+	c.InsecureAllowUnauthenticated = true
+	n, err := newNormalizer(&c, "")
 	if err != nil {
-		return plog.Logs{}, err
+		return nil, err
 	}
-	n := &normalizer{keyers: keyers, insecure: true, consentAttrs: consentAttributes}
+	return decoder{n}, nil
+}
+
+type decoder struct{ n *normalizer }
+
+func (decoder) Routes() []string { return Routes }
+
+func (d decoder) Decode(route string, body []byte, tenant string) (plog.Logs, error) {
 	now := time.Now()
 	switch route {
 	case routeEventBridge:
-		return n.eventBridge(body, tenant, now)
+		return d.n.eventBridge(body, tenant, now)
 	case routeNotifications:
-		return n.notifications(body, tenant, now)
+		return d.n.notifications(body, tenant, now)
 	case routeOpenMessaging:
-		return n.openMessaging(body, tenant, now)
+		return d.n.openMessaging(body, tenant, now)
 	default:
 		return plog.Logs{}, fmt.Errorf("unknown genesys route %q (want one of %v)", route, Routes)
 	}

@@ -38,6 +38,16 @@ type normalizer struct {
 	version      string
 }
 
+// newNormalizer makes the normalizer of a receiver configured by cfg.
+func newNormalizer(cfg *Config, version string) (*normalizer, error) {
+	keyers, err := cfg.Keyers(cfg.tenants())
+	if err != nil {
+		return nil, err
+	}
+	return &normalizer{version: version, keyers: keyers, consentAttrs: cfg.ConsentAttributes,
+		dataActions: cfg.DataActions, insecure: cfg.InsecureAllowUnauthenticated}, nil
+}
+
 func (n *normalizer) keyer(org string) *subject.Keyer {
 	return n.keyers.Resolve(org, n.insecure)
 }

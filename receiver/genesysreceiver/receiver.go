@@ -11,7 +11,6 @@ import (
 	"go.opentelemetry.io/collector/receiver"
 
 	"github.com/consentry/consentry/internal/signature"
-	"github.com/consentry/consentry/internal/subject"
 	"github.com/consentry/consentry/internal/webhook"
 )
 
@@ -43,10 +42,11 @@ type genesysReceiver struct {
 
 func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*genesysReceiver, error) {
 	r := &genesysReceiver{cfg: cfg, apiKeyHeader: cfg.apiKeyHeader()}
-	keyers, err := subject.NewKeyers([]byte(cfg.SubjectSalt))
+	norm, err := newNormalizer(cfg, set.BuildInfo.Version)
 	if err != nil {
 		return nil, err
 	}
+	r.norm = norm
 	for _, t := range cfg.Tenants {
 		for _, k := range t.APIKeys {
 			r.tokens.Add(string(k), t.OrganizationID)
@@ -58,12 +58,7 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*genes
 			r.omSecrets = append(r.omSecrets, []byte(s))
 			r.omOwners = append(r.omOwners, t.OrganizationID)
 		}
-		if _, err := keyers.Add(t.OrganizationID, []byte(t.SubjectSalt)); err != nil {
-			return nil, err
-		}
 	}
-	r.norm = &normalizer{version: set.BuildInfo.Version, keyers: keyers, consentAttrs: cfg.ConsentAttributes,
-		dataActions: cfg.DataActions, insecure: cfg.InsecureAllowUnauthenticated}
 
 	server, err := webhook.NewServer(&cfg.Config, set, next,
 		webhook.Route{Path: PathEventBridge, Name: routeEventBridge, Handle: r.handleEventBridge},

@@ -452,14 +452,39 @@ func TestStartFailsOnBusyPort(t *testing.T) {
 	assert.Error(t, rcv.Start(context.Background(), componenttest.NewNopHost()))
 }
 
-func TestDecodeEvents(t *testing.T) {
-	ld, err := DecodeEvents("eventbridge", fixture(t, "eventbridge_batch.json"), "", []byte(testSalt), map[string]string{"RecordingConsent": "recording"})
+func TestDecoder(t *testing.T) {
+	d, err := NewDecoder(testConfig())
+	require.NoError(t, err)
+	assert.Equal(t, Routes, d.Routes())
+	ld, err := d.Decode("eventbridge", fixture(t, "eventbridge_batch.json"), "")
 	require.NoError(t, err)
 	assert.Equal(t, 8, ld.LogRecordCount())
 	tenant, _ := ld.ResourceLogs().At(0).Resource().Attributes().Get(ccaas.AttrTenantID)
 	assert.Equal(t, testOrg, tenant.Str())
-	_, err = DecodeEvents("nope", nil, "", []byte(testSalt), nil)
+	_, err = d.Decode("nope", nil, "")
 	assert.Error(t, err)
-	_, err = DecodeEvents("eventbridge", []byte("{"), "", []byte(testSalt), nil)
+	_, err = d.Decode("eventbridge", []byte("{"), "")
 	assert.Error(t, err)
+
+	short := testConfig()
+	short.SubjectSalt = "short"
+	_, err = NewDecoder(short)
+	assert.Error(t, err, "a salt the receiver would refuse")
+}
+
+// TestDecoderDecodesAsTheReceiver: the decoder built from a receiver's
+// configuration makes the records the running receiver makes, subject keys
+// under a tenant's own salt included.
+func TestDecoderDecodesAsTheReceiver(t *testing.T) {
+	cfg := testConfig()
+	cfg.Tenants[0].SubjectSalt = "tenant-own-subject-salt-0123456789"
+	h := startReceiver(t, cfg, new(consumertest.LogsSink))
+	body := fixture(t, "eventbridge_batch.json")
+	resp, out := h.post(PathEventBridge, body, apiKey(testAPIKey))
+	require.Equal(t, http.StatusOK, resp.StatusCode, out)
+	d, err := NewDecoder(cfg)
+	require.NoError(t, err)
+	decoded, err := d.Decode(routeEventBridge, body, testOrg)
+	require.NoError(t, err)
+	goldenlogs.AssertSameRecords(t, h.sink.AllLogs()[0], decoded)
 }

@@ -8,7 +8,7 @@ import (
 
 	"go.opentelemetry.io/collector/config/configopaque"
 
-	"github.com/consentry/consentry/internal/subject"
+	"github.com/consentry/consentry/internal/tenant"
 	"github.com/consentry/consentry/internal/webhook"
 )
 
@@ -42,20 +42,14 @@ type Config struct {
 	// accepts "Bearer <secret>".
 	BatchAuthHeader string `mapstructure:"batch_auth_header"`
 
-	// SubjectSalt keys the pseudonymous subject hash for tenants that do not
-	// set their own. At least 16 bytes.
-	SubjectSalt configopaque.String `mapstructure:"subject_salt"`
-
 	// TCFFields and GPPFields are dotted paths into a Segment event where an
 	// IAB TCF v2 TC string and an IAB GPP string may be found; the first
 	// non-empty string becomes ccaas.consent.tcf / ccaas.consent.gpp.
 	TCFFields []string `mapstructure:"tcf_fields"`
 	GPPFields []string `mapstructure:"gpp_fields"`
 
-	// InsecureAllowUnauthenticated accepts requests that carry no
-	// credentials. For local testing only: anyone who can reach the port can
-	// then inject events.
-	InsecureAllowUnauthenticated bool `mapstructure:"insecure_allow_unauthenticated"`
+	// subject_salt and insecure_allow_unauthenticated.
+	tenant.Receiver `mapstructure:",squash"`
 }
 
 // TenantConfig is one Segment source.
@@ -72,8 +66,8 @@ type TenantConfig struct {
 	// WriteKeys authenticate the Tracking API routes (/v1/*): the SDK's
 	// write key, as the HTTP Basic user name or as writeKey in the body.
 	WriteKeys []configopaque.String `mapstructure:"write_keys"`
-	// SubjectSalt overrides the receiver's subject_salt for this tenant.
-	SubjectSalt configopaque.String `mapstructure:"subject_salt"`
+	// subject_salt: this source's own.
+	tenant.Tenant `mapstructure:",squash"`
 }
 
 // Validate checks the configuration; the collector calls it on load.
@@ -90,21 +84,12 @@ func (c *Config) Validate() error {
 	if len(c.Tenants) == 0 && !c.InsecureAllowUnauthenticated {
 		errs = append(errs, errors.New("no tenants configured: add at least one tenant with secrets, or set insecure_allow_unauthenticated: true for local testing"))
 	}
-	if len(c.Tenants) == 0 && c.InsecureAllowUnauthenticated && len(c.SubjectSalt) < subject.MinSaltLen {
-		errs = append(errs, fmt.Errorf("subject_salt must be at least %d bytes", subject.MinSaltLen))
-	}
-	seenSource := map[string]bool{}
+	errs = append(errs, c.Receiver.Check("source_id", c.tenants(), "")...)
 	// Every secret identifies its tenant, so no secret may belong to two.
 	seen := map[string]map[string]string{"shared_secrets": {}, "batch_auth_secrets": {}, "write_keys": {}}
 	anyBatchSecret := false
 	for i, t := range c.Tenants {
 		where := fmt.Sprintf("tenants[%d]", i)
-		if t.SourceID == "" {
-			errs = append(errs, fmt.Errorf("%s: source_id must be set", where))
-		} else if seenSource[t.SourceID] {
-			errs = append(errs, fmt.Errorf("%s: source_id %q is configured twice", where, t.SourceID))
-		}
-		seenSource[t.SourceID] = true
 		if len(t.SharedSecrets) == 0 && len(t.BatchAuthSecrets) == 0 && len(t.WriteKeys) == 0 {
 			errs = append(errs, fmt.Errorf("%s (%s): no secrets: set shared_secrets, batch_auth_secrets or write_keys (an unset secret is an error, not an open door)", where, t.SourceID))
 		}
@@ -127,13 +112,6 @@ func (c *Config) Validate() error {
 		if len(t.BatchAuthSecrets) > 0 {
 			anyBatchSecret = true
 		}
-		salt := t.SubjectSalt
-		if salt == "" {
-			salt = c.SubjectSalt
-		}
-		if len(salt) < subject.MinSaltLen {
-			errs = append(errs, fmt.Errorf("%s: subject_salt (or the receiver's subject_salt) must be at least %d bytes", where, subject.MinSaltLen))
-		}
 	}
 	if anyBatchSecret && c.BatchAuthHeader == "" {
 		errs = append(errs, errors.New("batch_auth_secrets are configured but batch_auth_header is not: name the header Segment sends them in"))
@@ -149,6 +127,15 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// tenants are the configured sources, for the tenant model.
+func (c *Config) tenants() []tenant.Entry {
+	out := make([]tenant.Entry, len(c.Tenants))
+	for i, t := range c.Tenants {
+		out[i] = tenant.Entry{ID: t.SourceID, Tenant: t.Tenant}
+	}
+	return out
 }
 
 func validPath(p string) bool {

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/consentry/consentry/internal/ccaas"
@@ -39,30 +39,36 @@ var trackingTypes = map[string]bool{
 	typeTrack: true, typeIdentify: true, typePage: true, typeScreen: true, typeGroup: true, typeAlias: true,
 }
 
-// Routes names the routes DecodeEvents understands.
+// Routes names the routes the decoder understands.
 var Routes = []string{routeWebhook, routeTrack, routeIdentify, routePage, routeScreen, routeGroup, routeAlias, routeBatch}
 
-// DecodeEvents turns a Segment body into the records the receiver would
-// produce for it, without authenticating it: tools such as
-// `consentry policy explain` use it to show what an event becomes. route is
-// one of Routes; tenant is the Segment source the events are attributed to
-// ("" = unknown); salt keys the subject hash. The default tcf_fields and
-// gpp_fields apply.
-func DecodeEvents(route string, body []byte, tenant string, salt []byte) (plog.Logs, error) {
-	cfg := createDefaultConfig().(*Config)
-	cfg.SubjectSalt = configopaque.String(salt)
-	cfg.InsecureAllowUnauthenticated = true
-	n, err := newNormalizer(cfg, "")
+// NewDecoder returns the decoder of a segment receiver configured by cfg
+// (a *Config): it makes of a body, without authenticating it, the records
+// the receiver would. Events of a source the configuration does not list
+// (or of no source: tenant "") are keyed with subject_salt, as in
+// insecure mode.
+func NewDecoder(cfg component.Config) (webhook.Decoder, error) {
+	c := *cfg.(*Config)
+	c.InsecureAllowUnauthenticated = true
+	n, err := newNormalizer(&c, "")
 	if err != nil {
-		return plog.Logs{}, err
+		return nil, err
 	}
+	return decoder{n}, nil
+}
+
+type decoder struct{ n *normalizer }
+
+func (decoder) Routes() []string { return Routes }
+
+func (d decoder) Decode(route string, body []byte, tenant string) (plog.Logs, error) {
 	ri := &requestInfo{tenant: tenant, route: route, received: time.Now()}
 	if route == routeWebhook {
 		events, err := webhookEvents(body)
 		if err != nil {
 			return plog.Logs{}, err
 		}
-		return n.records(events, "", ri)
+		return d.n.records(events, "", ri)
 	}
 	for _, tr := range trackingRoutes {
 		if tr.name != route {
@@ -76,7 +82,7 @@ func DecodeEvents(route string, body []byte, tenant string, salt []byte) (plog.L
 			return plog.Logs{}, tb.invalid
 		}
 		ri.sentAt = parseTime(tb.sentAt)
-		return n.records(tb.events, tr.typ, ri)
+		return d.n.records(tb.events, tr.typ, ri)
 	}
 	return plog.Logs{}, fmt.Errorf("unknown segment route %q (want one of %v)", route, Routes)
 }

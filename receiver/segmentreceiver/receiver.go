@@ -10,7 +10,6 @@ import (
 	"go.opentelemetry.io/collector/receiver"
 
 	"github.com/consentry/consentry/internal/signature"
-	"github.com/consentry/consentry/internal/subject"
 	"github.com/consentry/consentry/internal/webhook"
 )
 
@@ -106,14 +105,9 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*segme
 }
 
 func newNormalizer(cfg *Config, version string) (*normalizer, error) {
-	keyers, err := subject.NewKeyers([]byte(cfg.SubjectSalt))
+	keyers, err := cfg.Keyers(cfg.tenants())
 	if err != nil {
 		return nil, err
-	}
-	for _, t := range cfg.Tenants {
-		if _, err := keyers.Add(t.SourceID, []byte(t.SubjectSalt)); err != nil {
-			return nil, err
-		}
 	}
 	return &normalizer{
 		version:   version,

@@ -580,23 +580,46 @@ func TestShutdownWithoutStart(t *testing.T) {
 	require.NoError(t, rcv.Shutdown(context.Background()))
 }
 
-func TestDecodeEvents(t *testing.T) {
-	ld, err := DecodeEvents("batch", fixture(t, "tracking_batch.json"), "web-prod", []byte(testSalt))
+func TestDecoder(t *testing.T) {
+	d, err := NewDecoder(testConfig())
+	require.NoError(t, err)
+	assert.Equal(t, Routes, d.Routes())
+	ld, err := d.Decode("batch", fixture(t, "tracking_batch.json"), "web-prod")
 	require.NoError(t, err)
 	assert.Equal(t, 3, ld.LogRecordCount())
 	assert.Equal(t, "web-prod", tenantOf(ld))
-	ld, err = DecodeEvents("webhook", fixture(t, "webhook_actions_batch.json"), "", []byte(testSalt))
+	ld, err = d.Decode("webhook", fixture(t, "webhook_actions_batch.json"), "")
 	require.NoError(t, err)
 	assert.Equal(t, 3, ld.LogRecordCount())
 	assert.Equal(t, unknownTenant, tenantOf(ld))
-	_, err = DecodeEvents("nope", nil, "", []byte(testSalt))
+	_, err = d.Decode("nope", nil, "")
 	assert.Error(t, err)
-	_, err = DecodeEvents("track", []byte(`{"type":"page"}`), "", []byte(testSalt))
+	_, err = d.Decode("track", []byte(`{"type":"page"}`), "")
 	assert.Error(t, err)
-	_, err = DecodeEvents("batch", []byte("{"), "", []byte(testSalt))
+	_, err = d.Decode("batch", []byte("{"), "")
 	assert.Error(t, err)
-	_, err = DecodeEvents("batch", []byte(`{"batch":[]}`), "", []byte("short"))
-	assert.Error(t, err)
+
+	short := testConfig()
+	short.SubjectSalt = "short"
+	_, err = NewDecoder(short)
+	assert.Error(t, err, "a salt the receiver would refuse")
+}
+
+// TestDecoderDecodesAsTheReceiver: the decoder built from a receiver's
+// configuration makes the records the running receiver makes, subject keys
+// under a source's own salt included.
+func TestDecoderDecodesAsTheReceiver(t *testing.T) {
+	cfg := testConfig()
+	cfg.Tenants[0].SubjectSalt = "source-own-subject-salt-0123456789"
+	h := startReceiver(t, cfg, new(consumertest.LogsSink))
+	body := fixture(t, "webhook_actions_batch.json")
+	resp, out := h.send(PathWebhook, body, map[string]string{batchHeader: testBatchToken})
+	require.Equal(t, http.StatusOK, resp.StatusCode, out)
+	d, err := NewDecoder(cfg)
+	require.NoError(t, err)
+	decoded, err := d.Decode(routeWebhook, body, testSource)
+	require.NoError(t, err)
+	goldenlogs.AssertSameRecords(t, h.sink.AllLogs()[0], decoded)
 }
 
 func TestBatchHeaderAuthorizationBearer(t *testing.T) {

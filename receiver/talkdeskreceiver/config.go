@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/config/configopaque"
 
 	"github.com/consentry/consentry/internal/signature"
+	"github.com/consentry/consentry/internal/tenant"
 	"github.com/consentry/consentry/internal/webhook"
 )
 
@@ -16,7 +17,6 @@ const (
 	defaultEndpoint    = "localhost:7404"
 	defaultTokenHeader = "X-Consentry-Token"
 
-	minSaltLen  = 16
 	minTokenLen = 16
 )
 
@@ -35,11 +35,6 @@ type Config struct {
 	// "Authorization" accepts "Bearer <token>".
 	TokenHeader string `mapstructure:"token_header"`
 
-	// SubjectSalt keys the pseudonymous subject hash for tenants that do not
-	// set their own, and for Events API deliveries of accounts that are not
-	// configured as tenants. At least 16 bytes.
-	SubjectSalt configopaque.String `mapstructure:"subject_salt"`
-
 	// ConsentFields maps payload field names (keys of the JSON template a
 	// notifier sends, or of an Events API event's data) to consent signal
 	// names; each present field becomes ccaas.consent.signal.<name> with the
@@ -54,11 +49,10 @@ type Config struct {
 	// EventsAPI configures POST /talkdesk/events.
 	EventsAPI EventsAPIConfig `mapstructure:"events_api"`
 
-	// InsecureAllowUnauthenticated accepts requests that carry no
-	// credentials and Events API deliveries that carry no signature. For
-	// local testing only: anyone who can reach the port can then inject
-	// events.
-	InsecureAllowUnauthenticated bool `mapstructure:"insecure_allow_unauthenticated"`
+	// subject_salt (also used for Events API deliveries of accounts that
+	// are not configured as tenants) and insecure_allow_unauthenticated
+	// (also accepts Events API deliveries that carry no signature).
+	tenant.Receiver `mapstructure:",squash"`
 }
 
 // TenantConfig is one Talkdesk account.
@@ -76,8 +70,8 @@ type TenantConfig struct {
 	// parameter, for automations that cannot set a header. Keep them apart
 	// from the header tokens: URLs end up in more places than headers.
 	URLTokens []configopaque.String `mapstructure:"url_tokens"`
-	// SubjectSalt overrides the receiver's subject_salt for this tenant.
-	SubjectSalt configopaque.String `mapstructure:"subject_salt"`
+	// subject_salt: this account's own.
+	tenant.Tenant `mapstructure:",squash"`
 }
 
 // EventsAPIConfig holds Talkdesk's Events API signing keys.
@@ -105,18 +99,14 @@ func (c *Config) Validate() error {
 	if len(c.Tenants) == 0 && len(c.EventsAPI.SignatureKeys) == 0 && !c.InsecureAllowUnauthenticated {
 		errs = append(errs, errors.New("nothing can be authenticated: add tenants with tokens, events_api.signature_keys, or set insecure_allow_unauthenticated: true for local testing"))
 	}
-	needReceiverSalt := c.InsecureAllowUnauthenticated || len(c.EventsAPI.SignatureKeys) > 0
-	seenAccount := map[string]bool{}
+	unlisted := ""
+	if len(c.EventsAPI.SignatureKeys) > 0 {
+		unlisted = "Events API deliveries of accounts not listed"
+	}
+	errs = append(errs, c.Receiver.Check("account_id", c.tenants(), unlisted)...)
 	seenToken := map[string]string{}
 	for i, t := range c.Tenants {
 		where := fmt.Sprintf("tenants[%d]", i)
-		switch {
-		case t.AccountID == "":
-			errs = append(errs, fmt.Errorf("%s: account_id must be set", where))
-		case seenAccount[t.AccountID]:
-			errs = append(errs, fmt.Errorf("%s: account_id %q is configured twice", where, t.AccountID))
-		}
-		seenAccount[t.AccountID] = true
 		if len(t.HeaderTokens) == 0 && len(t.URLTokens) == 0 {
 			errs = append(errs, fmt.Errorf("%s (%s): no credentials: set header_tokens or url_tokens (an unset secret is an error, not an open door)", where, t.AccountID))
 		}
@@ -138,14 +128,6 @@ func (c *Config) Validate() error {
 				}
 			}
 		}
-		if t.SubjectSalt == "" {
-			needReceiverSalt = true
-		} else if len(t.SubjectSalt) < minSaltLen {
-			errs = append(errs, fmt.Errorf("%s.subject_salt must be at least %d bytes", where, minSaltLen))
-		}
-	}
-	if needReceiverSalt && len(c.SubjectSalt) < minSaltLen {
-		errs = append(errs, fmt.Errorf("subject_salt must be at least %d bytes (tenants without their own salt, the Events API and insecure mode use it)", minSaltLen))
 	}
 	var keys signature.ECDSAKeys
 	for i, k := range c.EventsAPI.SignatureKeys {
@@ -167,6 +149,24 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// tenants are the configured accounts, for the tenant model.
+func (c *Config) tenants() []tenant.Entry {
+	out := make([]tenant.Entry, len(c.Tenants))
+	for i, t := range c.Tenants {
+		out[i] = tenant.Entry{ID: t.AccountID, Tenant: t.Tenant}
+	}
+	return out
+}
+
+// accounts are the configured accounts by id.
+func (c *Config) accounts() map[string]account {
+	out := make(map[string]account, len(c.Tenants))
+	for _, t := range c.Tenants {
+		out[t.AccountID] = account{id: t.AccountID, name: t.AccountName}
+	}
+	return out
 }
 
 func (c *Config) tokenHeader() string { return http.CanonicalHeaderKey(c.TokenHeader) }

@@ -5,33 +5,48 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/pdata/plog"
 
-	"github.com/consentry/consentry/internal/subject"
+	"github.com/consentry/consentry/internal/webhook"
 )
 
-// Routes names the routes DecodeEvents understands: "webhook/<trigger>"
+// Routes names the routes the decoder understands: "webhook/<trigger>"
 // (for example "webhook/inboundCallEnds") and "events".
 var Routes = []string{routeWebhook + "/<trigger>", routeEvents}
 
-// DecodeEvents turns a Talkdesk webhook body into the records the receiver
-// would produce for it, without authenticating it: tools such as
-// `consentry policy explain` use it to show what an event becomes. route is
-// "webhook/<trigger>" or "events"; tenant is the account the event is
-// attributed to ("" takes it from the event); salt keys the subject hash;
-// consentFields maps payload fields to consent signal names.
-func DecodeEvents(route string, body []byte, tenant string, salt []byte, consentFields map[string]string) (plog.Logs, error) {
-	keyers, err := subject.NewKeyers(salt)
+// NewDecoder returns the decoder of a talkdesk receiver configured by cfg
+// (a *Config): it makes of a body, without authenticating it, the records
+// the receiver would. A webhook attributed to a configured account is
+// checked against its account name, as the receiver does; an account the
+// configuration does not list is keyed with subject_salt.
+func NewDecoder(cfg component.Config) (webhook.Decoder, error) {
+	c := cfg.(*Config)
+	n, err := newNormalizer(c, "")
 	if err != nil {
-		return plog.Logs{}, err
+		return nil, err
 	}
-	n := &normalizer{keyers: keyers, consent: consentFields}
+	return decoder{n: n, accounts: c.accounts()}, nil
+}
+
+type decoder struct {
+	n        *normalizer
+	accounts map[string]account
+}
+
+func (decoder) Routes() []string { return Routes }
+
+func (d decoder) Decode(route string, body []byte, tenant string) (plog.Logs, error) {
 	now := time.Now()
 	if trigger, ok := strings.CutPrefix(route, routeWebhook+"/"); ok && trigger != "" {
-		return n.webhook(trigger, body, account{id: tenant}, now)
+		acct, ok := d.accounts[tenant]
+		if !ok {
+			acct = account{id: tenant}
+		}
+		return d.n.webhook(trigger, body, acct, now)
 	}
 	if route == routeEvents {
-		return n.events(body, now)
+		return d.n.events(body, now)
 	}
 	return plog.Logs{}, fmt.Errorf("unknown talkdesk route %q (want one of %v)", route, Routes)
 }

@@ -47,6 +47,19 @@ type normalizer struct {
 	version string
 }
 
+// newNormalizer makes the normalizer of a receiver configured by cfg.
+func newNormalizer(cfg *Config, version string) (*normalizer, error) {
+	keyers, err := cfg.Keyers(cfg.tenants())
+	if err != nil {
+		return nil, err
+	}
+	aliases := make(map[string]string, len(cfg.TriggerAliases))
+	for alias, target := range cfg.TriggerAliases {
+		aliases[triggerKey(alias)] = target
+	}
+	return &normalizer{version: version, keyers: keyers, consent: cfg.ConsentFields, aliases: aliases}, nil
+}
+
 // keyer falls back to the receiver-wide salt: Events API deliveries may
 // name accounts that have no tenant entry of their own.
 func (n *normalizer) keyer(tenant string) *subject.Keyer {

@@ -12,7 +12,6 @@ import (
 	"go.opentelemetry.io/collector/receiver"
 
 	"github.com/consentry/consentry/internal/signature"
-	"github.com/consentry/consentry/internal/subject"
 	"github.com/consentry/consentry/internal/webhook"
 )
 
@@ -47,11 +46,12 @@ type talkdeskReceiver struct {
 }
 
 func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*talkdeskReceiver, error) {
-	r := &talkdeskReceiver{cfg: cfg, tokenHeader: cfg.tokenHeader(), accounts: map[string]account{}}
-	keyers, err := subject.NewKeyers([]byte(cfg.SubjectSalt))
+	r := &talkdeskReceiver{cfg: cfg, tokenHeader: cfg.tokenHeader(), accounts: cfg.accounts()}
+	norm, err := newNormalizer(cfg, set.BuildInfo.Version)
 	if err != nil {
 		return nil, err
 	}
+	r.norm = norm
 	for _, t := range cfg.Tenants {
 		for _, tok := range t.HeaderTokens {
 			r.headerTokens.Add(string(tok), t.AccountID)
@@ -59,21 +59,12 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*talkd
 		for _, tok := range t.URLTokens {
 			r.urlTokens.Add(string(tok), t.AccountID)
 		}
-		r.accounts[t.AccountID] = account{id: t.AccountID, name: t.AccountName}
-		if _, err := keyers.Add(t.AccountID, []byte(t.SubjectSalt)); err != nil {
-			return nil, err
-		}
 	}
 	for _, k := range cfg.EventsAPI.SignatureKeys {
 		if err := r.keys.AddText(k.ID, k.PublicKey); err != nil {
 			return nil, err
 		}
 	}
-	aliases := make(map[string]string, len(cfg.TriggerAliases))
-	for alias, target := range cfg.TriggerAliases {
-		aliases[triggerKey(alias)] = target
-	}
-	r.norm = &normalizer{version: set.BuildInfo.Version, keyers: keyers, consent: cfg.ConsentFields, aliases: aliases}
 
 	server, err := webhook.NewServer(&cfg.Config, set, next,
 		webhook.Route{Path: PathWebhook, Name: routeWebhook, Handle: r.handleWebhook},

@@ -632,20 +632,43 @@ func TestStartFailsOnBusyPort(t *testing.T) {
 	assert.Error(t, rcv.Start(context.Background(), componenttest.NewNopHost()))
 }
 
-func TestDecodeEvents(t *testing.T) {
-	ld, err := DecodeEvents("webhook/inboundCallEnds", fixture(t, "webhook_inbound_call_ends.json"), "", []byte(testSalt), map[string]string{"RecordingConsent": "recording"})
+func TestDecoder(t *testing.T) {
+	d, err := NewDecoder(testConfig(t))
+	require.NoError(t, err)
+	assert.Equal(t, Routes, d.Routes())
+	ld, err := d.Decode("webhook/inboundCallEnds", fixture(t, "webhook_inbound_call_ends.json"), "")
 	require.NoError(t, err)
 	assert.Equal(t, 2, ld.LogRecordCount())
 	assert.Equal(t, "yes", attr(records(ld)[0], ccaas.AttrConsentSignalPrefix+"recording"))
-	ld, err = DecodeEvents("events", fixture(t, "events_app_installed.json"), "", []byte(testSalt), nil)
+	ld, err = d.Decode("events", fixture(t, "events_app_installed.json"), "")
 	require.NoError(t, err)
 	assert.Equal(t, 1, ld.LogRecordCount())
-	_, err = DecodeEvents("webhook/inboundCallEnds", fixture(t, "webhook_inbound_call_ends.json"), otherAccount, []byte(testSalt), nil)
+	_, err = d.Decode("webhook/inboundCallEnds", fixture(t, "webhook_inbound_call_ends.json"), otherAccount)
 	assert.Error(t, err, "the payload names another account")
 	for _, route := range []string{"nope", "webhook/", "webhook"} {
-		_, err = DecodeEvents(route, []byte(`{}`), "", []byte(testSalt), nil)
+		_, err = d.Decode(route, []byte(`{}`), "")
 		assert.Error(t, err, route)
 	}
-	_, err = DecodeEvents("events", []byte(`{}`), "", []byte("short"), nil)
-	assert.Error(t, err)
+
+	short := testConfig(t)
+	short.SubjectSalt = "short"
+	_, err = NewDecoder(short)
+	assert.Error(t, err, "a salt the receiver would refuse")
+}
+
+// TestDecoderDecodesAsTheReceiver: the decoder built from a receiver's
+// configuration makes the records the running receiver makes (trigger
+// aliases and an account's own salt included).
+func TestDecoderDecodesAsTheReceiver(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Tenants[0].SubjectSalt = "account-own-subject-salt-0123456789"
+	h := startReceiver(t, cfg, new(consumertest.LogsSink))
+	body := fixture(t, "webhook_inbound_call_ends.json")
+	resp, out := h.post("/talkdesk/webhook/call-done", body, map[string]string{defaultTokenHeader: testToken})
+	require.Equal(t, http.StatusOK, resp.StatusCode, out)
+	d, err := NewDecoder(cfg)
+	require.NoError(t, err)
+	decoded, err := d.Decode("webhook/call-done", body, testAccount)
+	require.NoError(t, err)
+	goldenlogs.AssertSameRecords(t, h.sink.AllLogs()[0], decoded)
 }

@@ -9,13 +9,13 @@ import (
 
 	"go.opentelemetry.io/collector/config/configopaque"
 
+	"github.com/consentry/consentry/internal/tenant"
 	"github.com/consentry/consentry/internal/webhook"
 )
 
 const (
 	defaultEndpoint = "localhost:7402"
 	defaultDedupTTL = 24 * time.Hour
-	minSaltLen      = 16
 )
 
 // Config is the twilio receiver's configuration.
@@ -35,10 +35,6 @@ type Config struct {
 
 	// Tenants are the Twilio accounts this receiver accepts events from.
 	Tenants []TenantConfig `mapstructure:"tenants"`
-
-	// SubjectSalt keys the pseudonymous subject hash for tenants that do not
-	// set their own. At least 16 bytes.
-	SubjectSalt configopaque.String `mapstructure:"subject_salt"`
 
 	// ConsentAttributes maps attribute paths inside TaskRouter
 	// TaskAttributes (and Conversations Attributes) to consent signal names;
@@ -61,11 +57,10 @@ type Config struct {
 	// labels name agents and which customers.
 	Conference ConferenceConfig `mapstructure:"conference"`
 
-	// InsecureAllowUnauthenticated accepts requests without an
-	// X-Twilio-Signature. For local testing only: anyone who can reach the
-	// port can then inject events. A signature that is present is still
-	// verified.
-	InsecureAllowUnauthenticated bool `mapstructure:"insecure_allow_unauthenticated"`
+	// subject_salt and insecure_allow_unauthenticated (requests without an
+	// X-Twilio-Signature are accepted; a signature that is present is still
+	// verified).
+	tenant.Receiver `mapstructure:",squash"`
 }
 
 // MessagingConfig configures Programmable Messaging webhooks.
@@ -117,9 +112,8 @@ type TenantConfig struct {
 	// parent account). Their events keep their own SID as tenant. A
 	// subaccount that signs with its own auth token is a tenant of its own.
 	SubaccountSIDs []string `mapstructure:"subaccount_sids"`
-	// SubjectSalt overrides the receiver's subject_salt for this account and
-	// its subaccounts.
-	SubjectSalt configopaque.String `mapstructure:"subject_salt"`
+	// subject_salt: this account's and its subaccounts' own.
+	tenant.Tenant `mapstructure:",squash"`
 }
 
 // Validate checks the configuration; the collector calls it on load.
@@ -128,15 +122,18 @@ func (c *Config) Validate() error {
 	if len(c.Tenants) == 0 && !c.InsecureAllowUnauthenticated {
 		errs = append(errs, errors.New("no tenants configured: add at least one Twilio account with its auth token, or set insecure_allow_unauthenticated: true for local testing"))
 	}
-	if len(c.Tenants) == 0 && c.InsecureAllowUnauthenticated && len(c.SubjectSalt) < minSaltLen {
-		errs = append(errs, fmt.Errorf("subject_salt must be at least %d bytes", minSaltLen))
-	}
+	errs = append(errs, c.Receiver.Check("account_sid", c.tenants(), "")...)
 	if len(c.Tenants) > 0 || c.PublicURL != "" {
 		if _, err := parsePublicURL(c.PublicURL); err != nil {
 			errs = append(errs, err)
 		}
 	}
+	// Account SIDs are checked by the tenant model; a subaccount must not
+	// be an account, nor the subaccount of two.
 	seenSID := map[string]string{}
+	for i, t := range c.Tenants {
+		seenSID[t.AccountSID] = fmt.Sprintf("tenants[%d]", i)
+	}
 	claim := func(where, sid, owner string) {
 		if prev, dup := seenSID[sid]; dup {
 			errs = append(errs, fmt.Errorf("%s: account SID %q is configured twice (already under %s)", where, sid, prev))
@@ -147,13 +144,8 @@ func (c *Config) Validate() error {
 	seenToken := map[string]string{}
 	for i, t := range c.Tenants {
 		where := fmt.Sprintf("tenants[%d]", i)
-		switch {
-		case t.AccountSID == "":
-			errs = append(errs, fmt.Errorf("%s: account_sid must be set", where))
-		case !validSID(t.AccountSID):
+		if t.AccountSID != "" && !validSID(t.AccountSID) {
 			errs = append(errs, fmt.Errorf("%s: account_sid %q is not a Twilio account SID (AC followed by 32 hex digits)", where, t.AccountSID))
-		default:
-			claim(where, t.AccountSID, where)
 		}
 		if len(t.AuthTokens) == 0 {
 			errs = append(errs, fmt.Errorf("%s (%s): auth_tokens must list the account's auth token (an unset secret is an error, not an open door)", where, t.AccountSID))
@@ -174,13 +166,6 @@ func (c *Config) Validate() error {
 				continue
 			}
 			claim(fmt.Sprintf("%s.subaccount_sids[%d]", where, j), sub, where)
-		}
-		salt := t.SubjectSalt
-		if salt == "" {
-			salt = c.SubjectSalt
-		}
-		if len(salt) < minSaltLen {
-			errs = append(errs, fmt.Errorf("%s: subject_salt (or the receiver's subject_salt) must be at least %d bytes", where, minSaltLen))
 		}
 	}
 	for path, sig := range c.ConsentAttributes {
@@ -234,6 +219,16 @@ func (c *Config) Validate() error {
 // trimmed, upper case, inner white space collapsed ("stop  all" = "STOP ALL").
 func normKeyword(s string) string {
 	return strings.ToUpper(strings.Join(strings.Fields(s), " "))
+}
+
+// tenants are the configured accounts, for the tenant model; subaccounts
+// are keyed like their account.
+func (c *Config) tenants() []tenant.Entry {
+	out := make([]tenant.Entry, len(c.Tenants))
+	for i, t := range c.Tenants {
+		out[i] = tenant.Entry{ID: t.AccountSID, Tenant: t.Tenant, Aliases: t.SubaccountSIDs}
+	}
+	return out
 }
 
 // parsePublicURL checks public_url and returns it without a trailing slash.

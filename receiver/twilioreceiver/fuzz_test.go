@@ -24,15 +24,16 @@ import (
 )
 
 func fuzzNormalizer(t testing.TB) *normalizer {
-	k, err := subject.NewKeyers([]byte(testSalt))
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfg := createDefaultConfig().(*Config)
+	cfg.SubjectSalt = testSalt
 	cfg.InsecureAllowUnauthenticated = true
 	cfg.ConsentAttributes = map[string]string{"recording_consent": "recording", "consent.analytics": "analytics"}
 	cfg.SubjectAttributes = []string{"crm.phone"}
-	return newNormalizer(cfg, "", k)
+	n, err := newNormalizer(cfg, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 var formFixtures = []string{

@@ -41,14 +41,19 @@ type normalizer struct {
 	version      string
 }
 
-func newNormalizer(cfg *Config, version string, keyers *subject.Keyers) *normalizer {
+// newNormalizer makes the normalizer of a receiver configured by cfg.
+func newNormalizer(cfg *Config, version string) (*normalizer, error) {
+	keyers, err := cfg.Keyers(cfg.tenants())
+	if err != nil {
+		return nil, err
+	}
 	n := &normalizer{keyers: keyers, insecure: cfg.InsecureAllowUnauthenticated,
 		subjectAttrs: cfg.SubjectAttributes, version: version,
 		keywords: newMessageKeywords(cfg.Messaging), roles: newConferenceRoles(cfg.Conference)}
 	for path, sig := range cfg.ConsentAttributes {
 		n.consentAttrs = append(n.consentAttrs, attrPath{path: path, signal: sig})
 	}
-	return n
+	return n, nil
 }
 
 func (n *normalizer) keyer(tenant string) *subject.Keyer {

@@ -11,7 +11,6 @@ import (
 	"go.opentelemetry.io/collector/receiver"
 
 	"github.com/consentry/consentry/internal/ccaas"
-	"github.com/consentry/consentry/internal/subject"
 	"github.com/consentry/consentry/internal/webhook"
 )
 
@@ -43,10 +42,11 @@ type twilioReceiver struct {
 
 func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*twilioReceiver, error) {
 	r := &twilioReceiver{cfg: cfg}
-	keyers, err := subject.NewKeyers([]byte(cfg.SubjectSalt))
+	norm, err := newNormalizer(cfg, set.BuildInfo.Version)
 	if err != nil {
 		return nil, err
 	}
+	r.norm = norm
 	accounts := make([]*account, 0, len(cfg.Tenants))
 	for _, t := range cfg.Tenants {
 		a := &account{sid: t.AccountSID, members: map[string]bool{t.AccountSID: true}}
@@ -56,12 +56,7 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*twili
 		for _, sub := range t.SubaccountSIDs {
 			a.members[sub] = true
 		}
-		if a.keyer, err = keyers.Add(t.AccountSID, []byte(t.SubjectSalt)); err != nil {
-			return nil, err
-		}
-		for sid := range a.members {
-			keyers.Alias(sid, a.keyer)
-		}
+		a.keyer = norm.keyers.Resolve(t.AccountSID, false)
 		accounts = append(accounts, a)
 	}
 	publicURL := ""
@@ -72,7 +67,6 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*twili
 		}
 	}
 	r.verifier = newVerifier(publicURL, accounts)
-	r.norm = newNormalizer(cfg, set.BuildInfo.Version, keyers)
 
 	form := []string{webhook.ContentTypeForm}
 	server, err := webhook.NewServer(&cfg.Config, set, next,

@@ -496,18 +496,38 @@ func TestStartFailsOnBusyPort(t *testing.T) {
 	assert.Error(t, rcv.Start(context.Background(), componenttest.NewNopHost()))
 }
 
-func TestDecodeEvents(t *testing.T) {
-	ld, err := DecodeEvents("eventstreams", fixture(t, "eventstreams_batch.json"), "", []byte(testSalt), map[string]string{"recording_consent": "recording"})
+func TestDecoder(t *testing.T) {
+	d, err := NewDecoder(testConfig())
+	require.NoError(t, err)
+	assert.Equal(t, Routes, d.Routes())
+	ld, err := d.Decode("eventstreams", fixture(t, "eventstreams_batch.json"), "")
 	require.NoError(t, err)
 	assert.Equal(t, 4, ld.LogRecordCount())
 	assert.Equal(t, testAccount, tenantOf(ld, 0))
-	ld, err = DecodeEvents("taskrouter", fixture(t, "taskrouter_task_created.form"), testAccount, []byte(testSalt), map[string]string{"recording_consent": "recording"})
+	ld, err = d.Decode("taskrouter", fixture(t, "taskrouter_task_created.form"), testAccount)
 	require.NoError(t, err)
 	assert.Equal(t, "true", attr(records(ld)[0], ccaas.AttrConsentSignalPrefix+"recording"))
-	_, err = DecodeEvents("nope", nil, "", []byte(testSalt), nil)
+	_, err = d.Decode("nope", nil, "")
 	assert.Error(t, err)
-	_, err = DecodeEvents("voice_status", []byte("%zz"), "", []byte(testSalt), nil)
+	_, err = d.Decode("voice_status", []byte("%zz"), "")
 	assert.Error(t, err)
-	_, err = DecodeEvents("eventstreams", []byte("{"), "", []byte(testSalt), nil)
+	_, err = d.Decode("eventstreams", []byte("{"), "")
 	assert.Error(t, err)
+}
+
+// TestDecoderDecodesAsTheReceiver: the decoder built from a receiver's
+// configuration makes the records the running receiver makes, subject keys
+// under an account's own salt included.
+func TestDecoderDecodesAsTheReceiver(t *testing.T) {
+	cfg := testConfig()
+	cfg.Tenants[0].SubjectSalt = "account-own-subject-salt-0123456789"
+	h := startReceiver(t, cfg, new(consumertest.LogsSink))
+	body := fixture(t, "taskrouter_task_created.form")
+	resp, out := h.postForm(PathTaskRouter, body, testToken)
+	require.Less(t, resp.StatusCode, 300, out)
+	d, err := NewDecoder(cfg)
+	require.NoError(t, err)
+	decoded, err := d.Decode(routeTaskRouter, body, testAccount)
+	require.NoError(t, err)
+	goldenlogs.AssertSameRecords(t, h.sink.AllLogs()[0], decoded)
 }

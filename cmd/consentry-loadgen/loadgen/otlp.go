@@ -8,14 +8,11 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/consentry/consentry/internal/ccaas"
-	"github.com/consentry/consentry/receiver/genesysreceiver"
-	"github.com/consentry/consentry/receiver/segmentreceiver"
-	"github.com/consentry/consentry/receiver/talkdeskreceiver"
-	"github.com/consentry/consentry/receiver/twilioreceiver"
+	"github.com/consentry/consentry/internal/decoders"
 )
 
 // sentinelValues are recognisable slot values: a kind is rendered with
-// them, decoded by its receiver's DecodeEvents, marshalled as OTLP/JSON, and
+// them, decoded by its receiver's Decoder, marshalled as OTLP/JSON, and
 // every occurrence becomes a slot again.
 func sentinelValues() values {
 	var v values
@@ -31,19 +28,16 @@ func sentinelValues() values {
 var sentinelTime = time.Date(2025, 1, 2, 3, 4, 5, 678_000_000, time.UTC)
 
 // decode turns a rendered body of kind k into the records the vendor's
-// receiver makes of it.
+// receiver (with its default configuration and salt) makes of it.
 func decode(k *kind, body []byte, s Secrets, salt []byte) (plog.Logs, error) {
-	switch k.vendor {
-	case Genesys:
-		return genesysreceiver.DecodeEvents(k.route, body, s.GenesysOrgID, salt, nil)
-	case Twilio:
-		return twilioreceiver.DecodeEvents(k.route, body, s.TwilioAccountSID, salt, nil)
-	case Segment:
-		return segmentreceiver.DecodeEvents(k.route, body, "local", salt)
-	case Talkdesk:
-		return talkdeskreceiver.DecodeEvents(k.route, body, s.TalkdeskAccountID, salt, nil)
+	tenant := map[string]string{
+		Genesys: s.GenesysOrgID, Twilio: s.TwilioAccountSID, Segment: "local", Talkdesk: s.TalkdeskAccountID,
+	}[k.vendor]
+	d, err := decoders.New(k.vendor, nil, string(salt))
+	if err != nil {
+		return plog.Logs{}, err
 	}
-	return plog.Logs{}, fmt.Errorf("no decoder for vendor %q", k.vendor)
+	return d.Decode(k.route, body, tenant)
 }
 
 // otlpTemplate is a kind's event as an OTLP/JSON logs export request, with

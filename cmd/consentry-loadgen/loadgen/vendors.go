@@ -49,7 +49,7 @@ type kind struct {
 	forward bool
 	name    string // for reports and tests: what the event is
 	path    string // URL path on the vendor's receiver
-	route   string // the receiver's route name (DecodeEvents)
+	route   string // the receiver's route name (its Decoder's)
 	ctype   string
 	body    *template   // JSON bodies
 	form    []formField // form bodies (Twilio), sorted by key

@@ -1,0 +1,116 @@
+// Package tenant is the part of every receiver's configuration that is
+// about tenants and subject keys, written once: the receiver-wide subject
+// salt and the unauthenticated local-testing mode (Receiver), each
+// tenant's own subject salt (Tenant), the rules they obey (Check) and
+// the subject keyers built from them (Keyers).
+//
+// A receiver squashes Receiver into its Config and Tenant into each entry
+// of its tenants list, and says which tenants it has (Entry); the vendor's
+// tenant id keeps its vendor's name (organization_id, account_sid,
+// source_id, account_id), and the credentials stay the receiver's own.
+package tenant
+
+import (
+	"fmt"
+	"strings"
+
+	"go.opentelemetry.io/collector/config/configopaque"
+
+	"github.com/consentry/consentry/internal/subject"
+)
+
+// Receiver is squashed into each receiver's Config.
+type Receiver struct {
+	// SubjectSalt keys the pseudonymous subject hash (ccaas.subject.key)
+	// for tenants that do not set their own. At least 16 bytes.
+	SubjectSalt configopaque.String `mapstructure:"subject_salt"`
+
+	// InsecureAllowUnauthenticated accepts requests that carry no
+	// credentials. For local testing only: anyone who can reach the port
+	// can then inject events. Their subjects are keyed with subject_salt.
+	InsecureAllowUnauthenticated bool `mapstructure:"insecure_allow_unauthenticated"`
+}
+
+// Tenant is squashed into each entry of a receiver's tenants list.
+type Tenant struct {
+	// SubjectSalt overrides the receiver's subject_salt for this tenant.
+	SubjectSalt configopaque.String `mapstructure:"subject_salt"`
+}
+
+// Entry is one configured tenant, as Check and Keyers see it.
+type Entry struct {
+	// ID is the vendor's tenant id (ccaas.tenant.id).
+	ID string
+	Tenant
+	// Aliases are other tenant ids keyed like this one (a Twilio account's
+	// subaccounts).
+	Aliases []string
+}
+
+// Check checks the tenant model. idKey names the tenants' id setting
+// (organization_id, ...). Each tenant needs an id, unique among the
+// tenants; a tenant's own subject_salt, when set, and the receiver's, when
+// set or used, must be at least subject.MinSaltLen bytes. The receiver's
+// is used by tenants without their own, by insecure mode, and, when
+// unlisted is not empty, by the deliveries it names (tenants the receiver
+// does not list, such as Talkdesk's Events API). It returns every problem.
+func (r Receiver) Check(idKey string, tenants []Entry, unlisted string) []error {
+	var errs []error
+	seen := map[string]int{}
+	var users []string
+	if r.InsecureAllowUnauthenticated {
+		users = append(users, "insecure mode")
+	}
+	if unlisted != "" {
+		users = append(users, unlisted)
+	}
+	without := false
+	for i, t := range tenants {
+		where := fmt.Sprintf("tenants[%d]", i)
+		switch first, dup := seen[t.ID]; {
+		case t.ID == "":
+			errs = append(errs, fmt.Errorf("%s: %s must be set", where, idKey))
+		case dup:
+			errs = append(errs, fmt.Errorf("%s: %s %q is configured twice (also tenants[%d])", where, idKey, t.ID, first))
+		default:
+			seen[t.ID] = i
+		}
+		switch {
+		case t.SubjectSalt == "":
+			without = true
+		case len(t.SubjectSalt) < subject.MinSaltLen:
+			errs = append(errs, fmt.Errorf("%s.subject_salt must be at least %d bytes", where, subject.MinSaltLen))
+		}
+	}
+	if without {
+		users = append([]string{"tenants without their own subject_salt"}, users...)
+	}
+	switch {
+	case len(users) > 0 && len(r.SubjectSalt) < subject.MinSaltLen:
+		errs = append(errs, fmt.Errorf("subject_salt must be at least %d bytes (it is used for %s)", subject.MinSaltLen, strings.Join(users, ", ")))
+	case r.SubjectSalt != "" && len(r.SubjectSalt) < subject.MinSaltLen:
+		errs = append(errs, fmt.Errorf("subject_salt must be at least %d bytes", subject.MinSaltLen))
+	}
+	return errs
+}
+
+// Keyers returns the subject keyers of the tenants: each tenant's own salt,
+// else the receiver's; a tenant's aliases are keyed like it. The
+// receiver's salt is the default for tenants not listed (an empty one:
+// there is no default).
+func (r Receiver) Keyers(tenants []Entry) (*subject.Keyers, error) {
+	ks, err := subject.NewKeyers([]byte(r.SubjectSalt))
+	if err != nil {
+		return nil, fmt.Errorf("subject_salt: %w", err)
+	}
+	for i, t := range tenants {
+		k, err := ks.Add(t.ID, []byte(t.SubjectSalt))
+		if err != nil {
+			return nil, fmt.Errorf("tenants[%d].subject_salt: %w", i, err)
+		}
+		for _, a := range t.Aliases {
+			ks.Alias(a, k)
+		}
+	}
+	return ks, nil
+}
