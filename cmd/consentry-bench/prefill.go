@@ -91,8 +91,9 @@ func ensurePrefilled(ctx context.Context, dir string, n int64, subjects int, log
 	const callers = 4
 	var next, stored atomic.Int64
 	start := time.Now()
-	stopProgress := make(chan struct{})
+	stopProgress, progressDone := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(progressDone)
 		t := time.NewTicker(10 * time.Second)
 		defer t.Stop()
 		for {
@@ -157,6 +158,7 @@ func ensurePrefilled(ctx context.Context, dir string, n int64, subjects int, log
 	}
 	wg.Wait()
 	close(stopProgress)
+	<-progressDone // its last line is written before ours
 	cerr := l.Close(context.Background())
 	close(errs)
 	if err := <-errs; err != nil {
