@@ -2,8 +2,10 @@ package consentprocessor
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -96,8 +98,11 @@ func createDefaultConfig() component.Config {
 	}
 }
 
-// Validate checks the configuration, including the policy itself: an
-// invalid policy (inline or in policy_file) stops the collector at start.
+// Validate checks the configuration. An inline policy is compiled here to
+// check it (no file is read); policy_file is read and compiled once, at
+// Start, so that the version checked is the version in force. Either way an
+// invalid policy stops the collector before it accepts an event
+// (`consentry policy check` checks policy files in CI).
 func (c *Config) Validate() error {
 	var errs []error
 	switch {
@@ -105,9 +110,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("set policy (inline) or policy_file: without a policy every record would be quarantined"))
 	case c.Policy != nil && c.PolicyFile != "":
 		errs = append(errs, errors.New("set policy or policy_file, not both"))
-	default:
-		if _, err := c.LoadPolicy(context.Background()); err != nil {
-			errs = append(errs, err)
+	case c.Policy != nil:
+		if _, err := policy.Compile(c.Policy); err != nil {
+			errs = append(errs, fmt.Errorf("policy: %w", err))
 		}
 	}
 	if c.ForwardedAttributes != AttributesFull && c.ForwardedAttributes != AttributesMinimal {
@@ -133,17 +138,30 @@ func (c *Config) Validate() error {
 
 // LoadPolicy compiles the configured policy (reading policy_file if set).
 func (c *Config) LoadPolicy(ctx context.Context) (*policy.Policy, error) {
+	p, _, err := c.loadPolicy(ctx)
+	return p, err
+}
+
+// loadPolicy compiles the configured policy; for policy_file it also
+// returns the SHA-256 of the bytes it read and compiled (they are read
+// once: the digest is of the version in force).
+func (c *Config) loadPolicy(ctx context.Context) (*policy.Policy, [sha256.Size]byte, error) {
 	if c.PolicyFile != "" {
-		return policy.CompileFile(ctx, c.PolicyFile)
+		b, err := os.ReadFile(c.PolicyFile)
+		if err != nil {
+			return nil, [sha256.Size]byte{}, fmt.Errorf("policy file: %w", err)
+		}
+		p, err := policy.CompileBytes(ctx, c.PolicyFile, b)
+		return p, sha256.Sum256(b), err
 	}
 	if c.Policy == nil {
-		return nil, errors.New("no policy configured")
+		return nil, [sha256.Size]byte{}, errors.New("no policy configured")
 	}
 	p, err := policy.Compile(c.Policy)
 	if err != nil {
-		return nil, fmt.Errorf("policy: %w", err)
+		return nil, [sha256.Size]byte{}, fmt.Errorf("policy: %w", err)
 	}
-	return p, nil
+	return p, [sha256.Size]byte{}, nil
 }
 
 func (c *Config) cacheConfig() consentstore.CacheConfig {

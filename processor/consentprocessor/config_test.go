@@ -55,9 +55,8 @@ func TestLoadInline(t *testing.T) {
 
 func TestLoadInvalid(t *testing.T) {
 	for name, want := range map[string][]string{
-		"none":         {"set policy (inline) or policy_file"},
-		"both":         {"set policy or policy_file, not both"},
-		"missing_file": {"policy file", "no such file"},
+		"none": {"set policy (inline) or policy_file"},
+		"both": {"set policy or policy_file, not both"},
 		"bad_policy": {
 			`processors[0] (genesys): role "vendor" is not processor, service_provider or third_party`,
 			`notice.processors[1]: unknown processor "genesys-ai"`,

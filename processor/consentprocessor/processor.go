@@ -1,7 +1,6 @@
 package consentprocessor
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -31,7 +30,7 @@ type consentProcessor struct {
 	host   component.Host
 	stop   chan struct{}
 	wg     sync.WaitGroup
-	digest [sha256.Size]byte // of the policy file's bytes last compiled
+	digest [sha256.Size]byte // of the policy file's bytes in force (read and compiled once)
 	// unregister removes the evaluator registered with a ledger store.
 	unregister func()
 }
@@ -46,15 +45,11 @@ func newConsentProcessor(cfg *Config, set processor.Settings) (*consentProcessor
 
 func (p *consentProcessor) start(ctx context.Context, host component.Host) error {
 	p.host = host
-	pol, err := p.cfg.LoadPolicy(ctx)
+	pol, digest, err := p.cfg.loadPolicy(ctx)
 	if err != nil {
 		return err
 	}
-	if p.cfg.PolicyFile != "" {
-		if b, err := os.ReadFile(p.cfg.PolicyFile); err == nil {
-			p.digest = sha256.Sum256(b)
-		}
-	}
+	p.digest = digest
 	store, releases, err := p.resolveLedger(host)
 	if err != nil {
 		return err
@@ -157,8 +152,9 @@ func (p *consentProcessor) watch() {
 	}
 }
 
-// reload compiles policy_file if its content changed. A broken file keeps
-// the policy in force and returns the error.
+// reload compiles policy_file if its content changed: the bytes it read,
+// so that the digest is of the version in force. A broken file keeps the
+// policy in force and returns the error.
 func (p *consentProcessor) reload(ctx context.Context) (bool, error) {
 	b, err := os.ReadFile(p.cfg.PolicyFile)
 	if err != nil {
@@ -166,10 +162,10 @@ func (p *consentProcessor) reload(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("policy file: %w", err)
 	}
 	digest := sha256.Sum256(b)
-	if bytes.Equal(digest[:], p.digest[:]) {
+	if digest == p.digest {
 		return false, nil
 	}
-	pol, err := policy.CompileFile(ctx, p.cfg.PolicyFile)
+	pol, err := policy.CompileBytes(ctx, p.cfg.PolicyFile, b)
 	p.tel.reload(ctx, err)
 	if err != nil {
 		return false, err

@@ -2,6 +2,7 @@ package consentprocessor
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/processor/processortest"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -405,4 +407,41 @@ func TestReevaluateLeavesLiveStateAlone(t *testing.T) {
 	lr := rec.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
 	assert.Equal(t, keyer.Key("phone", phoneTX), str(lr.Attributes(), ccaas.AttrSubjectKey))
 	assert.Equal(t, 1, h.cp.eval.interactions.len())
+}
+
+// TestPolicyFileIsReadOnceAtStart: Validate reads no file; Start reads
+// policy_file once, compiles those bytes, and keeps their digest, so the
+// digest names the version in force. A missing or broken file stops the
+// collector at start.
+func TestPolicyFileIsReadOnceAtStart(t *testing.T) {
+	ctx := context.Background()
+	cfg := exampleConfig()
+	cfg.PolicyFile = filepath.Join(t.TempDir(), "policy.yaml")
+	require.NoError(t, confmap.Validate(cfg), "Validate does not read policy_file")
+	start := func() (*consentProcessor, error) {
+		proc, cp, err := newLogs(ctx, processortest.NewNopSettings(metadata.Type), cfg, new(consumertest.LogsSink))
+		require.NoError(t, err)
+		err = proc.Start(ctx, componenttest.NewNopHost())
+		if err == nil {
+			t.Cleanup(func() { require.NoError(t, proc.Shutdown(ctx)) })
+		}
+		return cp, err
+	}
+	_, err := start()
+	require.ErrorContains(t, err, "policy file")
+	require.ErrorContains(t, err, "no such file")
+
+	require.NoError(t, os.WriteFile(cfg.PolicyFile, []byte("processors: [{id: x, role: nobody}]\n"), 0o600))
+	_, err = start()
+	require.ErrorContains(t, err, `role "nobody"`)
+
+	b, err := os.ReadFile(examplePolicy)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(cfg.PolicyFile, b, 0o600))
+	cp, err := start()
+	require.NoError(t, err)
+	assert.Equal(t, sha256.Sum256(b), cp.digest, "the digest is of the bytes compiled")
+	want, err := policy.CompileBytes(ctx, cfg.PolicyFile, b)
+	require.NoError(t, err)
+	assert.Equal(t, want.Hash(), cp.eval.Policy().Hash())
 }
