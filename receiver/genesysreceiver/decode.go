@@ -2,6 +2,7 @@ package genesysreceiver
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -10,8 +11,9 @@ import (
 	"github.com/consentry/consentry/internal/webhook"
 )
 
-// Routes names the routes the decoder understands.
-var Routes = []string{routeEventBridge, routeNotifications, routeOpenMessaging}
+// Routes names the routes the decoder understands: "dataactions/<name>"
+// reads a data action's body with the data_actions mapping <name>.
+var Routes = []string{routeEventBridge, routeNotifications, routeOpenMessaging, routeDataActions + "/<name>"}
 
 // NewDecoder returns the decoder of a genesys receiver configured by cfg
 // (a *Config): it makes of a webhook body, without authenticating it, the
@@ -34,6 +36,9 @@ func (decoder) Routes() []string { return Routes }
 
 func (d decoder) Decode(route string, body []byte, tenant string) (plog.Logs, error) {
 	now := time.Now()
+	if action, ok := strings.CutPrefix(route, routeDataActions+"/"); ok && action != "" {
+		return d.n.dataAction(action, body, tenant, now)
+	}
 	switch route {
 	case routeEventBridge:
 		return d.n.eventBridge(body, tenant, now)

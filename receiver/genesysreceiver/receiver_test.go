@@ -478,13 +478,20 @@ func TestDecoder(t *testing.T) {
 func TestDecoderDecodesAsTheReceiver(t *testing.T) {
 	cfg := testConfig()
 	cfg.Tenants[0].SubjectSalt = "tenant-own-subject-salt-0123456789"
-	h := startReceiver(t, cfg, new(consumertest.LogsSink))
-	body := fixture(t, "eventbridge_batch.json")
-	resp, out := h.post(PathEventBridge, body, apiKey(testAPIKey))
-	require.Equal(t, http.StatusOK, resp.StatusCode, out)
 	d, err := NewDecoder(cfg)
 	require.NoError(t, err)
-	decoded, err := d.Decode(routeEventBridge, body, testOrg)
-	require.NoError(t, err)
-	goldenlogs.AssertSameRecords(t, h.sink.AllLogs()[0], decoded)
+	for _, tc := range []struct{ fixture, path, route string }{
+		{"eventbridge_batch.json", PathEventBridge, routeEventBridge},
+		{"dataaction_acw_toplevel.json", "/genesys/dataactions/acw", routeDataActions + "/acw"},
+	} {
+		t.Run(tc.fixture, func(t *testing.T) {
+			h := startReceiver(t, cfg, new(consumertest.LogsSink))
+			body := fixture(t, tc.fixture)
+			resp, out := h.post(tc.path, body, apiKey(testAPIKey))
+			require.Equal(t, http.StatusOK, resp.StatusCode, out)
+			decoded, err := d.Decode(tc.route, body, testOrg)
+			require.NoError(t, err)
+			goldenlogs.AssertSameRecords(t, h.sink.AllLogs()[0], decoded)
+		})
+	}
 }
