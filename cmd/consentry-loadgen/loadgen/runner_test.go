@@ -99,8 +99,12 @@ func TestCountAndRateTogether(t *testing.T) {
 	res, err := Run(context.Background(), g, RunOptions{Rate: 1000, Connections: 4, Count: 200, Duration: 10 * time.Second})
 	require.NoError(t, err)
 	assert.EqualValues(t, 200, res.Sent)
-	// 200 events at 1,000/s take about 0.2 s: the count bound ends it.
-	assert.InDelta(t, 0.2, time.Since(start).Seconds(), 0.1)
+	// 200 events at 1,000/s take 0.2 s: the count bound ends the run, not
+	// the 10 s duration (the upper bound leaves room for a loaded machine;
+	// rate accuracy is TestFixedRateIsAccurate's).
+	el := time.Since(start).Seconds()
+	assert.GreaterOrEqual(t, el, 0.19, "the rate paces the events")
+	assert.Less(t, el, 3.0, "the count bound ends the run")
 }
 
 // Latency is measured from when each event was due, so a slow server shows
