@@ -52,8 +52,11 @@ type Request struct {
 // Route is one endpoint of a receiver.
 type Route struct {
 	// Path is the URL path, with optional {wildcards} as net/http.ServeMux
-	// understands them. Only POST is accepted.
+	// understands them.
 	Path string
+	// Methods lists the accepted HTTP methods; empty means POST only.
+	// Another method gets 405.
+	Methods []string
 	// Name labels the route in metrics and in the ccaas.event.route attribute.
 	Name string
 	// ContentTypes lists the accepted media types; empty means JSON only.
@@ -132,7 +135,14 @@ func NewServer(cfg *Config, set receiver.Settings, next consumer.Logs, routes ..
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	for _, rt := range s.routes {
-		mux.Handle("POST "+rt.Path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.serve(rt, w, r) }))
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.serve(rt, w, r) })
+		methods := rt.Methods
+		if len(methods) == 0 {
+			methods = []string{http.MethodPost}
+		}
+		for _, m := range methods {
+			mux.Handle(m+" "+rt.Path, h)
+		}
 	}
 	return mux
 }

@@ -198,3 +198,23 @@ func TestDecodeObjects(t *testing.T) {
 		assert.Equal(t, http.StatusBadRequest, we.Status, bad)
 	}
 }
+
+func TestMethods(t *testing.T) {
+	send := func(h http.Handler, method string) int {
+		req := httptest.NewRequest(method, "/hook", bytes.NewReader([]byte("a")))
+		req.Header.Set("Content-Type", ContentTypeJSON)
+		req.Header.Set("X-Token", "ok")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	post := newTestServer(t, consumertest.NewNop(), nil)
+	assert.Equal(t, http.StatusOK, send(post, http.MethodPost))
+	assert.Equal(t, http.StatusMethodNotAllowed, send(post, http.MethodPut), "POST only by default")
+
+	h := newTestServer(t, consumertest.NewNop(), nil, Route{Path: "/hook", Name: "hook", Methods: []string{http.MethodPost, http.MethodPut, http.MethodPatch}, Handle: oneEvent})
+	for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodPatch} {
+		assert.Equal(t, http.StatusOK, send(h, m), m)
+	}
+	assert.Equal(t, http.StatusMethodNotAllowed, send(h, http.MethodDelete))
+}

@@ -81,7 +81,6 @@ func (d decoder) Decode(route string, body []byte, tenant string) (plog.Logs, er
 		if tb.invalid != nil {
 			return plog.Logs{}, tb.invalid
 		}
-		ri.sentAt = parseTime(tb.sentAt)
 		return d.n.records(tb.events, tr.typ, ri)
 	}
 	return plog.Logs{}, fmt.Errorf("unknown segment route %q (want one of %v)", route, Routes)
@@ -126,7 +125,6 @@ func webhookEvents(body []byte) ([]map[string]any, error) {
 type trackingBody struct {
 	events    []map[string]any
 	writeKeys []string // the distinct write keys found in the body
-	sentAt    any      // the batch's sentAt
 	// invalid is a problem with the events, reported only once the request
 	// is authenticated.
 	invalid error
@@ -159,7 +157,7 @@ func parseTracking(body []byte, typ string) (*trackingBody, error) {
 		return tb, nil
 	}
 
-	tb.sentAt = root["sentAt"]
+	sentAt, _ := root["sentAt"].(string)
 	arr, ok := root["batch"].([]any)
 	if !ok {
 		tb.invalid = webhook.Malformed(`a batch request needs a "batch" array of events`)
@@ -170,8 +168,8 @@ func parseTracking(body []byte, typ string) (*trackingBody, error) {
 		tb.invalid = err
 		return tb, nil
 	}
-	// The batch's context and integrations apply to every event; an event's
-	// own keys win.
+	// The batch's context, integrations and sentAt apply to every event; an
+	// event's own keys win.
 	batchContext := ccaas.Obj(root, "context")
 	batchIntegrations := ccaas.Obj(root, "integrations")
 	for i, ev := range events {
@@ -183,6 +181,9 @@ func parseTracking(body []byte, typ string) (*trackingBody, error) {
 		}
 		mergeInto(ev, "context", batchContext)
 		mergeInto(ev, "integrations", batchIntegrations)
+		if _, ok := ev["sentAt"]; !ok && sentAt != "" {
+			ev["sentAt"] = sentAt // the batch was sent when its events were
+		}
 	}
 	tb.events = events
 	return tb, nil

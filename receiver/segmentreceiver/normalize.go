@@ -51,9 +51,13 @@ type requestInfo struct {
 	tenant   string // "" = unauthenticated (insecure mode)
 	route    string
 	gpc      bool      // the request carried Sec-GPC: 1
-	received time.Time // ObservedTimestamp
-	sentAt   time.Time // a batch's sentAt (client clock), for skew correction
+	received time.Time // ObservedTimestamp, and receivedAt as Segment stamps it
 }
+
+// tracking reports whether the request came to the Tracking API, where this
+// receiver stands in for api.segment.io and stamps what Segment's servers
+// stamp; webhook deliveries come from Segment and carry its stamps.
+func (ri *requestInfo) tracking() bool { return ri.route != routeWebhook }
 
 func (n *normalizer) keyer(tenant string) *subject.Keyer {
 	return n.keyers.Resolve(tenant, n.insecure)
@@ -73,18 +77,20 @@ func (n *normalizer) records(events []map[string]any, typ string, ri *requestInf
 		if t == "" {
 			t = ccaas.Str(ev, "type")
 		}
+		id := eventID(ev) // of the event as the client sent it: a retry has the same
+		stamp(ev, ri)
 		lr := b.Record(tenant)
 		ccaas.PutMap(lr.Body().SetEmptyMap(), ev)
-		n.normalise(lr, keyer, ev, t, ri)
+		n.normalise(lr, keyer, ev, id, t, ri)
 	}
 	return b.Logs(), nil
 }
 
 // normalise sets the event name, timestamps and ccaas.* attributes of one
 // record.
-func (n *normalizer) normalise(lr plog.LogRecord, keyer *subject.Keyer, ev map[string]any, typ string, ri *requestInfo) {
+func (n *normalizer) normalise(lr plog.LogRecord, keyer *subject.Keyer, ev map[string]any, id, typ string, ri *requestInfo) {
 	attrs := lr.Attributes()
-	attrs.PutStr(ccaas.AttrEventID, eventID(ev))
+	attrs.PutStr(ccaas.AttrEventID, id)
 	ccaas.PutStr(attrs, ccaas.AttrEventType, typ)
 	attrs.PutStr(ccaas.AttrEventRoute, ri.route)
 
@@ -108,7 +114,7 @@ func (n *normalizer) normalise(lr plog.LogRecord, keyer *subject.Keyer, ev map[s
 	setSubject(attrs, keyer, ev)
 	n.consent(attrs, ev, ri.gpc)
 	setJurisdiction(attrs, ev, typ)
-	ccaas.SetTimestamps(lr, occurred(ev, ri), ri.received)
+	ccaas.SetTimestamps(lr, occurred(ev), ri.received)
 }
 
 // eventID is the de-duplication key: messageId (Segment's own dedupe key),
@@ -131,6 +137,12 @@ func eventID(ev map[string]any) string {
 // they are left out of derived ids.
 var retryVarying = []string{"sentAt", "receivedAt", "writeKey", "_metadata"}
 
+// mobileLibraries are Segment's mobile SDKs, by context.library.name.
+var mobileLibraries = map[string]bool{
+	"analytics-ios": true, "analytics-android": true, "analytics-swift": true, "analytics-kotlin": true,
+	"analytics-react-native": true, "analytics-flutter": true, "analytics-xamarin": true,
+}
+
 // channel maps Segment's channel (context.channel or the top-level field:
 // server, browser, mobile, client) to ccaas.channel. Without a decisive
 // value, page events are web and screen events app, and otherwise the
@@ -147,6 +159,12 @@ func channel(ev map[string]any, typ string) string {
 	case "mobile":
 		return "app"
 	case "server":
+		// Segment's classic mobile libraries' events arrive as "server"
+		// (a captured analytics-ios delivery, testdata/fixtures/SOURCES.md):
+		// their library says they come from an app.
+		if mobileLibraries[ccaas.Str(ev, "context", "library", "name")] {
+			return "app"
+		}
 		return "server"
 	}
 	switch {
@@ -242,25 +260,71 @@ func firstString(ev map[string]any, paths [][]string) string {
 	return ""
 }
 
-// occurred is when the event happened: Segment's skew-corrected timestamp;
-// else the client's originalTimestamp, corrected for the client clock's skew
-// when sentAt tells it (as Segment does: received - (sentAt -
-// originalTimestamp)); else Segment's receivedAt.
-func occurred(ev map[string]any, ri *requestInfo) time.Time {
+// segmentTime is how Segment writes its timestamps: UTC, milliseconds.
+const segmentTime = "2006-01-02T15:04:05.000Z"
+
+// stamp adds the timestamps Segment's API adds to every event it receives,
+// so that a record's body is the event as Segment would deliver it:
+//
+//   - receivedAt, the receive time on the server's clock. The Tracking API
+//     always sets it (a client's own value is replaced, as Segment does); a
+//     webhook delivery keeps Segment's and gets ours only when it has none
+//     (an Actions mapping that left it out).
+//   - on the Tracking API, when the client said when it sent the event
+//     (sentAt), the client's timestamp becomes originalTimestamp and
+//     timestamp is corrected for the client clock's skew:
+//     receivedAt - (sentAt - originalTimestamp). Without sentAt the client's
+//     timestamp stands as given (a historical import).
+//
+// writeKey is removed: it is a credential and records leave the receiver.
+func stamp(ev map[string]any, ri *requestInfo) {
+	delete(ev, "writeKey")
+	if ri.received.IsZero() {
+		return
+	}
+	received := ri.received.UTC()
+	if !ri.tracking() {
+		if _, ok := ev["receivedAt"]; !ok {
+			ev["receivedAt"] = received.Format(segmentTime)
+		}
+		return
+	}
+	ev["receivedAt"] = received.Format(segmentTime)
+	sent := parseTime(ev["sentAt"])
+	if sent.IsZero() {
+		return
+	}
+	orig := parseTime(ev["originalTimestamp"])
+	if orig.IsZero() {
+		orig = parseTime(ev["timestamp"])
+		if orig.IsZero() {
+			return
+		}
+		ev["originalTimestamp"] = ev["timestamp"]
+	}
+	ev["timestamp"] = received.Add(-sent.Sub(orig)).Format(segmentTime)
+}
+
+// occurred is when the event happened, by Segment's chain of timestamps:
+// timestamp (Segment's skew-corrected time, or the client's own for a
+// historical import); else originalTimestamp, corrected for the client
+// clock's skew when sentAt and receivedAt tell it; else sentAt; else
+// receivedAt (Segment's receive time, or ours).
+func occurred(ev map[string]any) time.Time {
 	if t := parseTime(ev["timestamp"]); !t.IsZero() {
 		return t
 	}
+	sent, received := parseTime(ev["sentAt"]), parseTime(ev["receivedAt"])
 	if orig := parseTime(ev["originalTimestamp"]); !orig.IsZero() {
-		sent := parseTime(ev["sentAt"])
-		if sent.IsZero() {
-			sent = ri.sentAt
-		}
-		if !sent.IsZero() && !ri.received.IsZero() {
-			return ri.received.Add(-sent.Sub(orig)).UTC()
+		if !sent.IsZero() && !received.IsZero() {
+			return received.Add(-sent.Sub(orig)).UTC()
 		}
 		return orig
 	}
-	return parseTime(ev["receivedAt"])
+	if !sent.IsZero() {
+		return sent
+	}
+	return received
 }
 
 // parseTime reads an ISO 8601 timestamp as Segment's libraries write them.

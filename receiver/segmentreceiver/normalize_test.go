@@ -224,29 +224,62 @@ func TestChannel(t *testing.T) {
 }
 
 func TestOccurred(t *testing.T) {
-	received := time.Date(2024, 5, 2, 12, 0, 0, 0, time.UTC)
-	ri := &requestInfo{received: received}
 	ev := func(s string) map[string]any {
 		var m map[string]any
 		require.NoError(t, json.Unmarshal([]byte(s), &m))
 		return m
 	}
-	assert.Equal(t, time.Date(2024, 5, 2, 10, 0, 0, 0, time.UTC),
-		occurred(ev(`{"timestamp":"2024-05-02T10:00:00Z","originalTimestamp":"2024-05-02T09:00:00Z"}`), ri), "timestamp wins")
+	at := func(s string) time.Time { return parseTime(s) }
+	assert.Equal(t, at("2024-05-02T10:00:00Z"),
+		occurred(ev(`{"timestamp":"2024-05-02T10:00:00Z","originalTimestamp":"2024-05-02T09:00:00Z"}`)), "timestamp wins")
 	// The client's clock is 5 minutes fast: sentAt - originalTimestamp = 2s.
-	assert.Equal(t, received.Add(-2*time.Second),
-		occurred(ev(`{"originalTimestamp":"2024-05-02T12:04:58Z","sentAt":"2024-05-02T12:05:00Z"}`), ri))
-	batchRI := &requestInfo{received: received, sentAt: time.Date(2024, 5, 2, 12, 5, 0, 0, time.UTC)}
-	assert.Equal(t, received.Add(-3*time.Second),
-		occurred(ev(`{"originalTimestamp":"2024-05-02T12:04:57Z"}`), batchRI), "the batch's sentAt corrects its events")
-	assert.Equal(t, time.Date(2024, 5, 2, 9, 0, 0, 0, time.UTC),
-		occurred(ev(`{"originalTimestamp":"2024-05-02T11:00:00+02:00"}`), ri), "without sentAt, the client's time as it is")
-	assert.Equal(t, time.Date(2024, 5, 2, 11, 0, 0, 0, time.UTC),
-		occurred(ev(`{"receivedAt":"2024-05-02T11:00:00.000Z"}`), ri))
-	assert.True(t, occurred(ev(`{"timestamp":"yesterday"}`), ri).IsZero())
-	assert.True(t, occurred(ev(`{"timestamp":1714644000000}`), ri).IsZero())
+	assert.Equal(t, at("2024-05-02T11:59:58Z"),
+		occurred(ev(`{"originalTimestamp":"2024-05-02T12:04:58Z","sentAt":"2024-05-02T12:05:00Z","receivedAt":"2024-05-02T12:00:00Z"}`)))
+	assert.Equal(t, at("2024-05-02T09:00:00Z"),
+		occurred(ev(`{"originalTimestamp":"2024-05-02T11:00:00+02:00","receivedAt":"2024-05-02T12:00:00Z"}`)), "without sentAt, the client's time as it is")
+	assert.Equal(t, at("2024-05-02T12:05:00Z"), occurred(ev(`{"sentAt":"2024-05-02T12:05:00Z","receivedAt":"2024-05-02T12:00:00Z"}`)), "then sentAt")
+	assert.Equal(t, at("2024-05-02T11:00:00Z"), occurred(ev(`{"receivedAt":"2024-05-02T11:00:00.000Z"}`)), "then receivedAt")
+	assert.True(t, occurred(ev(`{"timestamp":"yesterday"}`)).IsZero())
+	assert.True(t, occurred(ev(`{"timestamp":1714644000000}`)).IsZero())
 	assert.Equal(t, time.Date(2024, 5, 2, 10, 0, 0, 0, time.UTC), parseTime("2024-05-02T10:00:00.000+0000"))
 	assert.Equal(t, time.Date(2024, 5, 2, 10, 0, 0, 0, time.UTC), parseTime("2024-05-02T10:00:00"))
+}
+
+// TestStamp: the Tracking API stamps what Segment's servers stamp, with the
+// numbers of a captured analytics-ios event (testdata/fixtures/SOURCES.md):
+// Segment received it at 17:05:53.785 and computed timestamp 17:05:23.787.
+func TestStamp(t *testing.T) {
+	received := at(t, "2020-11-13T17:05:53.785Z")
+	tracking := &requestInfo{route: routeBatch, received: received}
+	ev := map[string]any{"timestamp": "2020-11-13T17:05:19.512Z", "sentAt": "2020-11-13T17:05:49.510Z", "receivedAt": "forged", "writeKey": "k"}
+	stamp(ev, tracking)
+	assert.Equal(t, map[string]any{
+		"originalTimestamp": "2020-11-13T17:05:19.512Z",
+		"timestamp":         "2020-11-13T17:05:23.787Z",
+		"sentAt":            "2020-11-13T17:05:49.510Z",
+		"receivedAt":        "2020-11-13T17:05:53.785Z",
+	}, ev, "the client's timestamp is original, timestamp is corrected, receivedAt is ours")
+
+	imported := map[string]any{"timestamp": "2019-01-01T00:00:00Z"}
+	stamp(imported, tracking)
+	assert.Equal(t, map[string]any{"timestamp": "2019-01-01T00:00:00Z", "receivedAt": "2020-11-13T17:05:53.785Z"}, imported,
+		"without sentAt, a historical import keeps its timestamp")
+
+	webhook := &requestInfo{route: routeWebhook, received: received.Add(time.Hour)}
+	delivered := map[string]any{"timestamp": "2020-11-13T17:05:23.787Z", "sentAt": "2020-11-13T17:05:49.510Z", "receivedAt": "2020-11-13T17:05:53.785Z"}
+	stamp(delivered, webhook)
+	assert.Equal(t, "2020-11-13T17:05:53.785Z", delivered["receivedAt"], "Segment's stamps stay")
+	assert.Equal(t, "2020-11-13T17:05:23.787Z", delivered["timestamp"])
+	bare := map[string]any{"event": "x"}
+	stamp(bare, webhook)
+	assert.Equal(t, "2020-11-13T18:05:53.785Z", bare["receivedAt"], "a delivery without receivedAt gets ours")
+}
+
+func at(t *testing.T, s string) time.Time {
+	t.Helper()
+	v := parseTime(s)
+	require.False(t, v.IsZero(), s)
+	return v
 }
 
 func TestEventID(t *testing.T) {
@@ -293,4 +326,9 @@ func TestMergeBatchContext(t *testing.T) {
 	assert.Equal(t, map[string]any{"locale": "en-GB", "ip": "192.0.2.1"}, tb.events[1]["context"])
 	assert.Equal(t, "odd", tb.events[2]["context"])
 	assert.Equal(t, map[string]any{"All": false}, tb.events[1]["integrations"])
+
+	tb, err = parseTracking([]byte(`{"sentAt":"2024-05-02T10:00:01Z","batch":[{"type":"track"},{"type":"track","sentAt":"2024-05-02T10:00:00Z"}]}`), "")
+	require.NoError(t, err)
+	assert.Equal(t, "2024-05-02T10:00:01Z", tb.events[0]["sentAt"], "the batch's sentAt")
+	assert.Equal(t, "2024-05-02T10:00:00Z", tb.events[1]["sentAt"], "the event's own")
 }

@@ -83,7 +83,8 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*segme
 		}
 	}
 
-	routes := []webhook.Route{{Path: PathWebhook, Name: routeWebhook, Handle: r.handleWebhook}}
+	// Webhooks (Actions) mappings send with POST, PUT or PATCH.
+	routes := []webhook.Route{{Path: PathWebhook, Name: routeWebhook, Methods: []string{http.MethodPost, http.MethodPut, http.MethodPatch}, Handle: r.handleWebhook}}
 	for _, tr := range trackingRoutes {
 		handle := r.trackingHandler(tr.name, tr.typ)
 		for _, p := range tr.paths {
@@ -145,7 +146,7 @@ func (r *segmentReceiver) handleWebhook(req *webhook.Request) (plog.Logs, error)
 	if err != nil {
 		return plog.Logs{}, err
 	}
-	return r.norm.records(events, "", r.requestInfo(req, tenant, routeWebhook, nil))
+	return r.norm.records(events, "", r.requestInfo(req, tenant, routeWebhook))
 }
 
 func (r *segmentReceiver) trackingHandler(route, typ string) func(*webhook.Request) (plog.Logs, error) {
@@ -176,16 +177,15 @@ func (r *segmentReceiver) trackingHandler(route, typ string) func(*webhook.Reque
 		if tb.invalid != nil {
 			return plog.Logs{}, tb.invalid
 		}
-		return r.norm.records(tb.events, typ, r.requestInfo(req, tenant, route, tb.sentAt))
+		return r.norm.records(tb.events, typ, r.requestInfo(req, tenant, route))
 	}
 }
 
-func (r *segmentReceiver) requestInfo(req *webhook.Request, tenant, route string, sentAt any) *requestInfo {
+func (r *segmentReceiver) requestInfo(req *webhook.Request, tenant, route string) *requestInfo {
 	return &requestInfo{
 		tenant:   tenant,
 		route:    route,
 		gpc:      req.HTTP.Header.Get(HeaderGPC) == "1",
 		received: req.Received,
-		sentAt:   parseTime(sentAt),
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -90,7 +91,12 @@ func fixture(t testing.TB, name string) []byte {
 // send posts body with the headers; an empty header value deletes it.
 func (h *harness) send(path string, body []byte, headers map[string]string) (*http.Response, string) {
 	h.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, h.url+path, bytes.NewReader(body))
+	return h.sendMethod(http.MethodPost, path, body, headers)
+}
+
+func (h *harness) sendMethod(method, path string, body []byte, headers map[string]string) (*http.Response, string) {
+	h.t.Helper()
+	req, err := http.NewRequest(method, h.url+path, bytes.NewReader(body))
 	require.NoError(h.t, err)
 	req.Header.Set("Content-Type", "application/json")
 	for k, v := range headers {
@@ -135,25 +141,35 @@ func TestGolden(t *testing.T) {
 	for _, tc := range []struct {
 		fixture, path string
 		headers       func([]byte) map[string]string
+		method        string // "" = POST
 	}{
-		{"webhook_track.json", PathWebhook, func(b []byte) map[string]string { return signed(testShared, b) }},
-		{"webhook_identify.json", PathWebhook, func(b []byte) map[string]string { return signed(oldShared, b) }},
-		{"webhook_consent_updated.json", PathWebhook, func(b []byte) map[string]string { return signed(testShared, b) }},
-		{"webhook_delete.json", PathWebhook, func(b []byte) map[string]string { return signed(testShared, b) }},
+		{"webhook_track.json", PathWebhook, func(b []byte) map[string]string { return signed(testShared, b) }, ""},
+		// Real deliveries (testdata/fixtures/SOURCES.md), with the methods a
+		// Webhooks (Actions) mapping may use.
+		{"webhook_captured_track.json", PathWebhook, func(b []byte) map[string]string { return signed(testShared, b) }, http.MethodPut},
+		{"webhook_spec_common.json", PathWebhook, func(b []byte) map[string]string { return signed(testShared, b) }, http.MethodPatch},
+		{"tracking_ios_batch.json", "/v1/batch", func([]byte) map[string]string { return nil }, ""},
+		{"webhook_identify.json", PathWebhook, func(b []byte) map[string]string { return signed(oldShared, b) }, ""},
+		{"webhook_consent_updated.json", PathWebhook, func(b []byte) map[string]string { return signed(testShared, b) }, ""},
+		{"webhook_delete.json", PathWebhook, func(b []byte) map[string]string { return signed(testShared, b) }, ""},
 		{"webhook_actions_batch.json", PathWebhook, func(b []byte) map[string]string {
 			first, _ := firstElement(b)
 			return merge(signed(testShared, first), map[string]string{batchHeader: testBatchToken})
-		}},
-		{"tracking_batch.json", "/v1/batch", func([]byte) map[string]string { return basic(testWriteKey) }},
+		}, ""},
+		{"tracking_batch.json", "/v1/batch", func([]byte) map[string]string { return basic(testWriteKey) }, ""},
 		{"tracking_browser_batch.json", "/v1/b", func([]byte) map[string]string {
 			return map[string]string{"Content-Type": "text/plain", HeaderGPC: "1"}
-		}},
-		{"tracking_track.json", "/v1/track", func([]byte) map[string]string { return basic(oldWriteKey) }},
+		}, ""},
+		{"tracking_track.json", "/v1/track", func([]byte) map[string]string { return basic(oldWriteKey) }, ""},
 	} {
 		t.Run(tc.fixture, func(t *testing.T) {
 			h := startReceiver(t, testConfig(), new(consumertest.LogsSink))
 			body := fixture(t, tc.fixture)
-			resp, out := h.send(tc.path, body, tc.headers(body))
+			method := tc.method
+			if method == "" {
+				method = http.MethodPost
+			}
+			resp, out := h.sendMethod(method, tc.path, body, tc.headers(body))
 			require.Equal(t, http.StatusOK, resp.StatusCode, out)
 			require.Len(t, h.sink.AllLogs(), 1)
 			ld := h.sink.AllLogs()[0]
@@ -165,19 +181,30 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// stabiliseSkewCorrectedTimestamps clears the timestamps that depend on when
-// the request arrived (events with only originalTimestamp), after checking
-// they were set; TestOccurred checks the correction itself.
+// stabiliseSkewCorrectedTimestamps replaces the timestamps that depend on
+// when the request arrived, after checking them: a receivedAt the receiver
+// stamped must be the record's ObservedTimestamp, and a timestamp it
+// corrected must be receivedAt - (sentAt - originalTimestamp) and the
+// record's Timestamp. TestStamp checks the arithmetic on fixed numbers.
 func stabiliseSkewCorrectedTimestamps(t *testing.T, ld plog.Logs) {
 	for _, rl := range ld.ResourceLogs().All() {
 		for _, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
 				body := lr.Body().Map()
-				if _, ok := body.Get("timestamp"); ok {
+				observed := lr.ObservedTimestamp().AsTime().UTC().Format(segmentTime)
+				if v, ok := body.Get("receivedAt"); ok && v.Str() == observed {
+					body.PutStr("receivedAt", "(received)")
+				}
+				orig, hasOrig := body.Get("originalTimestamp")
+				sent, hasSent := body.Get("sentAt")
+				ts, hasTS := body.Get("timestamp")
+				if !hasOrig || !hasSent {
 					continue
 				}
-				if _, ok := body.Get("originalTimestamp"); ok {
-					require.NotZero(t, lr.Timestamp())
+				want := lr.ObservedTimestamp().AsTime().Add(-parseTime(sent.Str()).Sub(parseTime(orig.Str()))).UTC()
+				if hasTS && ts.Str() == want.Format(segmentTime) {
+					require.Equal(t, want.Truncate(time.Millisecond), lr.Timestamp().AsTime().UTC())
+					body.PutStr("timestamp", "(received - (sentAt - originalTimestamp))")
 					lr.SetTimestamp(0)
 				}
 			}
