@@ -46,6 +46,10 @@ type Config struct {
 	// URL uses a name of your own (e.g. call-done: inboundCallEnds).
 	TriggerAliases map[string]string `mapstructure:"trigger_aliases"`
 
+	// Fields names the payload fields that hold the customer's identifiers,
+	// the direction, the recording link, the agent's status and so on.
+	Fields FieldsConfig `mapstructure:"fields"`
+
 	// EventsAPI configures POST /talkdesk/events.
 	EventsAPI EventsAPIConfig `mapstructure:"events_api"`
 
@@ -140,6 +144,7 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("consent_fields: %q -> %q: both names must be set and the signal name must not contain spaces or dots", field, sig))
 		}
 	}
+	errs = append(errs, c.Fields.validate()...)
 	for alias, target := range c.TriggerAliases {
 		if alias == "" || strings.ContainsAny(alias, "/?#") {
 			errs = append(errs, fmt.Errorf("trigger_aliases: %q is not a valid URL path segment", alias))

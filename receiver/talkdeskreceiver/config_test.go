@@ -46,6 +46,9 @@ func TestLoadFull(t *testing.T) {
 	assert.Equal(t, "Authorization", cfg.TokenHeader)
 	assert.Equal(t, map[string]string{"RecordingConsent": "recording"}, cfg.ConsentFields)
 	assert.Equal(t, map[string]string{"call-done": "inboundCallEnds"}, cfg.TriggerAliases)
+	assert.Equal(t, []string{"caller.number", "contact_phone_number"}, cfg.Fields.CustomerPhone, "a list replaces its default")
+	assert.Empty(t, cfg.Fields.RecordingURL, "an empty list turns the field off")
+	assert.Equal(t, defaultFields().CustomerEmail, cfg.Fields.CustomerEmail, "unset lists keep their default")
 	require.Len(t, cfg.Tenants, 2)
 	assert.Equal(t, "starship", cfg.Tenants[0].AccountName)
 	assert.Equal(t, []configopaque.String{"header-token-current-0123", "header-token-previous-012"}, cfg.Tenants[0].HeaderTokens)
@@ -86,6 +89,7 @@ func TestLoadInvalid(t *testing.T) {
 		"bad_alias":           "not a known Talkdesk trigger",
 		"bad_consent_field":   "must not contain spaces or dots",
 		"bad_dedup":           "dedup.ttl must be positive",
+		"bad_field":           "fields.customer_email[0]",
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := confmap.Validate(loadConfig(t, name))

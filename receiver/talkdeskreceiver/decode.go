@@ -12,8 +12,8 @@ import (
 )
 
 // Routes names the routes the decoder understands: "webhook/<trigger>"
-// (for example "webhook/inboundCallEnds") and "events".
-var Routes = []string{routeWebhook + "/<trigger>", routeEvents}
+// (for example "webhook/inboundCallEnds"), "events" and "digital_connect".
+var Routes = []string{routeWebhook + "/<trigger>", routeEvents, routeDigitalConnect}
 
 // NewDecoder returns the decoder of a talkdesk receiver configured by cfg
 // (a *Config): it makes of a body, without authenticating it, the records
@@ -38,15 +38,18 @@ func (decoder) Routes() []string { return Routes }
 
 func (d decoder) Decode(route string, body []byte, tenant string) (plog.Logs, error) {
 	now := time.Now()
+	acct, ok := d.accounts[tenant]
+	if !ok {
+		acct = account{id: tenant}
+	}
 	if trigger, ok := strings.CutPrefix(route, routeWebhook+"/"); ok && trigger != "" {
-		acct, ok := d.accounts[tenant]
-		if !ok {
-			acct = account{id: tenant}
-		}
 		return d.n.webhook(trigger, body, acct, now)
 	}
-	if route == routeEvents {
+	switch route {
+	case routeEvents:
 		return d.n.events(body, now)
+	case routeDigitalConnect:
+		return d.n.digitalConnect(body, acct, now)
 	}
 	return plog.Logs{}, fmt.Errorf("unknown talkdesk route %q (want one of %v)", route, Routes)
 }

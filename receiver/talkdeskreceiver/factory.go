@@ -24,6 +24,7 @@ func createDefaultConfig() component.Config {
 	return &Config{
 		Config:      webhook.NewDefaultConfig(defaultEndpoint),
 		TokenHeader: defaultTokenHeader,
+		Fields:      defaultFields(),
 	}
 }
 

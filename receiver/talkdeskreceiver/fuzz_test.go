@@ -30,7 +30,7 @@ func fuzzNormalizer(t testing.TB) *normalizer {
 		t.Fatal(err)
 	}
 	return &normalizer{keyers: k, consent: map[string]string{"RecordingConsent": "recording"},
-		aliases: map[string]string{triggerKey("call-done"): "inboundCallEnds"}}
+		aliases: map[string]string{triggerKey("call-done"): "inboundCallEnds"}, fields: defaultFields()}
 }
 
 func addSeeds(f *testing.F, names ...string) {
@@ -80,7 +80,8 @@ func checkRecords(t *testing.T, ld plog.Logs, err error) {
 
 func FuzzWebhook(f *testing.F) {
 	addSeeds(f, "webhook_inbound_call_reaches.json", "webhook_inbound_call_starts.json", "webhook_inbound_call_ends.json",
-		"webhook_outbound_call_ends.json", "webhook_contact_updated.json", "webhook_agent_log_in.json", "webhook_custom_trigger.json")
+		"webhook_outbound_call_ends.json", "webhook_contact_updated.json", "webhook_agent_log_in.json", "webhook_custom_trigger.json",
+		"webhook_legacy_call_finished.json", "webhook_agent_status_changes.json")
 	n := fuzzNormalizer(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for _, trigger := range []string{"inboundCallEnds", "call-done", "contactUpdated", "something"} {
@@ -97,6 +98,16 @@ func FuzzEvents(f *testing.F) {
 	n := fuzzNormalizer(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		ld, err := n.events(body, time.Now())
+		checkRecords(t, ld, err)
+	})
+}
+
+func FuzzDigitalConnect(f *testing.F) {
+	addSeeds(f, "digital_connect_message_created.json", "digital_connect_conversation_ended.json")
+	f.Add([]byte(`{"event_type":"MESSAGE_CREATED","payload":{"author":{"type":["x"]},"record":"https://x"}}`))
+	n := fuzzNormalizer(f)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ld, err := n.digitalConnect(body, account{id: testAccount}, time.Now())
 		checkRecords(t, ld, err)
 	})
 }

@@ -14,8 +14,9 @@ import (
 )
 
 const (
-	routeWebhook = "webhook"
-	routeEvents  = "events"
+	routeWebhook        = "webhook"
+	routeEvents         = "events"
+	routeDigitalConnect = "digital_connect"
 
 	// unknownTenant is the tenant of events that name no account and arrive
 	// unauthenticated (insecure mode) or signed through the Events API.
@@ -44,6 +45,7 @@ type normalizer struct {
 	keyers  *subject.Keyers
 	consent map[string]string // payload field -> signal name
 	aliases map[string]string // trigger key -> canonical trigger name
+	fields  FieldsConfig      // where the payload keeps what the receiver reads
 	version string
 }
 
@@ -57,7 +59,7 @@ func newNormalizer(cfg *Config, version string) (*normalizer, error) {
 	for alias, target := range cfg.TriggerAliases {
 		aliases[triggerKey(alias)] = target
 	}
-	return &normalizer{version: version, keyers: keyers, consent: cfg.ConsentFields, aliases: aliases}, nil
+	return &normalizer{version: version, keyers: keyers, consent: cfg.ConsentFields, aliases: aliases, fields: cfg.Fields}, nil
 }
 
 // keyer falls back to the receiver-wide salt: Events API deliveries may
@@ -71,31 +73,31 @@ func (n *normalizer) newBatch() *ccaas.Batch {
 }
 
 // resolveTrigger maps a URL trigger name to its meaning; unknown names keep
-// their spelling and become ccaas.vendor_event.
-func (n *normalizer) resolveTrigger(name string) trigger {
+// their spelling and become ccaas.vendor_event, and report false.
+func (n *normalizer) resolveTrigger(name string) (trigger, bool) {
 	if target, ok := n.aliases[triggerKey(name)]; ok {
 		name = target
 	}
 	if t, ok := lookupTrigger(name); ok {
-		return t
+		return t, true
 	}
-	return trigger{name: name, event: ccaas.EventVendor}
+	return trigger{name: name, event: ccaas.EventVendor}, false
 }
 
 // fields reads payload fields from up to two objects, the first one that
-// has a value winning (Events API: data, then the envelope).
+// has a value winning (Events API: data, then the envelope). A name may be
+// a dotted path.
 type fields struct{ primary, secondary map[string]any }
 
 func (f fields) get(name string) any {
-	if v, ok := f.primary[name]; ok {
-		if _, has := text(v); has {
-			return v
-		}
-	}
-	if v, ok := f.secondary[name]; ok {
+	v := ccaas.Lookup(f.primary, name)
+	if _, has := text(v); has {
 		return v
 	}
-	return f.primary[name]
+	if w := ccaas.Lookup(f.secondary, name); w != nil {
+		return w
+	}
+	return v
 }
 
 func (f fields) str(name string) string {
@@ -122,10 +124,18 @@ func (n *normalizer) webhook(triggerName string, body []byte, cred account, rece
 	if err != nil {
 		return plog.Logs{}, err
 	}
-	tr := n.resolveTrigger(triggerName)
+	urlTrigger, known := n.resolveTrigger(triggerName)
 	b := n.newBatch()
 	for _, e := range events {
 		f := fields{primary: e}
+		tr := urlTrigger
+		if !known {
+			// The URL does not say; a payload that names its event
+			// (Talkdesk's own call events: "event": "call_finished") does.
+			if t, ok := lookupTrigger(f.first(n.fields.Event...)); ok {
+				tr = t
+			}
+		}
 		tenant, err := tenantFor(cred, f.str("account_id"), f.str("account_name"))
 		if err != nil {
 			return plog.Logs{}, err
@@ -199,12 +209,18 @@ func tenantFor(cred account, eventID, eventName string) (string, error) {
 	return cred.id, nil
 }
 
-// emit writes the record(s) for one event. A call-end event that carries a
-// recording_url becomes two records: the interaction end without the
-// recording link, and a ccaas.recording.available record with it, so that
-// the link flows only where the policy lets recordings flow.
+// emit writes the record(s) for one event. An event that carries a
+// recording link (in any of the recording_url fields) becomes two records:
+// the event without the link, and a ccaas.recording.available record with
+// it, so that the link flows only where the policy lets recordings flow.
 func (n *normalizer) emit(b *ccaas.Batch, tenant, route, id string, tr trigger, raw map[string]any, f fields, received time.Time) {
-	split := tr.callEnd && f.str("recording_url") != ""
+	var links []string
+	for _, name := range n.fields.RecordingURL {
+		if isLink(f.str(name)) {
+			links = append(links, name)
+		}
+	}
+	split := len(links) > 0 && tr.event != ccaas.EventRecordingAvailable
 	lr := b.Record(tenant)
 	body := lr.Body().SetEmptyMap()
 	ccaas.PutMap(body, raw)
@@ -220,15 +236,37 @@ func (n *normalizer) emit(b *ccaas.Batch, tenant, route, id string, tr trigger, 
 	rec.SetEventName(ccaas.EventRecordingAvailable)
 	rec.Attributes().PutStr(ccaas.AttrEventID, id+recordingSuffix)
 	rec.Attributes().Remove(ccaas.AttrDisconnectType)
-	removeField(body, "recording_url")
+	for _, name := range links {
+		removeField(body, name)
+	}
 }
 
-// removeField deletes a field from the body and, for Events API bodies, from
-// its data object.
+// removeField deletes a field (a name or dotted path) from the body and, for
+// Events API and Digital Connect bodies, from their data or payload object.
 func removeField(body pcommon.Map, name string) {
-	body.Remove(name)
-	if d, ok := body.Get("data"); ok && d.Type() == pcommon.ValueTypeMap {
-		d.Map().Remove(name)
+	removePath(body, name)
+	for _, inner := range [...]string{"data", "payload"} {
+		if d, ok := body.Get(inner); ok && d.Type() == pcommon.ValueTypeMap {
+			removePath(d.Map(), name)
+		}
+	}
+}
+
+// removePath removes what ccaas.Lookup would find at path.
+func removePath(m pcommon.Map, path string) {
+	for depth := 0; depth < ccaas.MaxJSONDepth; depth++ {
+		if m.Remove(path) {
+			return
+		}
+		head, rest, found := strings.Cut(path, ".")
+		if !found {
+			return
+		}
+		v, ok := m.Get(head)
+		if !ok || v.Type() != pcommon.ValueTypeMap {
+			return
+		}
+		m, path = v.Map(), rest
 	}
 }
 
@@ -239,24 +277,30 @@ func (n *normalizer) normalise(lr plog.LogRecord, tenant, route, id, event strin
 	attrs.PutStr(ccaas.AttrEventID, id)
 	attrs.PutStr(ccaas.AttrEventType, tr.name)
 	attrs.PutStr(ccaas.AttrEventRoute, route)
-	ccaas.PutStr(attrs, ccaas.AttrInteractionID, f.first("call_id", "interaction_id"))
-	ccaas.PutStr(attrs, ccaas.AttrAgentID, f.first("agent_id", "user_id"))
+	ccaas.PutStr(attrs, ccaas.AttrInteractionID, f.first(n.fields.InteractionID...))
+	ccaas.PutStr(attrs, ccaas.AttrAgentID, f.first(n.fields.AgentID...))
 
 	callish := tr.call || f.str("call_id") != ""
-	if callish {
+	switch {
+	case tr.channel != "":
+		attrs.PutStr(ccaas.AttrChannel, tr.channel)
+	case callish:
 		attrs.PutStr(ccaas.AttrChannel, "voice")
 	}
-	direction := tr.direction
-	if d := ccaas.Lower(f.str("direction")); d == "inbound" || d == "outbound" {
-		direction = d
+	dir := tr.direction
+	for _, name := range n.fields.Direction {
+		if d := direction(f.str(name)); d != "" {
+			dir = d
+			break
+		}
 	}
 	if dialer, ok := parseBool(f.get("proactive_outbound")); ok && dialer {
 		// The outbound dialer called the customer: whatever the trigger's
 		// name, the business initiated the call.
-		direction = "outbound"
+		dir = "outbound"
 	}
-	if callish {
-		ccaas.PutStr(attrs, ccaas.AttrDirection, direction)
+	if callish || tr.channel != "" {
+		ccaas.PutStr(attrs, ccaas.AttrDirection, dir)
 	}
 	if event == ccaas.EventInteractionEnded {
 		disconnect := ccaas.Lower(f.str("hangup"))
@@ -264,6 +308,12 @@ func (n *normalizer) normalise(lr plog.LogRecord, tenant, route, id, event strin
 			disconnect = tr.disconnect
 		}
 		ccaas.PutStr(attrs, ccaas.AttrDisconnectType, disconnect)
+	}
+
+	if event == ccaas.EventAgentStatusChanged {
+		ccaas.PutStr(attrs, ccaas.AttrAgentStatus, ccaas.Lower(f.first(n.fields.AgentStatus...)))
+		ccaas.PutStr(attrs, ccaas.AttrAgentPreviousStatus, ccaas.Lower(f.first(n.fields.PreviousAgentStatus...)))
+		attrs.PutStr(ccaas.AttrAgentStatusType, "presence")
 	}
 
 	n.setSubject(attrs, n.keyer(tenant), f)
@@ -291,21 +341,22 @@ func timeFields(event string) []string {
 }
 
 // setSubject derives the subject key from the customer's identifiers, best
-// first: the call's contact number, the contact's phone, e-mail, then the
-// Talkdesk contact id. talkdesk_phone_number is the business line and
-// never the subject.
+// first: the phone fields (the call's contact number, then the contact's
+// phone), the e-mail fields, then the contact id fields. talkdesk_phone_number
+// is the business line and never the subject.
 func (n *normalizer) setSubject(attrs pcommon.Map, k *subject.Keyer, f fields) {
 	for _, c := range [...]struct {
-		field string
+		names []string
 		typ   subject.IDType
 	}{
-		{"contact_phone_number", subject.IDTypePhone},
-		{"contact_phone", subject.IDTypePhone},
-		{"contact_email", subject.IDTypeEmail},
-		{"contact_id", subject.IDTypeOpaque},
+		{n.fields.CustomerPhone, subject.IDTypePhone},
+		{n.fields.CustomerEmail, subject.IDTypeEmail},
+		{n.fields.CustomerID, subject.IDTypeOpaque},
 	} {
-		if ccaas.SetSubject(attrs, k, c.typ, f.str(c.field)) {
-			return
+		for _, name := range c.names {
+			if ccaas.SetSubject(attrs, k, c.typ, f.str(name)) {
+				return
+			}
 		}
 	}
 }

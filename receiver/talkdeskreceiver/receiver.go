@@ -22,6 +22,9 @@ const (
 	PathWebhook = "/talkdesk/webhook/{trigger}"
 	// PathEvents receives Events API deliveries.
 	PathEvents = "/talkdesk/events"
+	// PathDigitalConnect receives Digital Connect conversation and message
+	// events.
+	PathDigitalConnect = "/talkdesk/digital-connect"
 
 	// QueryToken is the query parameter that carries a URL token.
 	QueryToken = "token"
@@ -69,6 +72,7 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*talkd
 	server, err := webhook.NewServer(&cfg.Config, set, next,
 		webhook.Route{Path: PathWebhook, Name: routeWebhook, Handle: r.handleWebhook},
 		webhook.Route{Path: PathEvents, Name: routeEvents, Handle: r.handleEvents},
+		webhook.Route{Path: PathDigitalConnect, Name: routeDigitalConnect, Handle: r.handleDigitalConnect},
 	)
 	if err != nil {
 		return nil, err
@@ -145,6 +149,16 @@ func (r *talkdeskReceiver) handleWebhook(req *webhook.Request) (plog.Logs, error
 		return plog.Logs{}, webhook.Malformed("the trigger name is longer than 128 characters")
 	}
 	return r.norm.webhook(trigger, req.Body, acct, req.Received)
+}
+
+// handleDigitalConnect authenticates Digital Connect events with the
+// webhook tokens.
+func (r *talkdeskReceiver) handleDigitalConnect(req *webhook.Request) (plog.Logs, error) {
+	acct, err := r.webhookAccount(req.HTTP)
+	if err != nil {
+		return plog.Logs{}, err
+	}
+	return r.norm.digitalConnect(req.Body, acct, req.Received)
 }
 
 // handleEvents verifies the Events API's ECDSA signature over the raw body

@@ -48,6 +48,10 @@ const (
 	testSalt       = "unit-test-subject-salt-0123456789"
 	testKeyID      = "2b4f6e8a0c1d3e5f"
 	testHeaderName = "X-Consentry-Token"
+	// legacyAccount is the account of Talkdesk's own call_finished example
+	// (testdata/fixtures/SOURCES.md).
+	legacyAccount = "4f4a37a201c642014200000c"
+	legacyToken   = "td-legacy-account-token-0123456789"
 )
 
 var (
@@ -103,6 +107,7 @@ func testConfig(t testing.TB) *Config {
 			URLTokens:    []configopaque.String{testURLToken},
 		},
 		{AccountID: otherAccount, HeaderTokens: []configopaque.String{otherToken}},
+		{AccountID: legacyAccount, HeaderTokens: []configopaque.String{legacyToken}},
 	}
 	cfg.EventsAPI.SignatureKeys = []SignatureKeyConfig{{ID: testKeyID, PublicKey: publicPEM(t, k)}}
 	return cfg
@@ -173,6 +178,11 @@ func TestGolden(t *testing.T) {
 		{"webhook_custom_trigger.json", webhookPath("surveyCompleted"), func([]byte) map[string]string { return token(testToken) }},
 		{"events_app_installed.json", PathEvents, func(b []byte) map[string]string { return sign(t, k, testKeyID, b) }},
 		{"events_user_logout.json", PathEvents, func(b []byte) map[string]string { return sign(t, k, testKeyID, b) }},
+		// The URL does not name a trigger: the payload's event does.
+		{"webhook_legacy_call_finished.json", webhookPath("talkdesk-events"), func([]byte) map[string]string { return token(legacyToken) }},
+		{"webhook_agent_status_changes.json", webhookPath("agentStatusChanges"), func([]byte) map[string]string { return token(testToken) }},
+		{"digital_connect_message_created.json", PathDigitalConnect, func([]byte) map[string]string { return token(testToken) }},
+		{"digital_connect_conversation_ended.json", PathDigitalConnect + "?token=" + testURLToken, func([]byte) map[string]string { return nil }},
 	} {
 		t.Run(tc.fixture, func(t *testing.T) {
 			h := startReceiver(t, testConfig(t), new(consumertest.LogsSink))
@@ -236,19 +246,10 @@ func forEachRecord(ld plog.Logs, fn func(tenant string, lr plog.LogRecord)) {
 	}
 }
 
-func records(ld plog.Logs) []plog.LogRecord {
-	var out []plog.LogRecord
-	forEachRecord(ld, func(_ string, lr plog.LogRecord) { out = append(out, lr) })
-	return out
-}
-
-func attr(lr plog.LogRecord, key string) string {
-	v, ok := lr.Attributes().Get(key)
-	if !ok {
-		return ""
-	}
-	return v.AsString()
-}
+var (
+	records = goldenlogs.Records
+	attr    = goldenlogs.Attr
+)
 
 func TestCallLifecycle(t *testing.T) {
 	h := startReceiver(t, testConfig(t), new(consumertest.LogsSink))

@@ -13,7 +13,8 @@ type trigger struct {
 	call       bool   // a voice call event: ccaas.channel=voice
 	direction  string // inbound | outbound | "" (from the payload, if at all)
 	disconnect string // ccaas.disconnect.type when the payload has no hangup reason
-	callEnd    bool   // a call-end event: a recording_url makes a second, recording record
+	callEnd    bool   // a call-end event
+	channel    string // ccaas.channel of a non-voice event (Digital Connect)
 }
 
 // triggers lists the names Talkdesk uses: the Webhook Trigger API's
@@ -72,9 +73,14 @@ var triggers = func() map[string]trigger {
 		"agentLoggedIn":      "agentLogIn",
 		"agentLoggedOut":     "agentLogOut",
 		"agentStatusChanged": "agentStatusChanges",
+		"agentStatusChange":  "agentStatusChanges",
 		"callEnded":          "callFinished",
 		"callFinished":       "callFinished",
 		"recordingReady":     "recordingAvailable",
+		// Talkdesk's own call events ("event": "call_initiated", ...), as
+		// its legacy integrations and message bus spell them.
+		"callInitiated": "callStarted",
+		"callVoicemail": "voicemailLeft",
 	}
 	m := make(map[string]trigger, len(list)+len(synonyms))
 	for _, t := range list {
