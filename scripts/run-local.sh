@@ -76,6 +76,7 @@ Point your vendors at:
   Genesys Cloud    http://127.0.0.1:7401/genesys/eventbridge    EventBridge API destination, header X-API-Key: \$CONSENTRY_GENESYS_SECRET
                    http://127.0.0.1:7401/genesys/notifications  Process Automation / data actions, same header
                    http://127.0.0.1:7401/genesys/openmessaging  Open Messaging webhook, signature secret \$CONSENTRY_GENESYS_SECRET
+                   http://127.0.0.1:7401/genesys/dataactions/<name>  data actions with a body of their own (needs a data_actions.<name> mapping)
                    organization: $CONSENTRY_GENESYS_ORG_ID (set CONSENTRY_GENESYS_ORG_ID to yours)
   Twilio           http://127.0.0.1:7402/twilio/eventstreams      Event Streams webhook sink, signed with the auth token
                    http://127.0.0.1:7402/twilio/taskrouter        TaskRouter workspace Event Callback URL (Flex)
@@ -89,11 +90,12 @@ Point your vendors at:
                    http://127.0.0.1:7402/twilio/intelligence      Conversation Intelligence webhooks (JSON, bodySHA256)
                    account: $CONSENTRY_TWILIO_ACCOUNT_SID, auth token \$CONSENTRY_TWILIO_AUTH_TOKEN (set both to your account's);
                    Twilio signs the URL it calls: set CONSENTRY_TWILIO_PUBLIC_URL to your tunnel's https:// base URL
-  Twilio Segment   http://127.0.0.1:7403/segment/webhook              Webhooks destination, shared secret \$CONSENTRY_SEGMENT_SHARED_SECRET
+  Twilio Segment   http://127.0.0.1:7403/segment/webhook              Webhooks destination (POST, PUT or PATCH), shared secret \$CONSENTRY_SEGMENT_SHARED_SECRET
                                                                       (batched Actions deliveries: header X-Consentry-Token with the same secret)
                    http://127.0.0.1:7403/v1/batch                     Segment SDKs / HTTP Tracking API, write key \$CONSENTRY_SEGMENT_WRITE_KEY
                                                                       (analytics-node host http://127.0.0.1:7403; analytics.js/mobile apiHost 127.0.0.1:7403/v1)
   Talkdesk         http://127.0.0.1:7404/talkdesk/webhook/<trigger>  HTTP Notifier / Webhook Trigger, one URL per trigger (e.g. inboundCallEnds), header X-Consentry-Token: \$CONSENTRY_TALKDESK_TOKEN
+                   http://127.0.0.1:7404/talkdesk/digital-connect    Digital Connect conversation and message events, same header
                    http://127.0.0.1:7404/talkdesk/events             Events API (partner apps); needs events_api.signature_keys
                    account: $CONSENTRY_TALKDESK_ACCOUNT_ID (set CONSENTRY_TALKDESK_ACCOUNT_ID to yours)
   Consent policy   config/policy.yaml (go run ./cmd/consentry policy check|explain --config config/local.yaml)
