@@ -17,7 +17,7 @@ const localGenesysOrg = "00000000-0000-4000-8000-000000000000"
 // Receiver -> consent processor -> consent_router in the built binary: every
 // record is tagged, forward records reach the forward sink and everything
 // else the quarantine sink (a stand-in until the quarantine exporter lands).
-const consentConfig = `
+var consentConfig = `
 extensions:
   health_check:
     endpoint: 127.0.0.1:{{.Ports.health}}
@@ -30,7 +30,14 @@ receivers:
     tenants:
       - organization_id: ` + localGenesysOrg + `
         api_keys: ["` + genesysKey + `"]
-processors:
+` + routedPipelines("genesys")
+
+// routedPipelines is the tail of a configuration whose receivers feed the
+// consent processor (with the policy file {{.Policy}}) and the router, with
+// forward and quarantine records going to the sinks {{.Forward}} and
+// {{.Quarantine}}.
+func routedPipelines(receivers string) string {
+	return `processors:
   consent:
     policy_file: {{.Policy}}
 connectors:
@@ -55,7 +62,7 @@ service:
       level: none
   pipelines:
     logs/in:
-      receivers: [genesys]
+      receivers: [` + receivers + `]
       processors: [consent]
       exporters: [consent_router]
     logs/forward:
@@ -65,12 +72,21 @@ service:
       receivers: [consent_router]
       exporters: [otlp_http/quarantine]
 `
+}
 
-func TestConsentTaggingAndRouting(t *testing.T) {
+// startRouted starts a collector with a routedPipelines configuration and
+// the example policy, and returns it with its forward and quarantine sinks.
+func startRouted(t *testing.T, config string) (*collector, *sink, *sink) {
+	t.Helper()
 	fwd, q := newSink(t), newSink(t)
 	policy, err := filepath.Abs("../config/policy.yaml")
 	require.NoError(t, err)
-	c := startCollector(t, consentConfig, map[string]any{"Forward": fwd.url, "Quarantine": q.url, "Policy": policy})
+	c := startCollector(t, config, map[string]any{"Forward": fwd.url, "Quarantine": q.url, "Policy": policy})
+	return c, fwd, q
+}
+
+func TestConsentTaggingAndRouting(t *testing.T) {
+	c, fwd, q := startRouted(t, consentConfig)
 
 	body := withOrg(fixture(t, "genesys", "eventbridge_batch.json"), localGenesysOrg)
 	code, _, out := post(t, c.url("genesys", "/genesys/eventbridge"), body, map[string]string{"X-API-Key": genesysKey})

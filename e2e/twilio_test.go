@@ -111,8 +111,23 @@ func postTwilioForm(t *testing.T, c *collector, path string, body []byte, token 
 // scheme.
 func postTwilioEvents(t *testing.T, c *collector, body []byte, token string) (int, http.Header, string) {
 	t.Helper()
+	return postTwilioJSON(t, c, "/twilio/eventstreams", body, token)
+}
+
+// formValue returns one parameter of a form body.
+func formValue(t *testing.T, body []byte, key string) string {
+	t.Helper()
+	form, err := url.ParseQuery(string(body))
+	require.NoError(t, err)
+	return form.Get(key)
+}
+
+// postTwilioJSON posts a JSON delivery (Event Streams, Conversation
+// Intelligence) with the bodySHA256 scheme.
+func postTwilioJSON(t *testing.T, c *collector, path string, body []byte, token string) (int, http.Header, string) {
+	t.Helper()
 	sum := sha256.Sum256(body)
-	full := c.url("twilio", "/twilio/eventstreams?bodySHA256="+hex.EncodeToString(sum[:]))
+	full := c.url("twilio", path+"?bodySHA256="+hex.EncodeToString(sum[:]))
 	sig := twilioSignature(t, token, full, nil)
 	v := client.NewRequestValidator(token)
 	require.True(t, v.ValidateBody(full, body, sig), "twilio-go accepts the signature")

@@ -49,7 +49,7 @@ func TestCheckWithoutReceiverSecrets(t *testing.T) {
 	unsetEnv(t, receiverEnv...)
 	code, out, errOut := consentry(t, "policy", "check", "--config", "testdata/collector.yaml")
 	assert.Equal(t, exitOK, code, out+errOut)
-	assert.Regexp(t, `^ok   consent: \.\./\.\./config/policy\.yaml, policy sha256:[0-9a-f]{32} \(7 processors, \d+ tenants`, out)
+	assert.Regexp(t, `^ok   consent: \.\./\.\./config/policy\.yaml, policy sha256:[0-9a-f]{32} \(8 processors, \d+ tenants`, out)
 	assert.NotContains(t, out, "warning")
 
 	code, out, errOut = consentry(t, "policy", "check", "--strict", "--config", "testdata/collector.yaml")

@@ -29,9 +29,7 @@ type Policy struct {
 	uses       map[string]bool // every valid data use
 	useList    []string        // the same, sorted (for suggestions)
 
-	purposeExact  map[string][]string
-	purposePrefix []prefixPurposes // longest prefix first
-	purposeAny    []string
+	purposes purposeTable
 
 	recording     []string
 	allParty      map[string]bool
@@ -60,6 +58,14 @@ type prefixPurposes struct {
 	purposes []string
 }
 
+// purposeTable maps event names to data uses: exact names, prefixes
+// ("ccaas.analytics.*") and "*"; the most specific key wins.
+type purposeTable struct {
+	exact  map[string][]string
+	prefix []prefixPurposes // longest prefix first
+	any    []string
+}
+
 type processor struct {
 	id, name, role    string
 	secondary         []string
@@ -80,6 +86,7 @@ type tenant struct {
 	noticeID         string
 	disclosed        map[string]bool
 	played           map[string]*playedNotice
+	purposes         *purposeTable // the tenant's own purposes, before the policy's; nil if none
 }
 
 type playedNotice struct {
@@ -155,7 +162,8 @@ var KnownEvents = []string{
 	ccaas.EventRecordingUpdated, ccaas.EventTranscriptSegment, ccaas.EventAnalyticsSentiment,
 	ccaas.EventAnalyticsInsight, ccaas.EventMessageReceived, ccaas.EventMessageSent, ccaas.EventMessageReceipt,
 	ccaas.EventTaskCreated, ccaas.EventAnalyticsTrack, ccaas.EventConsentUpdated, ccaas.EventErasureRequested,
-	ccaas.EventVendor,
+	ccaas.EventVendor, ccaas.EventAgentLoggedIn, ccaas.EventAgentLoggedOut, ccaas.EventAgentStatusChanged,
+	ccaas.EventParticipantJoined, ccaas.EventParticipantLeft, ccaas.EventParticipantUpdated,
 }
 
 // validator collects errors and warnings with their paths, up to
@@ -288,6 +296,9 @@ func normalise(c *Config) {
 		t.Vendor, t.ID = strings.TrimSpace(t.Vendor), strings.TrimSpace(t.ID)
 		t.Jurisdictions = set(t.Jurisdictions)
 		t.ContractPurposes = set(t.ContractPurposes)
+		for k, v := range t.Purposes {
+			t.Purposes[k] = set(v)
+		}
 		t.Notice.Processors = set(t.Notice.Processors)
 		for j := range t.PlayedNotices {
 			t.PlayedNotices[j].Purposes = set(t.PlayedNotices[j].Purposes)
@@ -536,6 +547,9 @@ func (p *Policy) compileTenants(v *validator) {
 			p.checkProcessorRefs(v, pp+".processors", pn.Processors)
 			t.played[pn.ID] = &playedNotice{id: pn.ID, purposes: pn.Purposes, processors: pn.Processors, cite: "notice:" + pn.ID}
 		}
+		if len(tc.Purposes) > 0 {
+			t.purposes = p.compilePurposeTable(v, path+".purposes", tc.Purposes)
+		}
 		if tc.ID != "" && p.tenants[key] == nil {
 			p.tenants[key] = t
 		}
@@ -546,25 +560,7 @@ func (p *Policy) compilePurposes(v *validator) {
 	if len(p.cfg.Purposes) == 0 {
 		v.errf("purposes", "no purposes: map event names to data uses (every record would be quarantined as purpose_unknown)")
 	}
-	p.purposeExact = map[string][]string{}
-	for _, name := range sortedKeys(p.cfg.Purposes) {
-		uses := p.cfg.Purposes[name]
-		path := "purposes[" + strconv.Quote(name) + "]"
-		checkEventPattern(v, path, name)
-		if len(uses) == 0 {
-			v.errf(path, "lists no data uses")
-		}
-		p.checkUses(v, path, uses)
-		switch {
-		case name == "*":
-			p.purposeAny = uses
-		case strings.HasSuffix(name, ".*"):
-			p.purposePrefix = append(p.purposePrefix, prefixPurposes{prefix: strings.TrimSuffix(name, "*"), purposes: uses})
-		default:
-			p.purposeExact[name] = uses
-		}
-	}
-	sort.SliceStable(p.purposePrefix, func(i, j int) bool { return len(p.purposePrefix[i].prefix) > len(p.purposePrefix[j].prefix) })
+	p.purposes = *p.compilePurposeTable(v, "purposes", p.cfg.Purposes)
 	for i, e := range p.cfg.ConsentEvents {
 		checkEventPattern(v, fmt.Sprintf("consent_events[%d]", i), e)
 	}
@@ -757,20 +753,58 @@ func matchEvent(pat, event string) bool {
 	}
 }
 
-// purposesOf returns the data uses of an event name (nil if none).
-func (p *Policy) purposesOf(event string) []string {
+// compilePurposeTable checks and compiles a map of event names to data
+// uses (the policy's purposes, or a tenant's).
+func (p *Policy) compilePurposeTable(v *validator, path string, m map[string][]string) *purposeTable {
+	pt := &purposeTable{exact: map[string][]string{}}
+	for _, name := range sortedKeys(m) {
+		uses := m[name]
+		kp := path + "[" + strconv.Quote(name) + "]"
+		checkEventPattern(v, kp, name)
+		if len(uses) == 0 {
+			v.errf(kp, "lists no data uses")
+		}
+		p.checkUses(v, kp, uses)
+		switch {
+		case name == "*":
+			pt.any = uses
+		case strings.HasSuffix(name, ".*"):
+			pt.prefix = append(pt.prefix, prefixPurposes{prefix: strings.TrimSuffix(name, "*"), purposes: uses})
+		default:
+			pt.exact[name] = uses
+		}
+	}
+	sort.SliceStable(pt.prefix, func(i, j int) bool { return len(pt.prefix[i].prefix) > len(pt.prefix[j].prefix) })
+	return pt
+}
+
+// lookup returns the data uses of an event name, and whether a key matched.
+func (pt *purposeTable) lookup(event string) ([]string, bool) {
+	if u, ok := pt.exact[event]; ok {
+		return u, true
+	}
+	for _, pp := range pt.prefix {
+		if strings.HasPrefix(event, pp.prefix) {
+			return pp.purposes, true
+		}
+	}
+	return pt.any, pt.any != nil
+}
+
+// purposesOf returns the data uses of an event name for a tenant (nil if
+// none): the tenant's own purposes when one of its keys matches the event,
+// else the policy's.
+func (p *Policy) purposesOf(t *tenant, event string) []string {
 	if event == "" {
 		return nil
 	}
-	if u, ok := p.purposeExact[event]; ok {
-		return u
-	}
-	for _, pp := range p.purposePrefix {
-		if strings.HasPrefix(event, pp.prefix) {
-			return pp.purposes
+	if t != nil && t.purposes != nil {
+		if u, ok := t.purposes.lookup(event); ok {
+			return u
 		}
 	}
-	return p.purposeAny
+	u, _ := p.purposes.lookup(event)
+	return u
 }
 
 // HasTenant reports whether the policy lists the tenant.

@@ -94,6 +94,11 @@ type TenantConfig struct {
 	// third parties. Recording purposes still need consent where all-party
 	// consent is required.
 	ContractPurposes []string `mapstructure:"contract_purposes"`
+	// Purposes maps event names to data uses for this tenant's events, like
+	// the policy's purposes, before them: an event one of these keys
+	// matches takes these uses (a Twilio account that sends marketing
+	// messages: ccaas.message.sent: [marketing.communications.sms]).
+	Purposes map[string][]string `mapstructure:"purposes"`
 	// Notice is the privacy notice the tenant's customers see.
 	Notice NoticeConfig `mapstructure:"notice"`
 	// PlayedNotices are the notices a flow plays or shows (an IVR "this call

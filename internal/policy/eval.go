@@ -252,15 +252,15 @@ func (p *Policy) buildPlan(vendor, tenantID, event string) *plan {
 			pl.processorIDs = append(pl.processorIDs, pr.id)
 		}
 	}
-	eventPurposes := p.purposesOf(event)
+	t := p.tenants[tenantKey{vendor, tenantID}]
+	pl.tenant = t
+	eventPurposes := p.purposesOf(t, event)
 	pl.purposes = eventPurposes
 	for _, u := range eventPurposes {
 		if p.isRecording(u) {
 			pl.recordingPurposes = append(pl.recordingPurposes, u)
 		}
 	}
-	t := p.tenants[tenantKey{vendor, tenantID}]
-	pl.tenant = t
 	switch {
 	case t == nil:
 		pl.block = ReasonTenantUnknown
