@@ -52,6 +52,7 @@ type requestInfo struct {
 	route    string
 	gpc      bool      // the request carried Sec-GPC: 1
 	received time.Time // ObservedTimestamp, and receivedAt as Segment stamps it
+	stamped  string    // received as Segment writes it, made once per request
 }
 
 // tracking reports whether the request came to the Tracking API, where this
@@ -283,13 +284,16 @@ func stamp(ev map[string]any, ri *requestInfo) {
 		return
 	}
 	received := ri.received.UTC()
+	if ri.stamped == "" {
+		ri.stamped = received.Format(segmentTime)
+	}
 	if !ri.tracking() {
 		if _, ok := ev["receivedAt"]; !ok {
-			ev["receivedAt"] = received.Format(segmentTime)
+			ev["receivedAt"] = ri.stamped
 		}
 		return
 	}
-	ev["receivedAt"] = received.Format(segmentTime)
+	ev["receivedAt"] = ri.stamped
 	sent := parseTime(ev["sentAt"])
 	if sent.IsZero() {
 		return
