@@ -116,14 +116,16 @@ func (dialect) ReadTxOptions() *sql.TxOptions {
 }
 
 // LockWriter takes a session advisory lock on the writer id, held on a
-// dedicated connection until the returned function is called.
+// dedicated connection until the returned function is called. Advisory
+// locks are database-wide, so the key names the ledger's schema too: two
+// ledgers in separate schemas of one database may use the same writer id.
 func (dialect) LockWriter(ctx context.Context, db *sql.DB, writerID string) (func(), error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var ok bool
-	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock(hashtextextended($1, 0))`, "consentry-ledger-writer:"+writerID).Scan(&ok); err != nil {
+	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock(hashtextextended('consentry-ledger-writer:' || current_schema() || ':' || $1, 0))`, writerID).Scan(&ok); err != nil {
 		conn.Close()
 		return nil, err
 	}
@@ -134,7 +136,7 @@ func (dialect) LockWriter(ctx context.Context, db *sql.DB, writerID string) (fun
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		conn.ExecContext(ctx, `SELECT pg_advisory_unlock(hashtextextended($1, 0))`, "consentry-ledger-writer:"+writerID)
+		conn.ExecContext(ctx, `SELECT pg_advisory_unlock(hashtextextended('consentry-ledger-writer:' || current_schema() || ':' || $1, 0))`, writerID)
 		conn.Close()
 	}, nil
 }
