@@ -142,7 +142,7 @@ func TestExplainSequenceLearnsConsentAndInteractions(t *testing.T) {
 	assert.Equal(t, "ccaas.transcript.segment", got[2]["event_name"])
 	assert.Equal(t, "quarantine", got[2]["consent.decision"])
 	assert.Contains(t, got[2]["consent.reasons"], "from_interaction")
-	assert.Equal(t, []any{"US-CA"}, got[2]["consent.jurisdictions"])
+	assert.Equal(t, []any{"US-CA@customer.e164"}, got[2]["consent.jurisdictions"])
 	for _, k := range []string{"consent.status", "consent.decision", "consent.reasons", "consent.purposes", "consent.jurisdictions",
 		"consent.all_party_required", "consent.processors", "consent.disclosed_processors", "consent.undisclosed_processors",
 		"consent.notice.id", "consent.evidence", "consent.policy.hash"} {

@@ -38,6 +38,12 @@ const (
 	AttrJurisdictionCountry = "ccaas.jurisdiction.country" // ISO 3166-1 alpha-2 of the customer, when hinted
 	AttrJurisdictionRegion  = "ccaas.jurisdiction.region"  // ISO 3166-2 of the customer, e.g. US-CA
 	AttrJurisdictionSource  = "ccaas.jurisdiction.source"  // where the hint came from: e164, vendor_field, ip, locale
+	// Every location hint of every party: "<code>@<party>.<source>", party
+	// customer, business (the called or calling business number) or agent.
+	AttrJurisdictionHints = "ccaas.jurisdiction.hints"
+	// The business's own number on the interaction (E.164): the number the
+	// customer called (inbound: To, DNIS) or was called from (outbound).
+	AttrBusinessNumber = "ccaas.business.number"
 
 	AttrRecordingState          = "ccaas.recording.state"           // vendor recording state, lower-cased (active, paused, none, ...)
 	AttrRecordingSecurePause    = "ccaas.recording.secure_pause"    // bool
@@ -46,19 +52,26 @@ const (
 
 	// Raw consent signals, as the vendor sent them; the consent processor
 	// interprets them under the policy.
-	AttrConsentSignalPrefix   = "ccaas.consent.signal."    // + signal name from the receiver's mapping, string value
-	AttrConsentCategoryPrefix = "ccaas.consent.category."  // + Segment category id, bool value
-	AttrConsentTCF            = "ccaas.consent.tcf"        // IAB TCF v2 TC string
-	AttrConsentGPP            = "ccaas.consent.gpp"        // IAB GPP string
-	AttrConsentGPC            = "ccaas.consent.gpc"        // bool: Sec-GPC: 1 was sent
-	AttrConsentNoticeID       = "ccaas.consent.notice.id"  // a played-notice marker from the vendor flow
-	AttrErasureRequested      = "ccaas.erasure.requested"  // bool: the event asks to erase the subject
-	AttrDisconnectType        = "ccaas.disconnect.type"    // why the interaction ended, vendor enum lower-cased
-	AttrFlowType              = "ccaas.flow.type"          // IVR/bot flow type, vendor enum lower-cased
-	AttrMessageType           = "ccaas.message.type"       // sms, whatsapp, open, webmessaging, ...
-	AttrTranscriptFinal       = "ccaas.transcript.final"   // bool
-	AttrTranscriptChannel     = "ccaas.transcript.channel" // internal (agent) | external (customer) | both
-	AttrTranscriptEngine      = "ccaas.transcript.engine"  // the transcription engine provider when the vendor names it
+	AttrConsentSignalPrefix   = "ccaas.consent.signal."   // + signal name from the receiver's mapping, string value
+	AttrConsentCategoryPrefix = "ccaas.consent.category." // + Segment category id, bool value
+	AttrConsentTCF            = "ccaas.consent.tcf"       // IAB TCF v2 TC string
+	AttrConsentGPP            = "ccaas.consent.gpp"       // IAB GPP string
+	AttrConsentGPC            = "ccaas.consent.gpc"       // bool: Sec-GPC: 1 was sent
+	AttrConsentUSP            = "ccaas.consent.usp"       // IAB US Privacy string (us_privacy, "1YNN")
+	AttrConsentNoticeID       = "ccaas.consent.notice.id" // a played-notice marker from the vendor flow
+	AttrConsentNoticeVersion  = "ccaas.consent.notice.version"
+	AttrConsentNoticeOffset   = "ccaas.consent.notice.offset" // seconds after the interaction's start the notice was played
+	// Consent signals the receiver found but could not copy (a non-string
+	// GPP value, an oversized TC string, a non-scalar mapped attribute):
+	// their names ("gpp", "signal:recording", "category:Analytics").
+	AttrConsentUnreadable = "ccaas.consent.unreadable"
+	AttrErasureRequested  = "ccaas.erasure.requested"  // bool: the event asks to erase the subject
+	AttrDisconnectType    = "ccaas.disconnect.type"    // why the interaction ended, vendor enum lower-cased
+	AttrFlowType          = "ccaas.flow.type"          // IVR/bot flow type, vendor enum lower-cased
+	AttrMessageType       = "ccaas.message.type"       // sms, whatsapp, open, webmessaging, ...
+	AttrTranscriptFinal   = "ccaas.transcript.final"   // bool
+	AttrTranscriptChannel = "ccaas.transcript.channel" // internal (agent) | external (customer) | both
+	AttrTranscriptEngine  = "ccaas.transcript.engine"  // the transcription engine provider when the vendor names it
 )
 
 // Attributes the consent processor adds (BRIEF.md, "The event model").

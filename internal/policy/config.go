@@ -1,5 +1,7 @@
 package policy
 
+import "time"
+
 // Config is a consent policy as written in YAML, either under the consent
 // processor's `policy` key or in a policy file. Empty fields take the
 // defaults documented in docs/policy.md (see ApplyDefaults).
@@ -28,6 +30,18 @@ type Config struct {
 	TCF TCFConfig `mapstructure:"tcf"`
 	// OptOut configures Sec-GPC and GPP opt-outs of sale and sharing.
 	OptOut OptOutConfig `mapstructure:"opt_out"`
+	// GPP says what each GPP (and US Privacy) statement denies, and what a
+	// section Consentry cannot read does to the event.
+	GPP GPPConfig `mapstructure:"gpp"`
+	// Withdrawals: at_forwarding (default) or at_event_time. A withdrawal
+	// (a denial or an opt-out) that is already recorded when an event is
+	// decided blocks it even if the event happened before the withdrawal:
+	// forwarding is processing, and it happens now. at_event_time judges
+	// consent as of the event's time instead.
+	Withdrawals string `mapstructure:"withdrawals"`
+	// GDPR holds the rules that apply when a party is in the EU/EEA or the
+	// UK: processor agreements, legal bases, special categories.
+	GDPR GDPRConfig `mapstructure:"gdpr"`
 	// ConsentEvents are the event names whose consent evidence is written to
 	// the store for the subject (not only used for the event itself).
 	// Default: [ccaas.consent.updated].
@@ -52,6 +66,11 @@ type ProcessorConfig struct {
 	// TC string grants its purposes to this processor only if the string
 	// also has vendor consent for this id.
 	TCFVendorID int `mapstructure:"tcf_vendor_id"`
+	// Art28Agreement says a GDPR Art. 28 data processing agreement with the
+	// processor is in place. Where the GDPR applies, a processor or
+	// service provider without one quarantines the events it touches
+	// (gdpr_art28_missing).
+	Art28Agreement bool `mapstructure:"art28_agreement"`
 	// Touches says which events the processor handles.
 	Touches TouchesConfig `mapstructure:"touches"`
 }
@@ -105,6 +124,35 @@ type TenantConfig struct {
 	// is recorded" prompt), identified by the marker the receiver writes to
 	// ccaas.consent.notice.id.
 	PlayedNotices []PlayedNoticeConfig `mapstructure:"played_notices"`
+	// Numbers maps the tenant's phone numbers (E.164) to the jurisdiction
+	// they stand for, for numbers whose area code says nothing (toll-free)
+	// or misleads. The called (inbound) or calling (outbound) business
+	// number of an event, ccaas.business.number, is looked up here first.
+	Numbers map[string]string `mapstructure:"numbers"`
+	// Sites are where the tenant's agents work: an event handled by one of
+	// a site's agents or queues counts the site's jurisdiction.
+	Sites []SiteConfig `mapstructure:"sites"`
+	// LegalBases overrides gdpr.legal_bases for this tenant.
+	LegalBases map[string]string `mapstructure:"legal_bases"`
+	// Art9Condition is the GDPR Art. 9(2) condition under which a
+	// sensitive tenant processes special categories of data (health, ...):
+	// explicit_consent, employment, vital_interests, not_for_profit,
+	// made_public, legal_claims, substantial_public_interest, health_care,
+	// public_health or archiving. Where the GDPR applies, a sensitive tenant
+	// without one quarantines every event (gdpr_art9_condition_missing);
+	// explicit_consent makes every purpose need explicit consent.
+	Art9Condition string `mapstructure:"art9_condition"`
+}
+
+// SiteConfig is one place agents work from.
+type SiteConfig struct {
+	// ID names the site (for people and the evidence).
+	ID string `mapstructure:"id"`
+	// Jurisdiction of the site (ISO 3166-1 or 3166-2).
+	Jurisdiction string `mapstructure:"jurisdiction"`
+	// Agents (ccaas.agent.id) and Queues (ccaas.queue.id) at the site.
+	Agents []string `mapstructure:"agents"`
+	Queues []string `mapstructure:"queues"`
 }
 
 // NoticeConfig is a tenant's privacy notice.
@@ -131,6 +179,14 @@ type PlayedNoticeConfig struct {
 	// Processors the notice names. Empty: the notice names nobody, so it
 	// covers only processors that are not third parties.
 	Processors []string `mapstructure:"processors"`
+	// Version of the notice. When set, a marker that carries another
+	// version (ccaas.consent.notice.version) is an unknown notice.
+	Version string `mapstructure:"version"`
+	// MaxOffset requires the notice to have been played within this long
+	// of the interaction's start (ccaas.consent.notice.offset): a notice
+	// played later, or whose offset is unknown, does not count (notice_late,
+	// notice_timing_unknown). 0: no requirement.
+	MaxOffset time.Duration `mapstructure:"max_offset"`
 }
 
 // JurisdictionConfig holds the all-party consent rules.
@@ -190,6 +246,73 @@ type TCFConfig struct {
 	// Purposes maps TCF purpose ids ("1".."11") to data uses; consent for
 	// the purpose grants them, its absence denies them.
 	Purposes map[string][]string `mapstructure:"purposes"`
+	// MinPolicyVersion refuses strings whose TcfPolicyVersion is lower
+	// (signal_outdated). Default 4 (TCF v2.2): a policy change requires
+	// asking again.
+	MinPolicyVersion int `mapstructure:"min_policy_version"`
+	// LegitimateInterest lists the purposes for which an established
+	// legitimate interest (PurposesLITransparency, and vendor LI for
+	// processors with a tcf_vendor_id) counts like consent. Default: none.
+	// TCF v2.2 allows no legitimate interest for purposes 1, 3, 4, 5 and 6.
+	LegitimateInterest []int `mapstructure:"legitimate_interest"`
+	// RequireDisclosedVendors refuses strings without the DisclosedVendors
+	// segment (mandatory since TCF v2.3) as signal_outdated. Whether or not
+	// it is set, a processor with a tcf_vendor_id that a present
+	// DisclosedVendors segment does not list gets nothing from the string.
+	RequireDisclosedVendors bool `mapstructure:"require_disclosed_vendors"`
+	// MaxAge refuses a string last updated longer ago than this before the
+	// event (signal_outdated). 0: no limit.
+	MaxAge time.Duration `mapstructure:"max_age"`
+}
+
+// GPPConfig says what the statements of GPP strings and US Privacy strings
+// deny.
+type GPPConfig struct {
+	// OptOuts maps each kind of GPP statement to the data uses it denies,
+	// for every processor. sale, sharing, targeted_advertising and
+	// known_child are also opt-outs of sale and sharing (every third party
+	// is blocked, for the subject, until an opt-in through the API).
+	OptOuts GPPOptOuts `mapstructure:"opt_outs"`
+	// UnknownSections: what a GPP section Consentry does not decode (or a
+	// US Privacy value it cannot read) does: third_party (default:
+	// quarantine when a third party touches the event), quarantine
+	// (always), or record (only the signal_unmapped reason).
+	UnknownSections string `mapstructure:"unknown_sections"`
+}
+
+// GPPOptOuts maps GPP statements to the data uses they deny. Every list
+// left empty takes its default (docs/policy.md).
+type GPPOptOuts struct {
+	// Sale: SaleOptOut = 1 in any US section, or OptOutSale = Y in a US
+	// Privacy string.
+	Sale []string `mapstructure:"sale"`
+	// Sharing: SharingOptOut = 1 (usnat, usca).
+	Sharing []string `mapstructure:"sharing"`
+	// TargetedAdvertising: TargetedAdvertisingOptOut = 1 (usca: SharingOptOut).
+	TargetedAdvertising []string `mapstructure:"targeted_advertising"`
+	// SensitiveData: a SensitiveDataProcessing entry 1 (opted out, or no
+	// consent). On a sensitive tenant it also quarantines the event
+	// (sensitive_data_refused).
+	SensitiveData []string `mapstructure:"sensitive_data"`
+	// KnownChild: a KnownChildSensitiveDataConsents entry 1 (no consent).
+	KnownChild []string `mapstructure:"known_child"`
+	// Processing: PersonalDataConsents or AdditionalDataProcessingConsent
+	// = 1: no consent to processing beyond the disclosed purposes.
+	Processing []string `mapstructure:"processing"`
+}
+
+// GDPRConfig holds the GDPR rules.
+type GDPRConfig struct {
+	// Jurisdictions where the GDPR (or the UK GDPR) applies: when any party
+	// of an event is in one of them, the rules below apply. Default: the
+	// EU, EEA and UK countries.
+	Jurisdictions []string `mapstructure:"jurisdictions"`
+	// LegalBases maps data uses to their Art. 6 legal basis: consent,
+	// contract, legal_obligation, vital_interests, public_task or
+	// legitimate_interests. A purpose with no basis quarantines the event
+	// (gdpr_legal_basis_missing); consent makes it need consent even when
+	// contract_purposes covers it.
+	LegalBases map[string]string `mapstructure:"legal_bases"`
 }
 
 // OptOutConfig configures opt-outs of sale and sharing.
@@ -204,6 +327,13 @@ type OptOutConfig struct {
 	// Purposes an opt-out denies for every processor (beyond blocking every
 	// third party).
 	Purposes []string `mapstructure:"purposes"`
+	// OptInOverridesSignals: an opt-in recorded through the API (CCPA: the
+	// consumer confirmed the business-specific setting, 11 CCR 7025(c)(3))
+	// is not undone by the same opt-out signals that were already in force
+	// when it was recorded (a browser that keeps sending Sec-GPC: 1). A
+	// new kind of opt-out signal, or a new opt-out through the API, still
+	// opts the subject out. Default true.
+	OptInOverridesSignals *bool `mapstructure:"opt_in_overrides_signals"`
 }
 
 // Roles.
@@ -219,11 +349,27 @@ const (
 	ScopeSubject     = "subject"
 )
 
+// Withdrawal timing.
+const (
+	WithdrawalsAtForwarding = "at_forwarding"
+	WithdrawalsAtEventTime  = "at_event_time"
+)
+
+// What an unknown GPP section does.
+const (
+	UnknownSectionsThirdParty = "third_party"
+	UnknownSectionsQuarantine = "quarantine"
+	UnknownSectionsRecord     = "record"
+)
+
 // Unknown-location rules.
 const (
 	UnknownAllParty = "all_party"
 	UnknownOneParty = "one_party"
 )
+
+// DefaultTCFMinPolicyVersion is TCF v2.2's TcfPolicyVersion.
+const DefaultTCFMinPolicyVersion = 4
 
 // Default values (BRIEF.md "The consent decision").
 var (
@@ -234,7 +380,17 @@ var (
 	DefaultConsentEvents     = []string{"ccaas.consent.updated"}
 	DefaultOptOutPurposes    = []string{"third_party_sharing", "marketing.advertising.third_party", "marketing.advertising.first_party.targeted", "marketing.advertising.profiling", "personalize.content.profiling"}
 	DefaultGranted           = []string{"true", "yes", "y", "1", "granted", "accepted", "agree", "agreed", "opt_in", "opt-in", "optin", "consented"}
-	DefaultDenied            = []string{"false", "no", "n", "0", "denied", "declined", "refused", "opt_out", "opt-out", "optout", "revoked", "withdrawn"}
+	// The default data uses of the GPP statements.
+	DefaultGPPSale                = []string{"third_party_sharing"}
+	DefaultGPPSharing             = []string{"third_party_sharing", "marketing.advertising.third_party"}
+	DefaultGPPTargetedAdvertising = []string{"marketing.advertising.first_party.targeted", "marketing.advertising.third_party.targeted", "marketing.advertising.profiling"}
+	DefaultGPPKnownChild          = []string{"third_party_sharing", "marketing.advertising"}
+	DefaultGPPProcessing          = []string{"train_ai_system", "functional.service.improve", "third_party_sharing"}
+	// DefaultGDPRJurisdictions: the EU member states, the other EEA states
+	// and the United Kingdom (UK GDPR).
+	DefaultGDPRJurisdictions = []string{"AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GB", "GR", "HR", "HU", "IE",
+		"IS", "IT", "LI", "LT", "LU", "LV", "MT", "NL", "NO", "PL", "PT", "RO", "SE", "SI", "SK"}
+	DefaultDenied = []string{"false", "no", "n", "0", "denied", "declined", "refused", "opt_out", "opt-out", "optout", "revoked", "withdrawn"}
 	// DefaultTCFPurposes maps the TCF v2.2 purposes to fideslang data uses.
 	DefaultTCFPurposes = map[string][]string{
 		"1":  {"functional.storage"},                                                                       // Store and/or access information on a device
@@ -288,6 +444,31 @@ func (c *Config) ApplyDefaults() {
 	}
 	if c.OptOut.GPP == nil {
 		c.OptOut.GPP = &t
+	}
+	if c.OptOut.OptInOverridesSignals == nil {
+		c.OptOut.OptInOverridesSignals = &t
+	}
+	if c.TCF.MinPolicyVersion == 0 {
+		c.TCF.MinPolicyVersion = DefaultTCFMinPolicyVersion
+	}
+	g := &c.GPP.OptOuts
+	for _, d := range []struct {
+		dst *[]string
+		def []string
+	}{{&g.Sale, DefaultGPPSale}, {&g.Sharing, DefaultGPPSharing}, {&g.TargetedAdvertising, DefaultGPPTargetedAdvertising},
+		{&g.KnownChild, DefaultGPPKnownChild}, {&g.Processing, DefaultGPPProcessing}, {&g.SensitiveData, nil}} {
+		if len(*d.dst) == 0 {
+			*d.dst = append([]string{}, d.def...)
+		}
+	}
+	if c.GPP.UnknownSections == "" {
+		c.GPP.UnknownSections = UnknownSectionsThirdParty
+	}
+	if c.Withdrawals == "" {
+		c.Withdrawals = WithdrawalsAtForwarding
+	}
+	if len(c.GDPR.Jurisdictions) == 0 {
+		c.GDPR.Jurisdictions = append([]string(nil), DefaultGDPRJurisdictions...)
 	}
 	if len(c.OptOut.Purposes) == 0 {
 		c.OptOut.Purposes = append([]string(nil), DefaultOptOutPurposes...)

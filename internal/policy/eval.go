@@ -29,8 +29,8 @@ const (
 	DecisionQuarantine = ccaas.DecisionQuarantine
 )
 
-// UnknownJurisdiction is listed in consent.jurisdictions when the
-// customer's location is unknown.
+// UnknownJurisdiction is the code listed in consent.jurisdictions when the
+// customer's location is unknown ("unknown@customer.none").
 const UnknownJurisdiction = "unknown"
 
 // View is what the policy reads from one record. The processor fills it
@@ -45,6 +45,13 @@ type View struct {
 	Channel        string // ccaas.channel
 	Country        string // ccaas.jurisdiction.country
 	Region         string // ccaas.jurisdiction.region
+	Source         string // ccaas.jurisdiction.source (of Country and Region)
+	// Hints are ccaas.jurisdiction.hints: every location hint of every
+	// party, "<code>@<party>.<source>".
+	Hints          []string
+	AgentID        string // ccaas.agent.id
+	QueueID        string // ccaas.queue.id
+	BusinessNumber string // ccaas.business.number
 	// FromInteraction: Subject, Country or Region was learned from an
 	// earlier record of the same interaction.
 	FromInteraction bool
@@ -118,11 +125,18 @@ func (d *Decision) Blocked() bool { return d.blocked }
 // AddReason appends a reason once; a blocking reason quarantines the
 // record. The processor uses it for store errors found after Evaluate.
 func (d *Decision) AddReason(r Reason) {
-	if slices.Contains(d.Reasons, r) {
-		return
+	d.addReason(r, r.Blocking())
+}
+
+// note appends a reason without quarantining the record, whatever the
+// reason (signal_unmapped for a GPP section the policy lets pass).
+func (d *Decision) note(r Reason) { d.addReason(r, false) }
+
+func (d *Decision) addReason(r Reason, block bool) {
+	if !slices.Contains(d.Reasons, r) {
+		d.Reasons = append(d.Reasons, r)
 	}
-	d.Reasons = append(d.Reasons, r)
-	if r.Blocking() {
+	if block {
 		d.Forward, d.blocked = false, true
 	}
 }
@@ -166,220 +180,6 @@ func (d *Decision) citeItem(it *item) {
 	d.Evidence = append(d.Evidence, recordCitePrefix+it.recordID)
 }
 
-// item is one piece of evidence, from the event or the store, normalised.
-type item struct {
-	at             int64 // unix nanoseconds
-	strength       int8
-	deny           bool
-	uses           []string
-	processors     []string
-	firstPartyOnly bool
-	optOut         consentstore.OptOut
-	implied        bool
-	cite           string // the evidence entry, or
-	recordID       string // a consent record's id, cited as "consent:<id>"
-}
-
-func (it *item) appliesTo(pr *processor) bool {
-	if it.firstPartyOnly && pr.thirdParty {
-		return false
-	}
-	return len(it.processors) == 0 || slices.Contains(it.processors, pr.id)
-}
-
-func (it *item) coversUse(q string) bool {
-	for _, u := range it.uses {
-		if covers(u, q) {
-			return true
-		}
-	}
-	return false
-}
-
-// planKey and plan: what depends only on vendor, tenant and event name,
-// computed once and memoised.
-type planKey struct{ vendor, tenant, event string }
-
-type plan struct {
-	block             Reason
-	tenant            *tenant
-	procs             []*processor
-	processorIDs      []string
-	disclosed         []string
-	undisclosed       []string
-	purposes          []string // the event's, then the secondary uses' of the processors touching it
-	recordingPurposes []string
-	needs             []need
-	consentAlways     bool // some purpose needs consent whatever the jurisdiction
-	recordingNeed     bool // some purpose needs consent where all-party consent is required
-	contractUsed      bool
-	optOutUses        []string // purposes an opt-out denies
-	thirdParty        bool
-	staticReasons     []Reason
-	consentEvent      bool
-}
-
-type need struct {
-	proc      *processor
-	always    []string
-	recording []string
-}
-
-const maxPlans = 8192
-
-func (p *Policy) plan(vendor, tenantID, event string) *plan {
-	k := planKey{vendor, tenantID, event}
-	p.plansMu.RLock()
-	pl := p.plans[k]
-	p.plansMu.RUnlock()
-	if pl != nil {
-		return pl
-	}
-	pl = p.buildPlan(vendor, tenantID, event)
-	p.plansMu.Lock()
-	if len(p.plans) < maxPlans {
-		p.plans[k] = pl
-	}
-	p.plansMu.Unlock()
-	return pl
-}
-
-func (p *Policy) buildPlan(vendor, tenantID, event string) *plan {
-	pl := &plan{consentEvent: p.consentEvents[event]}
-	for _, pr := range p.processors {
-		if pr.touches(vendor, tenantID, event) {
-			pl.procs = append(pl.procs, pr)
-			pl.processorIDs = append(pl.processorIDs, pr.id)
-		}
-	}
-	t := p.tenants[tenantKey{vendor, tenantID}]
-	pl.tenant = t
-	eventPurposes := p.purposesOf(t, event)
-	pl.purposes = eventPurposes
-	for _, u := range eventPurposes {
-		if p.isRecording(u) {
-			pl.recordingPurposes = append(pl.recordingPurposes, u)
-		}
-	}
-	switch {
-	case t == nil:
-		pl.block = ReasonTenantUnknown
-		return pl
-	case len(pl.procs) == 0:
-		pl.block = ReasonProcessorUnknown
-	case len(eventPurposes) == 0:
-		pl.block = ReasonPurposeUnknown
-	}
-	add := func(r Reason) {
-		if !slices.Contains(pl.staticReasons, r) {
-			pl.staticReasons = append(pl.staticReasons, r)
-		}
-	}
-	for _, pr := range pl.procs {
-		if t.disclosed[pr.id] {
-			pl.disclosed = append(pl.disclosed, pr.id)
-		} else {
-			pl.undisclosed = append(pl.undisclosed, pr.id)
-			add(ReasonProcessorUndisclosed)
-		}
-		if pr.role == RoleThirdParty {
-			add(ReasonThirdPartyRole)
-			if t.sensitive {
-				add(ReasonSensitiveThirdParty)
-			}
-		}
-		if len(pr.secondary) > 0 {
-			add(ReasonSecondaryUse)
-			if t.sensitive {
-				add(ReasonSensitiveSecondaryUse)
-			}
-		}
-		pl.thirdParty = pl.thirdParty || pr.thirdParty
-		n := need{proc: pr}
-		uses := eventPurposes
-		if len(pr.secondaryPurposes) > 0 {
-			uses = append(slices.Clip(uses), pr.secondaryPurposes...)
-		}
-		for _, q := range uses {
-			switch {
-			case pr.thirdParty || !coveredBy(t.contract, q):
-				n.always = appendUnique(n.always, q)
-			case p.isRecording(q):
-				n.recording = appendUnique(n.recording, q)
-				pl.contractUsed = true
-			default:
-				pl.contractUsed = true
-			}
-			for _, o := range p.optOutUses {
-				if covers(o, q) || covers(q, o) {
-					pl.optOutUses = appendUnique(pl.optOutUses, q)
-				}
-			}
-		}
-		for _, u := range pr.secondaryPurposes {
-			if !slices.Contains(pl.purposes, u) {
-				pl.purposes = append(slices.Clip(pl.purposes), u)
-			}
-		}
-		pl.consentAlways = pl.consentAlways || len(n.always) > 0
-		pl.recordingNeed = pl.recordingNeed || len(n.recording) > 0
-		pl.needs = append(pl.needs, n)
-	}
-	if pl.block != "" {
-		return pl
-	}
-	if pl.contractUsed {
-		add(ReasonContractBasis)
-	}
-	return pl
-}
-
-func appendUnique(s []string, v string) []string {
-	if slices.Contains(s, v) {
-		return s
-	}
-	return append(s, v)
-}
-
-func coveredBy(set []string, q string) bool {
-	for _, c := range set {
-		if covers(c, q) {
-			return true
-		}
-	}
-	return false
-}
-
-func (p *Policy) isRecording(u string) bool {
-	for _, r := range p.recording {
-		if covers(r, u) {
-			return true
-		}
-	}
-	return false
-}
-
-// StoreKey says whether Evaluate needs the subject's consent records for
-// this view, and under which key. It is false when the tenant is unknown,
-// the record has no subject, or nothing about the record can depend on
-// consent (no purpose needs consent, no opt-out can apply, no consent
-// signal to de-duplicate).
-func (p *Policy) StoreKey(v *View) (consentstore.Key, bool) {
-	if v.Subject == "" || v.Vendor == "" || v.Tenant == "" {
-		return consentstore.Key{}, false
-	}
-	pl := p.planFor(v)
-	if pl.tenant == nil {
-		return consentstore.Key{}, false
-	}
-	key := consentstore.Key{Scope: pl.tenant.scope, Subject: v.Subject}
-	v.ensureScan()
-	if pl.consentAlways || pl.recordingNeed || len(pl.optOutUses) > 0 || pl.thirdParty || v.scan.any {
-		return key, true
-	}
-	return key, false
-}
-
 const consentAttrPrefix = "ccaas.consent."
 
 // Evaluate decides one record: a pure function of the policy, the view and
@@ -409,8 +209,11 @@ func (p *Policy) Evaluate(v *View, ev Evidence, d *Decision) {
 		d.AddReason(pl.block)
 	}
 
-	// Jurisdictions and all-party consent.
-	allParty := p.jurisdictions(v, t, pl, d)
+	// Where the parties are: all-party consent, the GDPR.
+	place := p.jurisdictions(v, t, pl, d)
+	if place.gdpr {
+		p.gdprReasons(pl, d)
+	}
 
 	// Evidence: the event's own signals, then the store's records.
 	at := v.Time.UnixNano()
@@ -418,34 +221,35 @@ func (p *Policy) Evaluate(v *View, ev Evidence, d *Decision) {
 	if v.Subject != "" && ev.Err != nil {
 		d.AddReason(ReasonStoreError)
 	}
-	for i := len(ev.Records) - 1; i >= 0; i-- { // newest first: nearly sorted already
-		r := &ev.Records[i]
-		if r.At.UnixNano() > at || r.Interaction != "" && r.Interaction != v.InteractionID {
-			continue
-		}
-		d.addRecordItems(r)
-	}
+	p.storeItems(v, ev.Records, at, d)
 	sortItems(d.items)
-	p.learn(v, t, ev.Records, d)
+	opt := p.optOutState(d)
+	p.learn(v, t, ev.Records, &opt, d)
+	p.decide(v, t, pl, place, &opt, d)
+}
 
-	// Opt-out of sale and sharing: the latest statement wins.
-	optedOut := false
-	for i := range d.items {
-		if it := &d.items[i]; it.optOut != consentstore.OptOutUnset {
-			optedOut = it.optOut == consentstore.OptOutSaleSharing
-			if optedOut && (pl.thirdParty || len(pl.optOutUses) > 0) {
-				d.citeItem(it)
-			}
-			break
+// decide checks every (processor, purpose) that needs consent against the
+// evidence, applies the opt-out of sale and sharing, and sets the status.
+func (p *Policy) decide(v *View, t *tenant, pl *plan, place placeResult, opt *optOutState, d *Decision) {
+	needed, denied, unknown, implied := false, false, false, false
+	optOutApplies := false
+	if opt.out {
+		optOutApplies = pl.thirdParty || len(pl.optOutUses) > 0
+		for _, q := range pl.purposes {
+			optOutApplies = optOutApplies || p.deniesUse(opt, q)
 		}
 	}
-
-	// Every (processor, purpose) that needs consent.
-	needed, denied, unknown, implied := false, false, false, false
-	optOutApplies := optedOut && (pl.thirdParty || len(pl.optOutUses) > 0)
 	if optOutApplies {
 		needed = true
 		d.AddReason(ReasonOptOutSaleSharing)
+		d.citeItem(opt.inForce[0])
+		if opt.inForce[0].late {
+			d.AddReason(ReasonWithdrawalAfterEvent)
+		}
+	}
+	if opt.optIn != nil {
+		d.AddReason(ReasonOptInOverridesSignal)
+		d.citeItem(opt.optIn)
 	}
 	for _, n := range pl.needs {
 		check := func(q string) {
@@ -457,6 +261,9 @@ func (p *Policy) Evaluate(v *View, ev Evidence, d *Decision) {
 			case StatusDenied:
 				d.citeItem(it)
 				denied = true
+				if it.late {
+					d.AddReason(ReasonWithdrawalAfterEvent)
+				}
 			default:
 				unknown = true
 			}
@@ -464,9 +271,18 @@ func (p *Policy) Evaluate(v *View, ev Evidence, d *Decision) {
 		for _, q := range n.always {
 			check(q)
 		}
-		if allParty {
+		if place.allParty {
 			for _, q := range n.recording {
-				check(q)
+				if !slices.Contains(n.always, q) {
+					check(q)
+				}
+			}
+		}
+		if place.gdpr {
+			for _, q := range n.gdpr {
+				if !place.allParty || !slices.Contains(n.recording, q) {
+					check(q)
+				}
 			}
 		}
 	}
@@ -498,110 +314,4 @@ func (p *Policy) Evaluate(v *View, ev Evidence, d *Decision) {
 		}
 	}
 	d.Forward = !d.Blocked()
-}
-
-// sortItems orders evidence newest first, then strongest, then denials
-// first: a stable insertion sort, cheap for the few, nearly ordered items
-// a record has.
-func sortItems(items []item) {
-	for i := 1; i < len(items); i++ {
-		for j := i; j > 0 && before(&items[j], &items[j-1]); j-- {
-			items[j], items[j-1] = items[j-1], items[j]
-		}
-	}
-}
-
-func before(a, b *item) bool {
-	switch {
-	case a.at != b.at:
-		return a.at > b.at
-	case a.strength != b.strength:
-		return a.strength > b.strength
-	default:
-		return a.deny && !b.deny
-	}
-}
-
-// status finds the latest evidence about purpose q for processor pr.
-func (d *Decision) status(pr *processor, q string) (Status, *item) {
-	for i := range d.items {
-		it := &d.items[i]
-		if it.optOut != consentstore.OptOutUnset || !it.appliesTo(pr) || !it.coversUse(q) {
-			continue
-		}
-		if it.deny {
-			return StatusDenied, it
-		}
-		return StatusGranted, it
-	}
-	return StatusUnknown, nil
-}
-
-func (d *Decision) addRecordItems(r *consentstore.Record) {
-	base := item{
-		at:             r.At.UnixNano(),
-		strength:       int8(r.Source.Strength()),
-		processors:     r.Processors,
-		firstPartyOnly: r.FirstPartyOnly,
-		implied:        r.Source == consentstore.SourceNotice,
-		recordID:       r.ID,
-	}
-	if len(r.Granted) > 0 {
-		it := base
-		it.uses = r.Granted
-		d.items = append(d.items, it)
-	}
-	if len(r.Denied) > 0 {
-		it := base
-		it.uses, it.deny = r.Denied, true
-		d.items = append(d.items, it)
-	}
-	if r.OptOut != consentstore.OptOutUnset {
-		it := base
-		it.optOut = r.OptOut
-		d.items = append(d.items, it)
-	}
-}
-
-// jurisdictions fills consent.jurisdictions and decides whether all-party
-// consent is required.
-func (p *Policy) jurisdictions(v *View, t *tenant, pl *plan, d *Decision) bool {
-	d.Jurisdictions = append(d.Jurisdictions, t.jurisdictions...)
-	customer := v.Region
-	unknown := false
-	switch {
-	case customer != "":
-	case v.Country != "" && !p.regionCountries[v.Country]:
-		customer = v.Country
-	default:
-		// No location, or only a country whose rules differ by region.
-		unknown = true
-		customer = UnknownJurisdiction
-		if v.Country != "" {
-			customer = v.Country
-		}
-	}
-	if !slices.Contains(d.Jurisdictions, customer) {
-		d.Jurisdictions = append(d.Jurisdictions, customer)
-	}
-	if len(pl.recordingPurposes) == 0 {
-		return false
-	}
-	call := v.Channel == "" || p.callChannels[v.Channel]
-	allParty := false
-	for _, j := range d.Jurisdictions {
-		country, _, _ := strings.Cut(j, "-")
-		if p.allParty[j] || p.allParty[country] || call && (p.allPartyCalls[j] || p.allPartyCalls[country]) {
-			allParty = true
-		}
-	}
-	if unknown {
-		d.AddReason(ReasonJurisdictionUnknown)
-		allParty = allParty || p.unknownAllParty
-	}
-	if allParty {
-		d.AllPartyRequired = true
-		d.AddReason(ReasonAllPartyJurisdiction)
-	}
-	return allParty
 }

@@ -30,7 +30,7 @@ func TestContractAndDisclosure(t *testing.T) {
 	assert.Equal(t, []Reason{ReasonContractBasis}, d.Reasons)
 	assert.Equal(t, "notice@3", d.NoticeID)
 	assert.Equal(t, []string{"vendor"}, d.Processors)
-	assert.Equal(t, []string{"US-TX"}, d.Jurisdictions)
+	assert.Equal(t, []string{"US-TX@customer.attribute"}, d.Jurisdictions)
 	assert.Equal(t, p.Hash(), d.PolicyHash)
 
 	d = eval(p, view("genesys", "nobody", "ccaas.interaction.started", nil))
@@ -108,14 +108,14 @@ func TestJurisdictions(t *testing.T) {
 		allParty, unknown, fwd bool
 		jurisdictions          []string
 	}{
-		{"one-party state", rv("US", "US-TX", "voice"), false, false, true, []string{"US-TX"}},
-		{"all-party state", rv("US", "US-CA", "voice"), true, false, false, []string{"US-CA"}},
-		{"all-party for calls, a call", rv("US", "US-CT", "voice"), true, false, false, []string{"US-CT"}},
-		{"all-party for calls, a chat", rv("US", "US-CT", "chat"), false, false, true, []string{"US-CT"}},
-		{"no channel counts as a call", rv("US", "US-CT", ""), true, false, false, []string{"US-CT"}},
-		{"unknown location", rv("", "", "voice"), true, true, false, []string{"unknown"}},
-		{"US without a state is unknown", rv("US", "", "voice"), true, true, false, []string{"US"}},
-		{"a country without all-party regions", rv("GB", "", "voice"), false, false, true, []string{"GB"}},
+		{"one-party state", rv("US", "US-TX", "voice"), false, false, true, []string{"US-TX@customer.attribute"}},
+		{"all-party state", rv("US", "US-CA", "voice"), true, false, false, []string{"US-CA@customer.attribute"}},
+		{"all-party for calls, a call", rv("US", "US-CT", "voice"), true, false, false, []string{"US-CT@customer.attribute"}},
+		{"all-party for calls, a chat", rv("US", "US-CT", "chat"), false, false, true, []string{"US-CT@customer.attribute"}},
+		{"no channel counts as a call", rv("US", "US-CT", ""), true, false, false, []string{"US-CT@customer.attribute"}},
+		{"unknown location", rv("", "", "voice"), true, true, false, []string{"unknown@customer.none"}},
+		{"US without a state is unknown", rv("US", "", "voice"), true, true, false, []string{"US@customer.attribute"}},
+		{"a country without all-party regions", rv("JP", "", "voice"), false, false, true, []string{"JP@customer.attribute"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := eval(p, tc.v)
@@ -139,7 +139,7 @@ func TestJurisdictions(t *testing.T) {
 	p = compile(t, edit(t, "    contract_purposes: [essential.service, collect.recording]", "    contract_purposes: [essential.service, collect.recording]\n    jurisdictions: [US-FL]"))
 	d = eval(p, rv("US", "US-TX", "voice"))
 	assert.True(t, d.AllPartyRequired)
-	assert.Equal(t, []string{"US-FL", "US-TX"}, d.Jurisdictions)
+	assert.Equal(t, []string{"US-FL@tenant.config", "US-TX@customer.attribute"}, d.Jurisdictions)
 }
 
 func TestSignals(t *testing.T) {
@@ -286,7 +286,7 @@ func TestTCF(t *testing.T) {
 	// The processor's GVL vendor id must have consent too.
 	d = eval(p, track(tcfString(true, []int{8}, []int{1, 2})))
 	assert.False(t, d.Forward)
-	assert.Contains(t, d.Evidence, "tcf:vendor_consent=absent")
+	assert.Contains(t, d.Evidence, "tcf:vendor=7:no_consent")
 
 	for _, bad := range []string{tcfString(false, []int{8}, []int{7}), "not a tc string", "BOEFEAyOEFEAyAHABDENAI4AAAB9vABAASA"} {
 		d = eval(p, track(bad))

@@ -187,17 +187,5 @@ func tcfString(serviceSpecific bool, purposes []int, vendors []int) string {
 	put(0, 16) // LI MaxVendorId
 	put(0, 1)
 	put(0, 12) // NumPubRestrictions
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-	var sb strings.Builder
-	for i := 0; i < len(bits); i += 6 {
-		v := 0
-		for j := 0; j < 6; j++ {
-			v <<= 1
-			if i+j < len(bits) {
-				v |= int(bits[i+j])
-			}
-		}
-		sb.WriteByte(alphabet[v])
-	}
-	return sb.String()
+	return b64(bits)
 }

@@ -23,6 +23,12 @@ const (
 	ReasonSensitiveAmbiguous    Reason = "sensitive_ambiguous"
 	ReasonStoreError            Reason = "store_error"
 	ReasonEvaluationError       Reason = "evaluation_error"
+	ReasonSignalOutdated        Reason = "signal_outdated"
+	ReasonSignalPostdated       Reason = "signal_postdated"
+	ReasonSensitiveDataRefused  Reason = "sensitive_data_refused"
+	ReasonGDPRArt28Missing      Reason = "gdpr_art28_missing"
+	ReasonGDPRLegalBasisMissing Reason = "gdpr_legal_basis_missing"
+	ReasonGDPRArt9Missing       Reason = "gdpr_art9_condition_missing"
 )
 
 // Reasons that explain the decision without blocking it.
@@ -38,6 +44,11 @@ const (
 	ReasonConsentRecorded       Reason = "consent_recorded"
 	ReasonOptOutRecorded        Reason = "opt_out_recorded"
 	ReasonSignalIgnoredCategory Reason = "category_unmapped"
+	ReasonNoticeLate            Reason = "notice_late"
+	ReasonNoticeTimingUnknown   Reason = "notice_timing_unknown"
+	ReasonWithdrawalAfterEvent  Reason = "withdrawal_after_event"
+	ReasonOptInOverridesSignal  Reason = "opt_in_overrides_signal"
+	ReasonGDPRApplies           Reason = "gdpr_applies"
 )
 
 // ReasonInfo documents a reason code.
@@ -59,12 +70,18 @@ var Reasons = []ReasonInfo{
 	{ReasonConsentDenied, true, "The latest evidence denies a purpose that needs consent."},
 	{ReasonOptOutSaleSharing, true, "The subject opted out of sale and sharing (Sec-GPC, a GPP opt-out, or an earlier one in the store) and the event reaches a third party or serves an opt-out purpose."},
 	{ReasonSubjectUnknown, true, "Consent is needed but the record has no subject key, and none was learned from its interaction."},
-	{ReasonSignalMalformed, true, "An in-event consent signal could not be read: a value outside the signal's mapping, a category that is not a boolean, an invalid TCF or GPP string."},
-	{ReasonSignalUnmapped, true, "The record carries a consent signal attribute (ccaas.consent.signal.*) that the policy does not map for its vendor."},
-	{ReasonNoticeUnknown, true, "The record carries a played-notice marker (ccaas.consent.notice.id) that the tenant does not list."},
+	{ReasonSignalMalformed, true, "An in-event consent signal could not be read: a value outside the signal's mapping, a category that is not a boolean, an invalid TCF, GPP or US Privacy string, a GPP section of a version Consentry does not know, a notice offset that is not a number, or a signal the receiver found but could not copy (ccaas.consent.unreadable)."},
+	{ReasonSignalUnmapped, true, "The record carries a consent signal the policy cannot interpret: a signal attribute (ccaas.consent.signal.*) the policy does not map for its vendor (always quarantines), or a GPP section Consentry does not decode (quarantines as gpp.unknown_sections says: by default when a third party touches the event)."},
+	{ReasonSignalOutdated, true, "A TC string is refused: its TcfPolicyVersion is below tcf.min_policy_version (default 4, TCF v2.2), it lacks the DisclosedVendors segment and tcf.require_disclosed_vendors is set, or it was last updated longer than tcf.max_age before the event."},
+	{ReasonSignalPostdated, true, "A TC string was created or last updated after the event happened: it is not the consent in force at the event's time."},
+	{ReasonNoticeUnknown, true, "The record carries a played-notice marker (ccaas.consent.notice.id) that the tenant does not list, or of another version than the one listed."},
 	{ReasonSensitiveSecondaryUse, true, "The tenant is sensitive and a processor touching the event may use the data for its own purposes."},
 	{ReasonSensitiveThirdParty, true, "The tenant is sensitive and a third party touches the event."},
 	{ReasonSensitiveAmbiguous, true, "The tenant is sensitive and the consent rests on a played notice only (implied consent)."},
+	{ReasonSensitiveDataRefused, true, "The tenant is sensitive and the record's GPP string says the person opted out of, or did not consent to, the processing of sensitive data."},
+	{ReasonGDPRArt28Missing, true, "The GDPR applies (a party is in gdpr.jurisdictions) and a processor or service provider touching the event has no Art. 28 agreement (art28_agreement)."},
+	{ReasonGDPRLegalBasisMissing, true, "The GDPR applies and a purpose of the event has no legal basis in gdpr.legal_bases or the tenant's legal_bases."},
+	{ReasonGDPRArt9Missing, true, "The GDPR applies, the tenant is sensitive (special categories of data, Art. 9) and names no Art. 9(2) condition (art9_condition)."},
 	{ReasonStoreError, true, "The consent store failed (lookup or write); the evidence could not be read or recorded."},
 	{ReasonEvaluationError, true, "The evaluation failed unexpectedly."},
 	{ReasonContractBasis, false, "Some purposes are covered by the tenant's contract (contract_purposes) and need no consent."},
@@ -78,6 +95,11 @@ var Reasons = []ReasonInfo{
 	{ReasonConsentRecorded, false, "The record's consent evidence was written to the consent store."},
 	{ReasonOptOutRecorded, false, "The record's opt-out of sale and sharing was written to the consent store; it applies to the subject from then on."},
 	{ReasonSignalIgnoredCategory, false, "The record carries consent categories the policy does not map; they are ignored (Segment semantics)."},
+	{ReasonNoticeLate, false, "A played notice was played later after the interaction's start than its max_offset allows: it does not count as consent."},
+	{ReasonNoticeTimingUnknown, false, "A played notice whose max_offset is set came without an offset (ccaas.consent.notice.offset): it does not count as consent."},
+	{ReasonWithdrawalAfterEvent, false, "A withdrawal (a denial or an opt-out) dated after the event but recorded before it was decided applies to it (withdrawals: at_forwarding)."},
+	{ReasonOptInOverridesSignal, false, "The subject opted back in to sale and sharing through the API; the opt-out signals already in force then (a browser that keeps sending Sec-GPC: 1) no longer opt them out."},
+	{ReasonGDPRApplies, false, "A party of the event is where the GDPR applies (gdpr.jurisdictions): processor agreements, legal bases and special categories are checked."},
 }
 
 var reasonInfo = func() map[Reason]ReasonInfo {
@@ -94,7 +116,8 @@ func (r Reason) Blocking() bool {
 	case ReasonPolicyUnavailable, ReasonVendorUnknown, ReasonTenantUnknown, ReasonProcessorUnknown, ReasonPurposeUnknown,
 		ReasonProcessorUndisclosed, ReasonConsentMissing, ReasonConsentDenied, ReasonOptOutSaleSharing, ReasonSubjectUnknown,
 		ReasonSignalMalformed, ReasonSignalUnmapped, ReasonNoticeUnknown, ReasonSensitiveSecondaryUse, ReasonSensitiveThirdParty,
-		ReasonSensitiveAmbiguous, ReasonStoreError, ReasonEvaluationError:
+		ReasonSensitiveAmbiguous, ReasonStoreError, ReasonEvaluationError, ReasonSignalOutdated, ReasonSignalPostdated,
+		ReasonSensitiveDataRefused, ReasonGDPRArt28Missing, ReasonGDPRLegalBasisMissing, ReasonGDPRArt9Missing:
 		return true
 	}
 	return false

@@ -1,19 +1,14 @@
 package policy
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/consentry/consentry/internal/ccaas"
 	"github.com/consentry/consentry/internal/consentstore"
-	"github.com/consentry/consentry/internal/gpp"
-	"github.com/consentry/consentry/internal/tcf"
 )
 
 // attrCategoriesPresent is the segment receiver's
@@ -79,35 +74,102 @@ func (p *Policy) readSignals(v *View, t *tenant, pl *plan, at int64, d *Decision
 	if sc.categories {
 		p.readCategories(v, src, base, pl.consentEvent, learnSource, d)
 	}
-	if sc.tcf != "" && p.tcfEnabled {
-		p.readTCF(sc.tcf, "tcf", pl, base, pl.consentEvent, learnSource, d)
+	if sc.tcf != "" && p.tcf.enabled {
+		p.readTCF(sc.tcf, "tcf", v, pl, base, pl.consentEvent, learnSource, d)
 	}
 	if sc.gpp != "" {
-		p.readGPP(sc.gpp, sc.tcf == "", pl, base, learnSource, d)
+		p.readGPP(sc.gpp, sc.tcf == "", v, t, pl, base, learnSource, d)
+	}
+	if sc.usp != "" {
+		p.readUSPString(sc.usp, base, d)
 	}
 	if sc.badGPC {
 		d.AddReason(ReasonSignalMalformed)
 		d.cite("gpc=malformed")
 	} else if sc.gpc && p.gpc {
-		p.optOut(base, "gpc", d)
+		p.optOut(base, "gpc", nil, d)
 	}
 	if sc.notice != "" {
-		pn := t.played[sc.notice]
-		if pn == nil {
-			d.AddReason(ReasonNoticeUnknown)
-			d.cite("notice:" + sc.notice)
-		} else {
-			it := base
-			it.strength = strengthNotice
-			it.uses, it.processors, it.firstPartyOnly, it.implied = pn.purposes, pn.processors, len(pn.processors) == 0, true
-			it.cite = pn.cite
-			d.items = append(d.items, it)
-			if v.InteractionID != "" {
-				d.Learned = append(d.Learned, consentstore.Record{Interaction: v.InteractionID, Granted: pn.purposes,
-					Processors: pn.processors, FirstPartyOnly: it.firstPartyOnly, Source: consentstore.SourceNotice, Signal: it.cite})
-			}
-		}
+		p.readNotice(v, t, base, d)
 	}
+	if sc.hasUnreadable {
+		p.readUnreadable(sc, d)
+	}
+}
+
+// readNotice turns a played-notice marker into implied consent to the
+// notice's purposes, if the tenant lists the notice (and its version), and
+// it was played in time.
+func (p *Policy) readNotice(v *View, t *tenant, base item, d *Decision) {
+	sc := &v.scan
+	pn := t.played[sc.notice]
+	if pn == nil || pn.version != "" && sc.noticeVersion != "" && sc.noticeVersion != pn.version {
+		d.AddReason(ReasonNoticeUnknown)
+		cite := "notice:" + sc.notice
+		if sc.noticeVersion != "" {
+			cite += "@" + sc.noticeVersion
+		}
+		d.cite(cite)
+		return
+	}
+	switch {
+	case sc.badOffset:
+		d.AddReason(ReasonSignalMalformed)
+		d.cite(pn.cite + "=offset_malformed")
+		return
+	case pn.maxOffset > 0 && !sc.hasOffset:
+		d.AddReason(ReasonNoticeTimingUnknown)
+		d.cite(pn.cite + "=timing_unknown")
+		return
+	case pn.maxOffset > 0 && sc.noticeOffset > pn.maxOffset:
+		d.AddReason(ReasonNoticeLate)
+		d.cite(pn.cite + "=late")
+		return
+	}
+	it := base
+	it.strength = strengthNotice
+	it.uses, it.processors, it.firstPartyOnly, it.implied = pn.purposes, pn.processors, len(pn.processors) == 0, true
+	it.cite = pn.cite
+	d.items = append(d.items, it)
+	if v.InteractionID != "" {
+		d.Learned = append(d.Learned, consentstore.Record{Interaction: v.InteractionID, Granted: pn.purposes,
+			Processors: pn.processors, FirstPartyOnly: it.firstPartyOnly, Source: consentstore.SourceNotice, Signal: it.cite})
+	}
+}
+
+// readUnreadable: the receiver found consent signals it could not copy
+// (ccaas.consent.unreadable); each is a signal Consentry cannot read.
+func (p *Policy) readUnreadable(sc *consentScan, d *Decision) {
+	d.AddReason(ReasonSignalMalformed)
+	if sc.unreadable == (pcommon.Slice{}) {
+		d.cite("unreadable")
+		return
+	}
+	for _, v := range sc.unreadable.All() {
+		d.cite(v.AsString() + "=unreadable")
+	}
+}
+
+// optOut records an opt-out of sale and sharing of the given kind ("gpc",
+// "gpp:usca=sale"), which also denies uses; it persists for the subject.
+func (p *Policy) optOut(base item, kind string, uses []string, d *Decision) {
+	it := base
+	it.optOut, it.uses, it.kind, it.cite = consentstore.OptOutSaleSharing, uses, kind, kind
+	d.items = append(d.items, it)
+	d.Learned = append(d.Learned, consentstore.Record{OptOut: consentstore.OptOutSaleSharing, Denied: uses,
+		Source: consentstore.SourceOptOut, Signal: kind})
+}
+
+// refuse records a refusal of consent to uses ("gpp:usva=sensitive_data"),
+// for the subject.
+func (p *Policy) refuse(base item, kind string, uses []string, learnSource consentstore.Source, d *Decision) {
+	if len(uses) == 0 {
+		return
+	}
+	it := base
+	it.deny, it.uses, it.cite = true, uses, kind
+	d.items = append(d.items, it)
+	d.Learned = append(d.Learned, consentstore.Record{Denied: uses, Source: learnSource, Signal: kind})
 }
 
 const signalAttrPrefix = consentAttrPrefix + "signal."
@@ -227,188 +289,4 @@ func (p *Policy) readCategories(v *View, src *source, base item, consentEvent bo
 		d.Learned = append(d.Learned, consentstore.Record{Granted: granted, Denied: denied, Source: learnSource,
 			Signal: strings.Join(cites, ",")})
 	}
-}
-
-// readTCF turns a TC string into evidence: consent for a mapped purpose
-// grants its data uses, its absence denies them; a processor with a
-// tcf_vendor_id and no vendor consent is denied every mapped use.
-func (p *Policy) readTCF(s, label string, pl *plan, base item, learnIt bool, learnSource consentstore.Source, d *Decision) {
-	c, err := tcf.Decode(s)
-	if err != nil || !c.IsServiceSpecific {
-		d.AddReason(ReasonSignalMalformed)
-		d.cite(label + "=invalid")
-		return
-	}
-	var granted, denied, all []string
-	var ids []string
-	for id := 1; id < len(p.tcfPurposes); id++ {
-		uses := p.tcfPurposes[id]
-		if len(uses) == 0 {
-			continue
-		}
-		all = append(all, uses...)
-		if c.PurposeConsent(id) {
-			granted = append(granted, uses...)
-			ids = append(ids, strconv.Itoa(id))
-		} else {
-			denied = append(denied, uses...)
-		}
-	}
-	cite := label + ":consent=" + strings.Join(ids, ",")
-	if len(ids) == 0 {
-		cite = label + ":consent=none"
-	}
-	if len(granted) > 0 {
-		it := base
-		it.uses, it.cite = granted, cite
-		d.items = append(d.items, it)
-	}
-	if len(denied) > 0 {
-		it := base
-		it.uses, it.deny, it.cite = denied, true, cite
-		d.items = append(d.items, it)
-	}
-	var noVendor []string
-	for _, pr := range pl.procs {
-		if pr.tcfVendor > 0 && !c.VendorConsent(pr.tcfVendor) {
-			noVendor = append(noVendor, pr.id)
-		}
-	}
-	if len(noVendor) > 0 {
-		it := base
-		it.uses, it.deny, it.processors = all, true, noVendor
-		it.cite = label + ":vendor_consent=absent"
-		d.items = append(d.items, it)
-	}
-	if learnIt {
-		d.Learned = append(d.Learned, consentstore.Record{Granted: granted, Denied: denied, Source: learnSource, Signal: cite})
-		if len(noVendor) > 0 {
-			d.Learned = append(d.Learned, consentstore.Record{Denied: all, Processors: noVendor, Source: learnSource,
-				Signal: label + ":vendor_consent=absent"})
-		}
-	}
-}
-
-// readGPP reads the opt-outs of every US section (and their GPC
-// sub-sections) and of the US Privacy section, and the EU TCF section when
-// the event has no separate TC string.
-func (p *Policy) readGPP(s string, withTCF bool, pl *plan, base item, learnSource consentstore.Source, d *Decision) {
-	g, err := gpp.Decode(s)
-	if err == nil {
-		for _, u := range g.US {
-			if err = u.Validate(); err != nil {
-				break
-			}
-		}
-	}
-	if err != nil {
-		d.AddReason(ReasonSignalMalformed)
-		d.cite("gpp=invalid")
-		return
-	}
-	if p.gpp {
-		for _, u := range g.US {
-			if u.OptedOutOfSale() || u.OptedOutOfSharing() || u.OptedOutOfTargetedAdvertising() {
-				p.optOut(base, "gpp:"+u.Name+"=opt_out", d)
-			}
-			if u.GpcSegmentIncluded && u.Gpc && p.gpc {
-				p.optOut(base, "gpp:"+u.Name+":gpc", d)
-			}
-		}
-		if u := g.USPrivacy; u != nil && u.OptedOutOfSale() {
-			p.optOut(base, "gpp:uspv1=opt_out", d)
-		}
-	}
-	if withTCF && g.TCFEU != "" && p.tcfEnabled {
-		p.readTCF(g.TCFEU, "gpp:tcfeuv2", pl, base, pl.consentEvent, learnSource, d)
-	}
-}
-
-// optOut records an opt-out of sale and sharing; it persists for the
-// subject.
-func (p *Policy) optOut(base item, cite string, d *Decision) {
-	it := base
-	it.optOut, it.cite = consentstore.OptOutSaleSharing, cite
-	d.items = append(d.items, it)
-	d.Learned = append(d.Learned, consentstore.Record{OptOut: consentstore.OptOutSaleSharing, Source: consentstore.SourceOptOut, Signal: cite})
-}
-
-// learn completes the candidate records in d.Learned and drops those the
-// store already says (the latest stored evidence is the same), so that a
-// signal repeated on every event is stored once.
-func (p *Policy) learn(v *View, t *tenant, stored []consentstore.Record, d *Decision) {
-	if v.Subject == "" {
-		d.Learned = d.Learned[:0]
-		return
-	}
-	at := v.Time
-	if at.IsZero() {
-		at = time.Now()
-	}
-	n := 0
-	for i := range d.Learned {
-		rec := &d.Learned[i]
-		if redundant(rec, stored, v) {
-			continue
-		}
-		rec.Key = consentstore.Key{Scope: t.scope, Subject: v.Subject}
-		rec.Vendor, rec.Tenant, rec.EventID, rec.NoticeID, rec.At = v.Vendor, v.Tenant, v.EventID, t.noticeID, at
-		rec.ID = recordID(rec)
-		if n != i {
-			d.Learned[n] = *rec
-		}
-		n++
-	}
-	d.Learned = d.Learned[:n]
-}
-
-// redundant reports whether the latest stored evidence (at or before the
-// event, in the same scope) already says what rec says.
-func redundant(rec *consentstore.Record, stored []consentstore.Record, v *View) bool {
-	at := v.Time.UnixNano()
-	if rec.OptOut != consentstore.OptOutUnset {
-		r := latestStored(rec, stored, at, "")
-		if r == nil || r.OptOut != rec.OptOut {
-			return false
-		}
-	}
-	for _, q := range rec.Granted {
-		if r := latestStored(rec, stored, at, q); r == nil || coveredBy(r.Denied, q) {
-			return false
-		}
-	}
-	for _, q := range rec.Denied {
-		if r := latestStored(rec, stored, at, q); r == nil || !coveredBy(r.Denied, q) {
-			return false
-		}
-	}
-	return true
-}
-
-// latestStored returns the newest stored record that applies like rec
-// (same interaction scope, processors and first-party limit, at or before
-// at) and says something about use q ("" for the opt-out).
-func latestStored(rec *consentstore.Record, stored []consentstore.Record, at int64, q string) *consentstore.Record {
-	for i := len(stored) - 1; i >= 0; i-- {
-		r := &stored[i]
-		if r.At.UnixNano() > at || r.Interaction != "" && r.Interaction != rec.Interaction ||
-			!slices.Equal(r.Processors, rec.Processors) || r.FirstPartyOnly != rec.FirstPartyOnly {
-			continue
-		}
-		if q == "" && r.OptOut != consentstore.OptOutUnset || q != "" && (coveredBy(r.Granted, q) || coveredBy(r.Denied, q)) {
-			return r
-		}
-	}
-	return nil
-}
-
-// recordID is stable for one piece of evidence of one event, so a vendor's
-// retry does not store it twice.
-func recordID(r *consentstore.Record) string {
-	h := sha256.New()
-	for _, s := range [...]string{r.Scope, r.Subject, r.Interaction, r.Vendor, r.Tenant, r.EventID, r.Signal} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
-	}
-	return "cr_" + hex.EncodeToString(h.Sum(nil)[:12])
 }

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"strconv"
 	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -18,8 +19,16 @@ type consentScan struct {
 	categories  bool // some ccaas.consent.category.*, or categories_present: true
 	gpc, badGPC bool
 	tcf, gpp    string
+	usp         string
 	notice      string
-	consentTags bool // some consent.* attribute (set upstream, to be replaced)
+	// noticeVersion and noticeOffset (seconds; hasOffset) come with the
+	// notice marker; badOffset: an offset that is not a number.
+	noticeVersion        string
+	noticeOffset         float64
+	hasOffset, badOffset bool
+	unreadable           pcommon.Slice // ccaas.consent.unreadable
+	hasUnreadable        bool
+	consentTags          bool // some consent.* attribute (set upstream, to be replaced)
 	// The ccaas.consent.signal.* attributes, as found (up to len(sigs);
 	// more set sigOverflow and are read again when needed).
 	sigs        [4]attr
@@ -37,6 +46,7 @@ type attr struct {
 // Time is the record's Timestamp, else its ObservedTimestamp, else zero.
 func (v *View) Load(vendor, tenant string, lr plog.LogRecord) {
 	attrs := lr.Attributes()
+	hints := v.Hints[:0]
 	*v = View{Vendor: vendor, Tenant: tenant, EventName: lr.EventName(), Attrs: attrs}
 	switch {
 	case lr.Timestamp() != 0:
@@ -58,6 +68,23 @@ func (v *View) Load(vendor, tenant string, lr plog.LogRecord) {
 			v.Country = strValue(val)
 		case ccaas.AttrJurisdictionRegion:
 			v.Region = strValue(val)
+		case ccaas.AttrJurisdictionSource:
+			v.Source = strValue(val)
+		case ccaas.AttrJurisdictionHints:
+			if val.Type() == pcommon.ValueTypeSlice {
+				for _, h := range val.Slice().All() {
+					hints = append(hints, h.AsString())
+				}
+			} else {
+				hints = append(hints, val.AsString())
+			}
+			v.Hints = hints
+		case ccaas.AttrAgentID:
+			v.AgentID = strValue(val)
+		case ccaas.AttrQueueID:
+			v.QueueID = strValue(val)
+		case ccaas.AttrBusinessNumber:
+			v.BusinessNumber = strValue(val)
 		default:
 			v.scan.note(k, val)
 		}
@@ -128,7 +155,32 @@ func (s *consentScan) note(k string, val pcommon.Value) {
 		default:
 			s.badGPC = true
 		}
+	case k == ccaas.AttrConsentUSP:
+		s.usp = val.AsString()
 	case k == ccaas.AttrConsentNoticeID:
 		s.notice = val.AsString()
+	case k == ccaas.AttrConsentNoticeVersion:
+		s.noticeVersion = val.AsString()
+	case k == ccaas.AttrConsentNoticeOffset:
+		s.hasOffset = true
+		switch val.Type() {
+		case pcommon.ValueTypeInt:
+			s.noticeOffset = float64(val.Int())
+		case pcommon.ValueTypeDouble:
+			s.noticeOffset = val.Double()
+		case pcommon.ValueTypeStr:
+			f, err := strconv.ParseFloat(strings.TrimSpace(val.Str()), 64)
+			s.noticeOffset, s.badOffset = f, err != nil
+		default:
+			s.badOffset = true
+		}
+		if s.noticeOffset < 0 || s.noticeOffset != s.noticeOffset {
+			s.badOffset = true
+		}
+	case k == ccaas.AttrConsentUnreadable:
+		s.hasUnreadable = true
+		if val.Type() == pcommon.ValueTypeSlice {
+			s.unreadable = val.Slice()
+		}
 	}
 }

@@ -183,7 +183,7 @@ func (e *Evaluator) tag(ctx context.Context, pol *policy.Policy, vendor, tenant 
 	if v.InteractionID != "" {
 		hadSubject := v.Subject != ""
 		v.FromInteraction = e.interactions.observe(interactionKey{vendor, tenant, v.InteractionID},
-			&v.Subject, &v.Country, &v.Region, now, !st.release)
+			&v.Subject, place{&v.Country, &v.Region, &v.Source, &v.Hints}, now, !st.release)
 		if !hadSubject && v.Subject != "" {
 			// The record is about the interaction's subject: say so, so that
 			// the ledger encrypts it under the subject's key (erasure then

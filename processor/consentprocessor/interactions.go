@@ -22,9 +22,19 @@ type interactionMemory struct {
 type interactionKey struct{ vendor, tenant, interaction string }
 
 type interactionEntry struct {
-	subject, country, region string
-	expires                  int64
+	subject, country, region, source string
+	hints                            []string
+	expires                          int64
 }
+
+// place is what the memory keeps of a record's location: the customer's
+// primary hint (country, region, source) and every party's hints.
+type place struct {
+	country, region, source *string
+	hints                   *[]string
+}
+
+func (p place) empty() bool { return *p.country == "" && *p.region == "" && len(*p.hints) == 0 }
 
 type interactionShard struct {
 	mu   sync.Mutex
@@ -58,7 +68,7 @@ func (m *interactionMemory) shard(k interactionKey) *interactionShard {
 
 // observe fills in what a record lacks from its interaction and, when
 // learn is set, learns from it. It reports whether something was filled in.
-func (m *interactionMemory) observe(k interactionKey, subject, country, region *string, now int64, learn bool) bool {
+func (m *interactionMemory) observe(k interactionKey, subject *string, loc place, now int64, learn bool) bool {
 	if m == nil || k.interaction == "" {
 		return false
 	}
@@ -70,18 +80,20 @@ func (m *interactionMemory) observe(k interactionKey, subject, country, region *
 		if !learn {
 			return false
 		}
-		e.subject, e.country, e.region = "", "", ""
+		e.subject, e.country, e.region, e.source, e.hints = "", "", "", "", nil
 	}
 	filled := false
 	if e != nil {
 		if *subject == "" && e.subject != "" {
 			*subject, filled = e.subject, true
 		}
-		if *country == "" && *region == "" && (e.country != "" || e.region != "") {
-			*country, *region, filled = e.country, e.region, true
+		if loc.empty() && (e.country != "" || e.region != "" || len(e.hints) > 0) {
+			*loc.country, *loc.region, *loc.source, filled = e.country, e.region, e.source, true
+			// Copied into the view's own buffer, which the next record reuses.
+			*loc.hints = append((*loc.hints)[:0], e.hints...)
 		}
 	}
-	if !learn || *subject == "" && *country == "" && *region == "" {
+	if !learn || *subject == "" && loc.empty() {
 		return filled
 	}
 	if e == nil {
@@ -99,8 +111,10 @@ func (m *interactionMemory) observe(k interactionKey, subject, country, region *
 	if *subject != "" {
 		e.subject = *subject
 	}
-	if *country != "" || *region != "" {
-		e.country, e.region = *country, *region
+	if !loc.empty() {
+		e.country, e.region, e.source = *loc.country, *loc.region, *loc.source
+		// The view's hints reuse a buffer: keep a copy.
+		e.hints = append(e.hints[:0:0], *loc.hints...)
 	}
 	e.expires = now + m.ttl
 	return filled

@@ -137,7 +137,7 @@ func TestLawsuits(t *testing.T) {
 		{
 			name:   "Gills v. Patagonia: Talkdesk AI transcription, California caller, no consent",
 			events: []event{{vendor: "talkdesk", tenant: tenantRetailer, name: ccaas.EventTranscriptSegment, phone: phoneCA, interaction: "call-1", channel: "voice"}},
-			want: []want{{decision: q, status: policy.StatusUnknown, allParty: yes(), jurisdict: []string{"US-CA"},
+			want: []want{{decision: q, status: policy.StatusUnknown, allParty: yes(), jurisdict: []string{"US-CA@customer.e164"},
 				reasons:    []policy.Reason{policy.ReasonSecondaryUse, policy.ReasonAllPartyJurisdiction, policy.ReasonConsentMissing},
 				notReasons: []policy.Reason{policy.ReasonProcessorUndisclosed}}},
 		},
@@ -187,10 +187,10 @@ func TestLawsuits(t *testing.T) {
 				{vendor: "talkdesk", tenant: tenantRetailer, name: ccaas.EventRecordingAvailable, phone: phoneCA, interaction: "call-6", channel: "voice"},
 			},
 			want: []want{
-				{decision: q, status: policy.StatusUnknown, allParty: yes(), jurisdict: []string{"unknown"},
+				{decision: q, status: policy.StatusUnknown, allParty: yes(), jurisdict: []string{"unknown@customer.none"},
 					reasons: []policy.Reason{policy.ReasonJurisdictionUnknown, policy.ReasonAllPartyJurisdiction, policy.ReasonConsentMissing}},
-				{decision: f, status: policy.StatusNotRequired, allParty: no(), jurisdict: []string{"US-TX"}, reasons: []policy.Reason{policy.ReasonContractBasis}},
-				{decision: q, status: policy.StatusUnknown, allParty: yes(), jurisdict: []string{"US-CA"}},
+				{decision: f, status: policy.StatusNotRequired, allParty: no(), jurisdict: []string{"US-TX@customer.e164"}, reasons: []policy.Reason{policy.ReasonContractBasis}},
+				{decision: q, status: policy.StatusUnknown, allParty: yes(), jurisdict: []string{"US-CA@customer.e164"}},
 			},
 		},
 		{

@@ -156,7 +156,7 @@ func TestInteractionMemory(t *testing.T) {
 	assert.Equal(t, policy.DecisionForward, got[0].decision)
 	assert.Equal(t, policy.DecisionForward, got[1].decision, got[1].reasons)
 	assert.Contains(t, got[1].reasons, string(policy.ReasonFromInteraction))
-	assert.Equal(t, []string{"US-TX"}, got[1].jurisdictions, "the location comes from the interaction too")
+	assert.Equal(t, []string{"US-TX@customer.e164"}, got[1].jurisdictions, "the location comes from the interaction too")
 	assert.Equal(t, policy.DecisionQuarantine, got[2].decision)
 	assert.Contains(t, got[2].reasons, string(policy.ReasonJurisdictionUnknown))
 	assert.Contains(t, got[2].reasons, string(policy.ReasonSubjectUnknown))
@@ -210,7 +210,11 @@ func TestConsentEventIsStoredOnceAndRouted(t *testing.T) {
 
 	got = h.run(update(t0.Add(2*time.Hour), false), track)
 	assert.Contains(t, got[0].reasons, string(policy.ReasonConsentRecorded))
-	assert.Equal(t, policy.DecisionForward, got[1].decision, "the withdrawal is later than this event")
+	// The withdrawal is dated after this event but recorded before it is
+	// forwarded: forwarding is processing, so it applies (withdrawals:
+	// at_forwarding, the default).
+	assert.Equal(t, policy.DecisionQuarantine, got[1].decision)
+	assert.Contains(t, got[1].reasons, string(policy.ReasonWithdrawalAfterEvent))
 	track.at = t0.Add(3 * time.Hour)
 	got = h.run(track)
 	assert.Equal(t, policy.DecisionQuarantine, got[0].decision)
