@@ -1,8 +1,6 @@
 package ccaas
 
 import (
-	"encoding/json"
-	"strconv"
 	"strings"
 	"time"
 
@@ -104,6 +102,7 @@ func SetSubject(attrs pcommon.Map, k *subject.Keyer, t subject.IDType, raw strin
 	attrs.PutStr(AttrSubjectIDType, string(t))
 	if t == subject.IDTypePhone {
 		SetPhoneJurisdiction(attrs, norm)
+		AddPhoneHint(attrs, norm, PartyCustomer)
 	}
 	return true
 }
@@ -125,18 +124,13 @@ func SetPhoneJurisdiction(attrs pcommon.Map, e164 string) {
 
 // PutConsentSignal writes a raw in-event consent signal as
 // ccaas.consent.signal.<name>: strings as sent, booleans and numbers in
-// their JSON spelling. Objects, arrays and nulls are not signals; it
-// reports whether it wrote one.
+// their JSON spelling. An object, an array or a null where a signal was
+// mapped is recorded as unreadable ("signal:<name>"), never dropped; it
+// reports whether it wrote the signal.
 func PutConsentSignal(attrs pcommon.Map, name string, v any) bool {
-	var s string
-	switch t := v.(type) {
-	case string:
-		s = t
-	case bool:
-		s = strconv.FormatBool(t)
-	case json.Number:
-		s = string(t)
-	default:
+	s, ok := scalarString(v)
+	if !ok {
+		MarkUnreadable(attrs, "signal:"+name)
 		return false
 	}
 	attrs.PutStr(AttrConsentSignalPrefix+name, s)

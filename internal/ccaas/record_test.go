@@ -23,6 +23,11 @@ func TestPutConsentSignal(t *testing.T) {
 	}
 	want := map[string]any{"ccaas.consent.signal.s": "yes", "ccaas.consent.signal.b": "true", "ccaas.consent.signal.n": "1"}
 	got := attrs.AsRaw()
+	// A mapped attribute that is not a scalar is unreadable, never dropped.
+	if u, _ := got["ccaas.consent.unreadable"].([]any); len(u) != 3 {
+		t.Fatalf("unreadable = %v", got["ccaas.consent.unreadable"])
+	}
+	delete(got, "ccaas.consent.unreadable")
 	if len(got) != len(want) {
 		t.Fatalf("got %v", got)
 	}

@@ -12,9 +12,11 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/consentry/consentry/internal/ccaas"
 	"go.opentelemetry.io/collector/pdata/plog"
 )
 
@@ -138,5 +140,27 @@ func AssertSameRecords(t testing.TB, want, got plog.Logs) {
 	}
 	if !bytes.Equal(w, g) {
 		t.Errorf("logs differ\n--- want\n%s\n--- got\n%s", w, g)
+	}
+}
+
+// AssertNoRawIdentifiers checks that no attribute of any record contains
+// one of raws (compared case-insensitively): phone numbers, e-mail
+// addresses, IP addresses and raw user ids stay in the body, which the
+// ledger encrypts. The one exception is ccaas.business.number, the
+// business's own line (not a data subject's identifier).
+func AssertNoRawIdentifiers(t testing.TB, ld plog.Logs, raws ...string) {
+	t.Helper()
+	for _, lr := range Records(ld) {
+		for k, v := range lr.Attributes().All() {
+			if k == ccaas.AttrBusinessNumber {
+				continue
+			}
+			s := strings.ToLower(v.AsString())
+			for _, raw := range raws {
+				if strings.Contains(s, strings.ToLower(raw)) {
+					t.Errorf("attribute %s leaks an identifier (%q)", k, raw)
+				}
+			}
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"go.opentelemetry.io/collector/config/configopaque"
 
+	"github.com/consentry/consentry/internal/ccaas"
 	"github.com/consentry/consentry/internal/tenant"
 	"github.com/consentry/consentry/internal/webhook"
 )
@@ -41,6 +42,19 @@ type Config struct {
 	// with the mapping <name>, and a body on /genesys/notifications that is
 	// not an envelope uses the mapping "default" when there is one.
 	DataActions map[string]DataActionMapping `mapstructure:"data_actions"`
+
+	// NoticeAttributes names the participant attributes an Architect flow
+	// sets when it plays a notice ("this call is recorded"): id, version,
+	// and offset (when it was played, after the interaction's start;
+	// offset_unit s or ms). They become ccaas.consent.notice.id, .version
+	// and .offset, which the consent policy's played_notices interpret.
+	NoticeAttributes ccaas.NoticeMapping `mapstructure:"notice_attributes"`
+
+	// LocationAttributes names participant attributes holding location
+	// hints per party (customer, business, agent): a state from a CRM
+	// lookup, the agent's site. Values such as "US-CA", "CA" or
+	// "California" become ccaas.jurisdiction.hints entries.
+	LocationAttributes ccaas.LocationMapping `mapstructure:"location_attributes"`
 
 	// subject_salt and insecure_allow_unauthenticated.
 	tenant.Receiver `mapstructure:",squash"`
@@ -167,6 +181,9 @@ func (c *Config) Validate() error {
 				errs = append(errs, fmt.Errorf("%s.consent_attributes: %q -> %q: both names must be set and the signal name must not contain spaces or dots", where, path, sig))
 			}
 		}
+	}
+	if err := c.NoticeAttributes.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("notice_attributes: %w", err))
 	}
 	for attr, sig := range c.ConsentAttributes {
 		if attr == "" || sig == "" || strings.ContainsAny(sig, " .") {

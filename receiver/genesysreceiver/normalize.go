@@ -34,6 +34,8 @@ type normalizer struct {
 	keyers       *subject.Keyers
 	consentAttrs map[string]string
 	dataActions  map[string]DataActionMapping
+	notice       ccaas.NoticeMapping
+	location     ccaas.LocationMapping
 	insecure     bool
 	version      string
 }
@@ -45,7 +47,8 @@ func newNormalizer(cfg *Config, version string) (*normalizer, error) {
 		return nil, err
 	}
 	return &normalizer{version: version, keyers: keyers, consentAttrs: cfg.ConsentAttributes,
-		dataActions: cfg.DataActions, insecure: cfg.InsecureAllowUnauthenticated}, nil
+		dataActions: cfg.DataActions, notice: cfg.NoticeAttributes, location: cfg.LocationAttributes,
+		insecure: cfg.InsecureAllowUnauthenticated}, nil
 }
 
 func (n *normalizer) keyer(org string) *subject.Keyer {
@@ -512,18 +515,21 @@ func (n *normalizer) detailEvent(attrs pcommon.Map, keyer *subject.Keyer, body m
 	ccaas.PutStr(attrs, ccaas.AttrMessageType, ccaas.Lower(ccaas.Str(body, "messageType")))
 
 	// The customer's address: the caller on inbound interactions, the
-	// called party on outbound ones.
-	var addr string
+	// called party on outbound ones. The other end is the business's
+	// number (the DNIS the customer dialled, or the caller id shown).
+	addr := firstNonEmpty(ccaas.Str(body, "ani"), ccaas.Str(body, "addressFrom"))
+	business := firstNonEmpty(ccaas.Str(body, "dnis"), ccaas.Str(body, "addressTo"))
 	if direction == "outbound" {
-		addr = firstNonEmpty(ccaas.Str(body, "dnis"), ccaas.Str(body, "addressTo"))
-	} else {
-		addr = firstNonEmpty(ccaas.Str(body, "ani"), ccaas.Str(body, "addressFrom"))
+		addr, business = business, addr
 	}
 	if !ccaas.SetSubject(attrs, keyer, "", addr) {
 		ccaas.SetSubject(attrs, keyer, subject.IDTypeOpaque, ccaas.Str(body, "externalContactId"))
 	}
+	if mt := ccaas.Lower(ccaas.Str(body, "mediaType")); mt == "" || mt == "call" || mt == "callback" {
+		ccaas.SetBusinessNumber(attrs, business)
+	}
 	if m := ccaas.Obj(body, "attributes"); m != nil {
-		n.consentSignals(attrs, m)
+		n.participantAttributes(attrs, m)
 	}
 }
 
@@ -562,6 +568,7 @@ func (n *normalizer) snapshot(attrs pcommon.Map, keyer *subject.Keyer, conv map[
 	if _, ok := attrs.Get(ccaas.AttrQueueID); !ok {
 		ccaas.PutStr(attrs, ccaas.AttrQueueID, ccaas.Str(customer, "queueId"))
 	}
+	var channel, direction string
 	for _, media := range [...]struct{ key, channel string }{
 		{"calls", "voice"}, {"callbacks", "callback"}, {"chats", "chat"}, {"messages", "message"},
 		{"emails", "email"}, {"videos", "video"}, {"cobrowsesessions", "cobrowse"}, {"screenshares", "screenshare"},
@@ -571,8 +578,10 @@ func (n *normalizer) snapshot(attrs pcommon.Map, keyer *subject.Keyer, conv map[
 			continue
 		}
 		attrs.PutStr(ccaas.AttrChannel, media.channel)
+		channel = media.channel
 		if leg, ok := legs[len(legs)-1].(map[string]any); ok {
-			ccaas.PutStr(attrs, ccaas.AttrDirection, ccaas.Lower(ccaas.Str(leg, "direction")))
+			direction = ccaas.Lower(ccaas.Str(leg, "direction"))
+			ccaas.PutStr(attrs, ccaas.AttrDirection, direction)
 			if rec, ok := ccaas.Bool(leg, "recording"); ok {
 				attrs.PutBool(ccaas.AttrRecordingActive, rec)
 			}
@@ -594,9 +603,31 @@ func (n *normalizer) snapshot(attrs pcommon.Map, keyer *subject.Keyer, conv map[
 		break
 	}
 	ccaas.SetSubject(attrs, keyer, "", ccaas.Str(customer, "address"))
-	if m := ccaas.Obj(customer, "attributes"); m != nil {
-		n.consentSignals(attrs, m)
+	if channel == "voice" || channel == "callback" {
+		// The number the customer's call leg connects to: the DNIS, or on
+		// outbound calls the caller id.
+		business := ccaas.Str(customer, "dnis")
+		if direction == "outbound" {
+			business = ccaas.Str(customer, "ani")
+		}
+		ccaas.SetBusinessNumber(attrs, business)
 	}
+	if m := ccaas.Obj(customer, "attributes"); m != nil {
+		n.participantAttributes(attrs, m)
+	}
+}
+
+// participantAttributes reads the participant attributes (participant
+// data) an Architect flow set: the mapped consent signals, the played
+// notice and location hints.
+func (n *normalizer) participantAttributes(attrs pcommon.Map, m map[string]any) {
+	n.consentSignals(attrs, m)
+	get := func(k string) (any, bool) {
+		v, ok := m[k]
+		return v, ok
+	}
+	n.notice.Apply(attrs, get)
+	n.location.Apply(attrs, get)
 }
 
 // consentSignals copies the participant attributes named in

@@ -22,6 +22,7 @@ const defaultEndpoint = "localhost:7403"
 var (
 	defaultTCFFields = []string{"context.consent.tcString", "context.consent.tcfString", "context.gdpr_consent"}
 	defaultGPPFields = []string{"context.consent.gppString", "context.consent.gpp", "context.gpp"}
+	defaultUSPFields = []string{"context.consent.usPrivacy", "context.consent.us_privacy", "context.us_privacy", "context.usPrivacy"}
 )
 
 // Config is the segment receiver's configuration.
@@ -47,6 +48,9 @@ type Config struct {
 	// non-empty string becomes ccaas.consent.tcf / ccaas.consent.gpp.
 	TCFFields []string `mapstructure:"tcf_fields"`
 	GPPFields []string `mapstructure:"gpp_fields"`
+	// USPFields are the paths where an IAB US Privacy string (us_privacy,
+	// "1YNN") may be found; it becomes ccaas.consent.usp.
+	USPFields []string `mapstructure:"usp_fields"`
 
 	// subject_salt and insecure_allow_unauthenticated.
 	tenant.Receiver `mapstructure:",squash"`
@@ -119,7 +123,7 @@ func (c *Config) Validate() error {
 	if !anyBatchSecret && c.BatchAuthHeader != "" && len(c.Tenants) > 0 {
 		errs = append(errs, errors.New("batch_auth_header is set but no tenant has batch_auth_secrets"))
 	}
-	for key, paths := range map[string][]string{"tcf_fields": c.TCFFields, "gpp_fields": c.GPPFields} {
+	for key, paths := range map[string][]string{"tcf_fields": c.TCFFields, "gpp_fields": c.GPPFields, "usp_fields": c.USPFields} {
 		for i, p := range paths {
 			if !validPath(p) {
 				errs = append(errs, fmt.Errorf("%s[%d] %q is not a dotted path such as context.consent.tcString", key, i, p))

@@ -28,6 +28,7 @@ func createDefaultConfig() component.Config {
 		Config:    webhook.NewDefaultConfig(defaultEndpoint),
 		TCFFields: append([]string(nil), defaultTCFFields...),
 		GPPFields: append([]string(nil), defaultGPPFields...),
+		USPFields: append([]string(nil), defaultUSPFields...),
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/consentry/consentry/internal/ccaas"
+	"github.com/consentry/consentry/internal/region"
 	"github.com/consentry/consentry/receiver/segmentreceiver/internal/metadata"
 )
 
@@ -183,20 +184,20 @@ func FuzzJurisdictionHints(f *testing.F) {
 		f.Add(s, "California")
 	}
 	f.Fuzz(func(t *testing.T, locale, state string) {
-		for _, c := range []string{localeCountry(locale), countryCode(locale)} {
-			if c != "" && !isISOCountry(c) {
+		for _, c := range []string{localeCountry(locale), region.Country(locale)} {
+			if c != "" && !region.IsCountry(c) {
 				t.Fatalf("%q gave country %q", locale, c)
 			}
 		}
-		for _, country := range []string{"US", "CA", "PR", countryCode(locale)} {
-			c, region := subdivision(country, state)
-			if region != "" && (!strings.HasPrefix(region, "US-") && !strings.HasPrefix(region, c+"-")) {
-				t.Fatalf("subdivision(%q, %q) = %q, %q", country, state, c, region)
+		for _, country := range []string{"US", "CA", "PR", region.Country(locale)} {
+			c, sub := region.Subdivision(country, state)
+			if sub != "" && (!strings.HasPrefix(sub, "US-") && !strings.HasPrefix(sub, c+"-")) {
+				t.Fatalf("Subdivision(%q, %q) = %q, %q", country, state, c, sub)
 			}
 		}
 		ev := map[string]any{"type": "identify", "traits": map[string]any{"address": map[string]any{"state": state, "country": locale}}, "context": map[string]any{"locale": locale}}
 		lr := decodeRecord(t, ev)
-		if v, ok := lr.Attributes().Get(ccaas.AttrJurisdictionCountry); ok && !isISOCountry(v.Str()) {
+		if v, ok := lr.Attributes().Get(ccaas.AttrJurisdictionCountry); ok && !region.IsCountry(v.Str()) {
 			t.Fatalf("country %q", v.Str())
 		}
 	})

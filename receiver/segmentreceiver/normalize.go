@@ -3,6 +3,7 @@ package segmentreceiver
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"maps"
 	"slices"
 	"strconv"
@@ -44,6 +45,7 @@ type normalizer struct {
 	version   string
 	tcfFields [][]string
 	gppFields [][]string
+	uspFields [][]string
 }
 
 // requestInfo is what the records of one request share.
@@ -207,7 +209,13 @@ func looksLikeEmail(s string) bool {
 
 // consent copies the in-event consent signals.
 func (n *normalizer) consent(attrs pcommon.Map, ev map[string]any, gpc bool) {
-	if prefs, ok := ccaas.Get(ev, "context", "consent", "categoryPreferences").(map[string]any); ok {
+	prefsV := ccaas.Get(ev, "context", "consent", "categoryPreferences")
+	if prefsV != nil {
+		if _, ok := prefsV.(map[string]any); !ok {
+			ccaas.MarkUnreadable(attrs, "categories")
+		}
+	}
+	if prefs, ok := prefsV.(map[string]any); ok {
 		// Present, even empty: Segment treats every category missing from a
 		// present object (all of them, when it is empty) as not consented.
 		attrs.PutBool(ccaas.AttrConsentCategoriesPresent, true)
@@ -222,11 +230,19 @@ func (n *normalizer) consent(attrs pcommon.Map, ev map[string]any, gpc bool) {
 			}
 		}
 	}
-	if s := firstString(ev, n.tcfFields); s != "" {
-		attrs.PutStr(ccaas.AttrConsentTCF, s)
-	}
-	if s := firstString(ev, n.gppFields); s != "" {
-		attrs.PutStr(ccaas.AttrConsentGPP, s)
+	for _, c := range [...]struct {
+		name, attr string
+		paths      [][]string
+	}{{"tcf", ccaas.AttrConsentTCF, n.tcfFields}, {"gpp", ccaas.AttrConsentGPP, n.gppFields}, {"usp", ccaas.AttrConsentUSP, n.uspFields}} {
+		s, unreadable := firstString(ev, c.paths)
+		switch {
+		case unreadable:
+			// A value that is not a string, or too long to copy: a signal
+			// Consentry cannot read is never read as absent.
+			ccaas.MarkUnreadable(attrs, c.name)
+		case s != "":
+			attrs.PutStr(c.attr, s)
+		}
 	}
 	if gpc {
 		attrs.PutBool(ccaas.AttrConsentGPC, true)
@@ -234,7 +250,9 @@ func (n *normalizer) consent(attrs pcommon.Map, ev map[string]any, gpc bool) {
 }
 
 // putCategory writes one category preference: a boolean, or the strings
-// "true" and "false"; anything else is left in the body only.
+// "true" and "false", as a boolean; any other scalar as a string, which the
+// consent processor reads as malformed (a consent it cannot read is not a
+// refusal); an object, a list or null as unreadable.
 func putCategory(attrs pcommon.Map, id string, v any) {
 	if id == "" {
 		return
@@ -243,22 +261,41 @@ func putCategory(attrs pcommon.Map, id string, v any) {
 	case bool:
 		attrs.PutBool(ccaas.AttrConsentCategoryPrefix+id, t)
 	case string:
-		if b, err := strconv.ParseBool(t); err == nil {
+		if b, err := strconv.ParseBool(t); err == nil && (strings.EqualFold(t, "true") || strings.EqualFold(t, "false")) {
 			attrs.PutBool(ccaas.AttrConsentCategoryPrefix+id, b)
+		} else {
+			attrs.PutStr(ccaas.AttrConsentCategoryPrefix+id, t)
 		}
+	case json.Number:
+		attrs.PutStr(ccaas.AttrConsentCategoryPrefix+id, string(t))
+	default:
+		ccaas.MarkUnreadable(attrs, "category:"+id)
 	}
 }
 
-// firstString returns the first non-empty string found at one of paths.
-func firstString(ev map[string]any, paths [][]string) string {
+// firstString returns the first non-empty string found at one of paths,
+// or reports that the first value found there cannot be read: not a string,
+// or longer than maxConsentStringLen.
+func firstString(ev map[string]any, paths [][]string) (string, bool) {
 	for _, p := range paths {
-		if s, ok := ccaas.Get(ev, p...).(string); ok {
-			if s = strings.TrimSpace(s); s != "" && len(s) <= maxConsentStringLen {
-				return s
+		v := ccaas.Get(ev, p...)
+		switch t := v.(type) {
+		case nil:
+			continue
+		case string:
+			s := strings.TrimSpace(t)
+			if s == "" {
+				continue
 			}
+			if len(s) > maxConsentStringLen {
+				return "", true
+			}
+			return s, false
+		default:
+			return "", true
 		}
 	}
-	return ""
+	return "", false
 }
 
 // segmentTime is how Segment writes its timestamps: UTC, milliseconds.

@@ -101,7 +101,7 @@ func TestConsentSignals(t *testing.T) {
 	assert.Equal(t, false, attr(lr, ccaas.AttrConsentCategoryPrefix+"Advertising"))
 	assert.Equal(t, true, attr(lr, ccaas.AttrConsentCategoryPrefix+"Analytics"))
 	assert.Equal(t, true, attr(lr, ccaas.AttrConsentCategoryPrefix+"a.b"))
-	assert.Nil(t, attr(lr, ccaas.AttrConsentCategoryPrefix+"Odd"))
+	assert.Equal(t, "maybe", attr(lr, ccaas.AttrConsentCategoryPrefix+"Odd"), "a non-boolean is kept for the processor to call malformed, not dropped")
 	assert.Nil(t, attr(lr, ccaas.AttrConsentCategoryPrefix))
 
 	empty := decodeOne(t, `{"type":"track","context":{"consent":{"categoryPreferences":{}}}}`)
@@ -109,6 +109,19 @@ func TestConsentSignals(t *testing.T) {
 	for _, ev := range []string{`{"type":"track"}`, `{"type":"track","context":{"consent":{}}}`, `{"type":"track","context":{"consent":{"categoryPreferences":"all"}}}`} {
 		assert.Nil(t, attr(decodeOne(t, ev), ccaas.AttrConsentCategoriesPresent), ev)
 	}
+	// A consent object that is not one is unreadable, not absent.
+	assert.Equal(t, []any{"categories"}, attr(decodeOne(t, `{"type":"track","context":{"consent":{"categoryPreferences":"all"}}}`), ccaas.AttrConsentUnreadable))
+	odd := decodeOne(t, `{"type":"track","context":{"consent":{"categoryPreferences":{"A":1,"B":null,"C":{"x":true}}}}}`)
+	assert.Equal(t, "1", attr(odd, ccaas.AttrConsentCategoryPrefix+"A"))
+	assert.ElementsMatch(t, []any{"category:B", "category:C"}, attr(odd, ccaas.AttrConsentUnreadable))
+	// TCF, GPP and US Privacy strings; values that are not strings are unreadable.
+	sig := decodeOne(t, `{"type":"track","context":{"consent":{"gppString":"DBABTA~1YYN","usPrivacy":"1YYN","tcString":42}}}`)
+	assert.Equal(t, "DBABTA~1YYN", attr(sig, ccaas.AttrConsentGPP))
+	assert.Equal(t, "1YYN", attr(sig, ccaas.AttrConsentUSP))
+	assert.Nil(t, attr(sig, ccaas.AttrConsentTCF))
+	assert.Equal(t, []any{"tcf"}, attr(sig, ccaas.AttrConsentUnreadable))
+	big := decodeOne(t, `{"type":"track","context":{"gpp":"`+strings.Repeat("A", 17<<10)+`"}}`)
+	assert.Equal(t, []any{"gpp"}, attr(big, ccaas.AttrConsentUnreadable), "too long to copy")
 
 	// Many categories: a bounded, deterministic subset becomes attributes.
 	prefs := map[string]bool{}
@@ -186,24 +199,6 @@ func TestJurisdiction(t *testing.T) {
 		got.region, _ = attr(lr, ccaas.AttrJurisdictionRegion).(string)
 		got.source, _ = attr(lr, ccaas.AttrJurisdictionSource).(string)
 		assert.Equal(t, w, got, event)
-	}
-}
-
-func TestCountryTables(t *testing.T) {
-	assert.Len(t, strings.Fields(isoCountries), 249)
-	assert.Len(t, isoCountries, 249*3-1, "codes are separated by single spaces")
-	for _, c := range strings.Fields(isoCountries) {
-		assert.True(t, isISOCountry(c), c)
-	}
-	for _, c := range []string{"XK", "ZZ", "EU", "U", "USA", ""} {
-		assert.False(t, isISOCountry(c), c)
-	}
-	assert.Len(t, usStates, 2*(50+1+6)+3)
-	for code := range usTerritories {
-		assert.Equal(t, code, usStates[code])
-	}
-	for name, code := range caProvinces {
-		assert.Len(t, code, 2, name)
 	}
 }
 

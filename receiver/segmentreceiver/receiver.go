@@ -116,6 +116,7 @@ func newNormalizer(cfg *Config, version string) (*normalizer, error) {
 		insecure:  cfg.InsecureAllowUnauthenticated,
 		tcfFields: splitPaths(cfg.TCFFields),
 		gppFields: splitPaths(cfg.GPPFields),
+		uspFields: splitPaths(cfg.USPFields),
 	}, nil
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"go.opentelemetry.io/collector/config/configopaque"
 
+	"github.com/consentry/consentry/internal/ccaas"
 	"github.com/consentry/consentry/internal/signature"
 	"github.com/consentry/consentry/internal/tenant"
 	"github.com/consentry/consentry/internal/webhook"
@@ -40,6 +41,18 @@ type Config struct {
 	// names; each present field becomes ccaas.consent.signal.<name> with the
 	// field's raw value.
 	ConsentFields map[string]string `mapstructure:"consent_fields"`
+
+	// NoticeFields names the payload fields (a notifier template's keys, or
+	// an Events API event's data) that carry a played notice: id, version,
+	// and offset (when it was played, after the interaction's start;
+	// offset_unit s or ms). They become ccaas.consent.notice.id, .version
+	// and .offset.
+	NoticeFields ccaas.NoticeMapping `mapstructure:"notice_fields"`
+
+	// LocationFields names payload fields holding location hints per party
+	// (customer, business, agent). Values such as "US-CA", "CA" or
+	// "California" become ccaas.jurisdiction.hints entries.
+	LocationFields ccaas.LocationMapping `mapstructure:"location_fields"`
 
 	// TriggerAliases maps the trigger names used in webhook URLs to the
 	// Talkdesk trigger they stand for, for HTTP Notifier automations whose
@@ -138,6 +151,9 @@ func (c *Config) Validate() error {
 		if err := keys.AddText(k.ID, k.PublicKey); err != nil {
 			errs = append(errs, fmt.Errorf("events_api.signature_keys[%d]: %w", i, err))
 		}
+	}
+	if err := c.NoticeFields.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("notice_fields: %w", err))
 	}
 	for field, sig := range c.ConsentFields {
 		if field == "" || sig == "" || strings.ContainsAny(sig, " .") {

@@ -22,6 +22,13 @@ type FieldsConfig struct {
 	CustomerPhone []string `mapstructure:"customer_phone"`
 	CustomerEmail []string `mapstructure:"customer_email"`
 	CustomerID    []string `mapstructure:"customer_id"`
+	// CustomerAddress holds the contact's free-text address; a US state
+	// before a ZIP code ("..., CA 94105") becomes a location hint.
+	CustomerAddress []string `mapstructure:"customer_address"`
+	// BusinessPhone holds the business line the call ran over (the number
+	// the customer called, or called from): ccaas.business.number, and its
+	// area code a location hint.
+	BusinessPhone []string `mapstructure:"business_phone"`
 	// Direction holds inbound/outbound (also in/out, incoming/outgoing).
 	Direction []string `mapstructure:"direction"`
 	// RecordingURL holds a link to the call's recording: any event that has
@@ -50,6 +57,8 @@ func defaultFields() FieldsConfig {
 		CustomerPhone:       []string{"contact_phone_number", "customer_phone_number", "contact_phone", "contact.phone_number", "contact.phone"},
 		CustomerEmail:       []string{"contact_email", "customer_email", "contact.email"},
 		CustomerID:          []string{"contact_id", "customer_id", "contact.id"},
+		CustomerAddress:     []string{"contact_address", "contact.address"},
+		BusinessPhone:       []string{"talkdesk_phone_number", "business_phone_number"},
 		Direction:           []string{"direction", "type", "call_type"},
 		RecordingURL:        []string{"recording_url", "record", "recording", "recording_link"},
 		InteractionID:       []string{"call_id", "interaction_id", "conversation_id"},

@@ -1,6 +1,7 @@
 package talkdeskreceiver
 
 import (
+	"regexp"
 	"strings"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/consentry/consentry/internal/ccaas"
+	"github.com/consentry/consentry/internal/region"
 	"github.com/consentry/consentry/internal/subject"
 	"github.com/consentry/consentry/internal/webhook"
 	"github.com/consentry/consentry/receiver/talkdeskreceiver/internal/metadata"
@@ -42,11 +44,13 @@ type account struct {
 
 // normalizer turns Talkdesk payloads into records.
 type normalizer struct {
-	keyers  *subject.Keyers
-	consent map[string]string // payload field -> signal name
-	aliases map[string]string // trigger key -> canonical trigger name
-	fields  FieldsConfig      // where the payload keeps what the receiver reads
-	version string
+	keyers   *subject.Keyers
+	consent  map[string]string // payload field -> signal name
+	notice   ccaas.NoticeMapping
+	location ccaas.LocationMapping
+	aliases  map[string]string // trigger key -> canonical trigger name
+	fields   FieldsConfig      // where the payload keeps what the receiver reads
+	version  string
 }
 
 // newNormalizer makes the normalizer of a receiver configured by cfg.
@@ -59,7 +63,8 @@ func newNormalizer(cfg *Config, version string) (*normalizer, error) {
 	for alias, target := range cfg.TriggerAliases {
 		aliases[triggerKey(alias)] = target
 	}
-	return &normalizer{version: version, keyers: keyers, consent: cfg.ConsentFields, aliases: aliases, fields: cfg.Fields}, nil
+	return &normalizer{version: version, keyers: keyers, consent: cfg.ConsentFields, notice: cfg.NoticeFields,
+		location: cfg.LocationFields, aliases: aliases, fields: cfg.Fields}, nil
 }
 
 // keyer falls back to the receiver-wide salt: Events API deliveries may
@@ -318,6 +323,7 @@ func (n *normalizer) normalise(lr plog.LogRecord, tenant, route, id, event strin
 
 	n.setSubject(attrs, n.keyer(tenant), f)
 	n.consentSignals(attrs, f)
+	n.places(attrs, f)
 
 	occurred := time.Time{}
 	for _, name := range timeFields(event) {
@@ -362,11 +368,63 @@ func (n *normalizer) setSubject(attrs pcommon.Map, k *subject.Keyer, f fields) {
 }
 
 // consentSignals copies the fields named in consent_fields to
-// ccaas.consent.signal.<name>, as sent (trimmed).
+// ccaas.consent.signal.<name>, as sent (trimmed), and the played notice of
+// notice_fields. A mapped field holding an object or a list is unreadable,
+// never dropped; an unfilled template placeholder ("{{var}}") is absent.
 func (n *normalizer) consentSignals(attrs pcommon.Map, f fields) {
 	for field, sig := range n.consent {
-		if v := f.str(field); v != "" {
-			attrs.PutStr(ccaas.AttrConsentSignalPrefix+sig, v)
+		v := f.get(field)
+		if s, ok := text(v); ok {
+			attrs.PutStr(ccaas.AttrConsentSignalPrefix+sig, s)
+		} else if isUnreadable(v) {
+			ccaas.MarkUnreadable(attrs, "signal:"+sig)
 		}
 	}
+	n.notice.Apply(attrs, f.lookup)
+}
+
+// places writes the location hints: the business line
+// (fields.business_phone) and its area code, a US state in the contact's
+// free-text address ("..., CA 94105"), and the location_fields.
+func (n *normalizer) places(attrs pcommon.Map, f fields) {
+	ccaas.SetBusinessNumber(attrs, f.first(n.fields.BusinessPhone...))
+	if st := usStateOfAddress(f.first(n.fields.CustomerAddress...)); st != "" {
+		ccaas.AddJurisdictionHint(attrs, st, ccaas.PartyCustomer, ccaas.HintAddress)
+	}
+	n.location.Apply(attrs, f.lookup)
+}
+
+// lookup reads a field for a mapping: present when it has a value.
+func (f fields) lookup(name string) (any, bool) {
+	v := f.get(name)
+	if s, ok := v.(string); ok && isPlaceholder(strings.TrimSpace(s)) {
+		return nil, false
+	}
+	return v, v != nil
+}
+
+func isUnreadable(v any) bool {
+	switch v.(type) {
+	case map[string]any, []any:
+		return true
+	}
+	return false
+}
+
+// usAddressState finds ", CA 94105" (a US state code before a ZIP code) in
+// a free-text address.
+var usAddressState = regexp.MustCompile(`(?:^|[\s,])([A-Za-z]{2})\s+\d{5}(?:-\d{4})?\s*(?:,\s*(?:US|USA|United States)\s*)?$`)
+
+// usStateOfAddress returns the ISO 3166-2 code of the US state a free-text
+// address ends with, or "".
+func usStateOfAddress(addr string) string {
+	m := usAddressState.FindStringSubmatch(strings.TrimSpace(addr))
+	if m == nil {
+		return ""
+	}
+	code := region.Parse(m[1])
+	if !strings.HasPrefix(code, "US-") {
+		return ""
+	}
+	return code
 }

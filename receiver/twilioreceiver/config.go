@@ -9,6 +9,7 @@ import (
 
 	"go.opentelemetry.io/collector/config/configopaque"
 
+	"github.com/consentry/consentry/internal/ccaas"
 	"github.com/consentry/consentry/internal/tenant"
 	"github.com/consentry/consentry/internal/webhook"
 )
@@ -42,6 +43,19 @@ type Config struct {
 	// value. A path is a key, or keys joined by dots for nested objects
 	// ("consent.recording").
 	ConsentAttributes map[string]string `mapstructure:"consent_attributes"`
+
+	// NoticeAttributes names the TaskAttributes (and Conversations
+	// Attributes) paths a Studio flow or Flex plugin writes when it plays a
+	// notice ("this call is recorded"): id, version, and offset (when it
+	// was played, after the interaction's start; offset_unit s or ms). They
+	// become ccaas.consent.notice.id, .version and .offset.
+	NoticeAttributes ccaas.NoticeMapping `mapstructure:"notice_attributes"`
+
+	// LocationAttributes names TaskAttributes paths holding location hints
+	// per party (customer, business, agent): a state on file, the agent's
+	// site. Values such as "US-CA", "CA" or "California" become
+	// ccaas.jurisdiction.hints entries ("US-CA@customer.attribute").
+	LocationAttributes ccaas.LocationMapping `mapstructure:"location_attributes"`
 
 	// SubjectAttributes are attribute paths inside TaskAttributes that hold
 	// the customer's identifier (phone number, e-mail address or CRM id),
@@ -167,6 +181,9 @@ func (c *Config) Validate() error {
 			}
 			claim(fmt.Sprintf("%s.subaccount_sids[%d]", where, j), sub, where)
 		}
+	}
+	if err := c.NoticeAttributes.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("notice_attributes: %w", err))
 	}
 	for path, sig := range c.ConsentAttributes {
 		if path == "" || sig == "" || strings.ContainsAny(sig, " .") {

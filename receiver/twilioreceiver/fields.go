@@ -136,7 +136,9 @@ func isAlpha2(s string) bool {
 // consentSignals copies the mapped attributes to ccaas.consent.signal.<name>.
 func consentSignals(attrs pcommon.Map, mapping []attrPath, m map[string]any) {
 	for _, p := range mapping {
-		ccaas.PutConsentSignal(attrs, p.signal, ccaas.Lookup(m, p.path))
+		if v := ccaas.Lookup(m, p.path); v != nil {
+			ccaas.PutConsentSignal(attrs, p.signal, v)
+		}
 	}
 }
 

@@ -110,6 +110,7 @@ func (n *normalizer) message(attrs pcommon.Map, k *subject.Keyer, f fields, inbo
 	if inbound {
 		attrs.PutStr(ccaas.AttrDirection, "inbound")
 		setVendorJurisdiction(attrs, f.get("FromCountry"), f.get("FromState"))
+		messageHints(attrs, f, "From", "To")
 		setSubject(attrs, k, from, anyID)
 		name := ccaas.EventMessageReceived
 		switch kw := n.keywords.classify(f.get("OptOutType"), f.get("Body")); kw {
@@ -124,6 +125,7 @@ func (n *normalizer) message(attrs pcommon.Map, k *subject.Keyer, f fields, inbo
 	}
 	attrs.PutStr(ccaas.AttrDirection, "outbound")
 	setVendorJurisdiction(attrs, f.get("ToCountry"), f.get("ToState"))
+	messageHints(attrs, f, "To", "From")
 	setSubject(attrs, k, to, anyID)
 	if status == "" {
 		status = messageStatus(f)
@@ -169,4 +171,13 @@ func parseDlrDone(s string) time.Time {
 		return time.Time{}
 	}
 	return t.UTC()
+}
+
+// messageHints adds the location hints of a message: the customer's and the
+// business number's (whose place counts too), from Twilio's geographic
+// fields; customer and business name the From/To side of each.
+func messageHints(attrs pcommon.Map, f fields, customer, business string) {
+	ccaas.AddVendorFieldHint(attrs, ccaas.PartyCustomer, f.get(customer+"Country"), f.get(customer+"State"))
+	ccaas.AddVendorFieldHint(attrs, ccaas.PartyBusiness, f.get(business+"Country"), f.get(business+"State"))
+	ccaas.SetBusinessNumber(attrs, f.get(business))
 }

@@ -38,6 +38,8 @@ type normalizer struct {
 	subjectAttrs []string
 	keywords     messageKeywords
 	roles        conferenceRoles
+	notice       ccaas.NoticeMapping
+	location     ccaas.LocationMapping
 	version      string
 }
 
@@ -48,7 +50,7 @@ func newNormalizer(cfg *Config, version string) (*normalizer, error) {
 		return nil, err
 	}
 	n := &normalizer{keyers: keyers, insecure: cfg.InsecureAllowUnauthenticated,
-		subjectAttrs: cfg.SubjectAttributes, version: version,
+		subjectAttrs: cfg.SubjectAttributes, notice: cfg.NoticeAttributes, location: cfg.LocationAttributes, version: version,
 		keywords: newMessageKeywords(cfg.Messaging), roles: newConferenceRoles(cfg.Conference)}
 	for path, sig := range cfg.ConsentAttributes {
 		n.consentAttrs = append(n.consentAttrs, attrPath{path: path, signal: sig})
@@ -105,13 +107,19 @@ func (n *normalizer) voiceCommon(attrs pcommon.Map, k *subject.Keyer, f fields) 
 	case strings.HasPrefix(dir, "outbound"):
 		attrs.PutStr(ccaas.AttrDirection, "outbound")
 	}
+	// The customer is the caller on inbound calls and the called party on
+	// outbound ones; the other end is the business's number, whose place
+	// counts too (ToState of an inbound call, FromState of an outbound one).
+	customer, business := "From", "To"
 	if strings.HasPrefix(dir, "outbound") {
-		setVendorJurisdiction(attrs, f.get("ToCountry"), f.get("ToState"))
-		setSubject(attrs, k, firstNonEmpty(f.get("To"), f.get("Called")), anyID)
-	} else {
-		setVendorJurisdiction(attrs, f.get("FromCountry"), f.get("FromState"))
-		setSubject(attrs, k, firstNonEmpty(f.get("From"), f.get("Caller")), anyID)
+		customer, business = "To", "From"
 	}
+	setVendorJurisdiction(attrs, f.get(customer+"Country"), f.get(customer+"State"))
+	ccaas.AddVendorFieldHint(attrs, ccaas.PartyCustomer, f.get(customer+"Country"), f.get(customer+"State"))
+	ccaas.AddVendorFieldHint(attrs, ccaas.PartyBusiness, f.get(business+"Country"), f.get(business+"State"))
+	legacy := map[string]string{"From": "Caller", "To": "Called"}
+	setSubject(attrs, k, firstNonEmpty(f.get(customer), f.get(legacy[customer])), anyID)
+	ccaas.SetBusinessNumber(attrs, firstNonEmpty(f.get(business), f.get(legacy[business])))
 }
 
 // recording normalises a recording status callback. Pausing and stopping a
@@ -247,13 +255,22 @@ func (n *normalizer) taskAttributes(attrs pcommon.Map, k *subject.Keyer, ta map[
 			attrs.PutStr(ccaas.AttrChannel, ct)
 		}
 	}
+	// Where the caller and the called number are (Studio writes both).
+	callerCountry := firstNonEmpty(scalar(ta["caller_country"]), scalar(ta["from_country"]))
+	callerState := firstNonEmpty(scalar(ta["caller_state"]), scalar(ta["from_state"]))
+	calledCountry := firstNonEmpty(scalar(ta["called_country"]), scalar(ta["to_country"]))
+	calledState := firstNonEmpty(scalar(ta["called_state"]), scalar(ta["to_state"]))
+	customerCountry, customerState, businessCountry, businessState := callerCountry, callerState, calledCountry, calledState
+	businessNumber := firstNonEmpty(scalar(ta["called"]), scalar(ta["to"]))
 	if dir == "outbound" {
-		setVendorJurisdiction(attrs, firstNonEmpty(scalar(ta["called_country"]), scalar(ta["to_country"])),
-			firstNonEmpty(scalar(ta["called_state"]), scalar(ta["to_state"])))
-	} else {
-		setVendorJurisdiction(attrs, firstNonEmpty(scalar(ta["caller_country"]), scalar(ta["from_country"])),
-			firstNonEmpty(scalar(ta["caller_state"]), scalar(ta["from_state"])))
+		customerCountry, customerState, businessCountry, businessState = calledCountry, calledState, callerCountry, callerState
+		businessNumber = firstNonEmpty(scalar(ta["caller"]), scalar(ta["from"]))
 	}
+	setVendorJurisdiction(attrs, customerCountry, customerState)
+	ccaas.AddVendorFieldHint(attrs, ccaas.PartyCustomer, customerCountry, customerState)
+	ccaas.AddVendorFieldHint(attrs, ccaas.PartyBusiness, businessCountry, businessState)
+	ccaas.SetBusinessNumber(attrs, businessNumber)
+
 	found := false
 	for _, p := range n.subjectAttrs {
 		if found = setSubject(attrs, k, scalar(ccaas.Lookup(ta, p)), anyID); found {
@@ -270,7 +287,7 @@ func (n *normalizer) taskAttributes(attrs pcommon.Map, k *subject.Keyer, ta map[
 	if !found {
 		setSubject(attrs, k, scalar(ccaas.Lookup(ta, "customers.external_id")), anyID)
 	}
-	consentSignals(attrs, n.consentAttrs, ta)
+	n.customAttributes(attrs, ta)
 	return firstNonEmpty(scalar(ta["call_sid"]), scalar(ta["conversationSid"]), scalar(ta["conversation_sid"]))
 }
 
@@ -357,7 +374,7 @@ func (n *normalizer) conversation(attrs pcommon.Map, k *subject.Keyer, f fields,
 		setSubject(attrs, k, f.get("MessagingBinding.AuthorAddress"), anyID)
 	}
 	if a := decodeAttributes(f.get("Attributes")); a != nil {
-		consentSignals(attrs, n.consentAttrs, a)
+		n.customAttributes(attrs, a)
 	}
 	when := f.get("DateCreated")
 	if strings.HasSuffix(eventType, "Updated") || strings.HasSuffix(eventType, "Removed") {
@@ -374,4 +391,17 @@ func setCommon(lr plog.LogRecord, route, id, eventType string, ev event, receive
 	attrs.PutStr(ccaas.AttrEventRoute, route)
 	lr.SetEventName(ev.name)
 	ccaas.SetTimestamps(lr, ev.occurred, received)
+}
+
+// customAttributes reads what the customer-defined attributes (TaskAttributes,
+// Conversations Attributes) carry for consent: the mapped consent signals,
+// the played notice and location hints.
+func (n *normalizer) customAttributes(attrs pcommon.Map, m map[string]any) {
+	consentSignals(attrs, n.consentAttrs, m)
+	get := func(path string) (any, bool) {
+		v := ccaas.Lookup(m, path)
+		return v, v != nil
+	}
+	n.notice.Apply(attrs, get)
+	n.location.Apply(attrs, get)
 }
