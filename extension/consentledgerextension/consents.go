@@ -96,6 +96,12 @@ func fromLedgerConsent(c *ledger.Consent) (consentstore.Record, error) {
 			rec.Granted = slices.Clone(c.Purposes)
 		case ledger.ConsentDenied, ledger.ConsentWithdrawn:
 			rec.Denied = slices.Clone(c.Purposes)
+		case ledger.ConsentOptedIn:
+			// Back into sale and sharing (after Sec-GPC or a GPP opt-out);
+			// the purposes it names are granted too.
+			rec.OptOut, rec.Granted = consentstore.OptInSaleSharing, slices.Clone(c.Purposes)
+		case ledger.ConsentOptedOut:
+			rec.OptOut, rec.Denied = consentstore.OptOutSaleSharing, slices.Clone(c.Purposes)
 		default:
 			// Fail closed: a record we cannot read might be an opt-out.
 			return rec, fmt.Errorf("consent %s: unknown status %q", c.ID, c.Status)

@@ -170,6 +170,22 @@ func TestAPIRecordedConsentIsReadable(t *testing.T) {
 			assert.Empty(t, got[0].Granted, details)
 			assert.Equal(t, consentstore.OptOutUnset, got[0].OptOut, details)
 		}
+
+		// Sale and sharing through the API: an opt-in (after Sec-GPC or a GPP
+		// opt-out) and an opt-out, each with the purposes it names.
+		_, _, err = l.PutConsent(ctx, ledger.Consent{ID: "api-in", Tenant: "s", SubjectKey: "sale", Status: ledger.ConsentOptedIn,
+			Purposes: []string{"marketing.advertising"}, Source: "api", At: time.Now()})
+		require.NoError(t, err)
+		_, _, err = l.PutConsent(ctx, ledger.Consent{ID: "api-out", Tenant: "s", SubjectKey: "sale", Status: ledger.ConsentOptedOut,
+			Source: "api", At: time.Now().Add(time.Second)})
+		require.NoError(t, err)
+		got, err = consentClient{e}.Lookup(ctx, consentstore.Key{Scope: "s", Subject: "sale"})
+		require.NoError(t, err)
+		require.Len(t, got, 2)
+		assert.Equal(t, consentstore.OptInSaleSharing, got[0].OptOut)
+		assert.Equal(t, []string{"marketing.advertising"}, got[0].Granted)
+		assert.Equal(t, consentstore.OptOutSaleSharing, got[1].OptOut)
+		assert.Empty(t, got[1].Denied)
 	})
 }
 

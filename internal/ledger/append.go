@@ -160,7 +160,7 @@ func (l *Ledger) PutConsent(ctx context.Context, c Consent) (id string, duplicat
 		return "", false, fmt.Errorf("%w: consent record needs a tenant and a subject key", ErrInvalid)
 	}
 	switch c.Status {
-	case ConsentGranted, ConsentDenied, ConsentWithdrawn:
+	case ConsentGranted, ConsentDenied, ConsentWithdrawn, ConsentOptedIn, ConsentOptedOut:
 	default:
 		return "", false, fmt.Errorf("%w: consent status %q", ErrInvalid, c.Status)
 	}

@@ -188,11 +188,15 @@ type Checkpoint = chain.Checkpoint
 // ConsentStatus is what a consent record says.
 type ConsentStatus string
 
-// Consent statuses.
+// Consent statuses. ConsentOptedIn and ConsentOptedOut are statements
+// about the sale and sharing of personal information (CCPA/CPRA): an
+// opt-out, and an opt back in after one (after Sec-GPC or a GPP opt-out).
 const (
 	ConsentGranted   ConsentStatus = "granted"
 	ConsentDenied    ConsentStatus = "denied"
 	ConsentWithdrawn ConsentStatus = "withdrawn"
+	ConsentOptedIn   ConsentStatus = "opted_in"
+	ConsentOptedOut  ConsentStatus = "opted_out"
 )
 
 // Consent is a consent record: evidence of what a subject agreed to or

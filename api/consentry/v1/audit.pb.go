@@ -1557,7 +1557,9 @@ type Consent struct {
 	SubjectKey string                 `protobuf:"bytes,3,opt,name=subject_key,json=subjectKey,proto3" json:"subject_key,omitempty"`
 	// Limits the record to one interaction.
 	InteractionId string `protobuf:"bytes,4,opt,name=interaction_id,json=interactionId,proto3" json:"interaction_id,omitempty"`
-	// granted, denied or withdrawn.
+	// granted, denied or withdrawn (purposes); opted_in or opted_out (the
+	// sale and sharing of personal information: opted_in opts a subject back
+	// in after Sec-GPC or a GPP opt-out, as the CCPA allows).
 	Status string `protobuf:"bytes,5,opt,name=status,proto3" json:"status,omitempty"`
 	// Purposes covered (fideslang), e.g. essential.service, train_ai_system.
 	Purposes []string `protobuf:"bytes,6,rep,name=purposes,proto3" json:"purposes,omitempty"`
@@ -1741,9 +1743,13 @@ func (x *Consent) GetSeq() uint64 {
 type RecordConsentRequest struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Subject *Subject               `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
-	// granted, denied or withdrawn.
+	// granted, denied or withdrawn (the purposes); opted_in or opted_out (the
+	// sale and sharing of personal information: opted_in opts the subject
+	// back in after Sec-GPC or a GPP opt-out, as the CCPA allows; later
+	// repeats of the opt-out signals in force before it do not undo it).
 	Status string `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
-	// Purposes covered; at least one.
+	// Purposes covered; at least one for granted, denied and withdrawn. With
+	// opted_in they are granted too, with opted_out denied.
 	Purposes      []string `protobuf:"bytes,3,rep,name=purposes,proto3" json:"purposes,omitempty"`
 	InteractionId string   `protobuf:"bytes,4,opt,name=interaction_id,json=interactionId,proto3" json:"interaction_id,omitempty"`
 	// The privacy notice the subject saw.

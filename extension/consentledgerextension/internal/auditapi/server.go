@@ -370,12 +370,17 @@ func (x *server) RecordConsent(ctx context.Context, req *consentryv1.RecordConse
 		return nil, err
 	}
 	st := ledger.ConsentStatus(strings.ToLower(req.GetStatus()))
+	saleSharing := false
 	switch st {
 	case ledger.ConsentGranted, ledger.ConsentDenied, ledger.ConsentWithdrawn:
+	case ledger.ConsentOptedIn, ledger.ConsentOptedOut:
+		// Sale and sharing: purposes are optional (an opt-in may also grant
+		// some, an opt-out deny some).
+		saleSharing = true
 	default:
-		return nil, status.Errorf(codes.InvalidArgument, "status %q is not one of granted, denied, withdrawn", req.GetStatus())
+		return nil, status.Errorf(codes.InvalidArgument, "status %q is not one of granted, denied, withdrawn, opted_in, opted_out", req.GetStatus())
 	}
-	if len(req.GetPurposes()) == 0 {
+	if len(req.GetPurposes()) == 0 && !saleSharing {
 		return nil, status.Error(codes.InvalidArgument, "purposes: name at least one purpose the record covers (e.g. essential.service, train_ai_system)")
 	}
 	for _, p := range req.GetPurposes() {

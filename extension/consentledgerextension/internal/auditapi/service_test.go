@@ -253,6 +253,19 @@ func TestAuditorFlow(t *testing.T) {
 		if err != nil || len(cl.Consents) != 1 || cl.Consents[0].Caller != "custodian@example.org" || cl.Consents[0].Source != "api" {
 			t.Fatalf("list consents: %v %v", cl, err)
 		}
+		// An opt back in to sale and sharing needs no purposes; other
+		// statuses do; unknown statuses are refused.
+		if _, err := e.client.RecordConsent(as("custodian"), &consentryv1.RecordConsentRequest{
+			Subject: &consentryv1.Subject{Tenant: "t1", SubjectKey: "key-optin"}, Status: "opted_in", Reason: "customer asked"}); err != nil {
+			t.Fatalf("opted_in: %v", err)
+		}
+		for st, want := range map[string]codes.Code{"granted": codes.InvalidArgument, "opted_out": codes.OK, "opt_in": codes.InvalidArgument} {
+			_, err := e.client.RecordConsent(as("custodian"), &consentryv1.RecordConsentRequest{
+				Subject: &consentryv1.Subject{Tenant: "t1", SubjectKey: "key-optin"}, Status: st, Reason: "x"})
+			if status.Code(err) != want {
+				t.Fatalf("status %s without purposes: %v, want %s", st, err, want)
+			}
+		}
 		acc, _ = e.l.ListAccess(ctx, ledger.AccessFilter{Method: "RecordConsent"}, ledger.Page{})
 		for _, a := range acc.Entries {
 			if strings.Contains(a.Target, "15551230001") && !strings.Contains(a.Target, "key-t1") {
