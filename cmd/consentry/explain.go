@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -199,6 +200,7 @@ func isOTLP(body []byte) bool {
 
 type record struct {
 	vendor, tenant string
+	res            pcommon.Map
 	lr             plog.LogRecord
 }
 
@@ -209,7 +211,7 @@ func records(ld plog.Logs) []record {
 		vendor, tenant := attrString(res, ccaas.AttrVendor), attrString(res, ccaas.AttrTenantID)
 		for _, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
-				out = append(out, record{vendor, tenant, lr})
+				out = append(out, record{vendor, tenant, res, lr})
 			}
 		}
 	}
@@ -235,16 +237,30 @@ func writeJSON(w io.Writer, ld plog.Logs) error {
 	out := []map[string]any{}
 	for _, r := range records(ld) {
 		m := map[string]any{
-			"event_name":       r.lr.EventName(),
-			ccaas.AttrEventID:  attrString(r.lr.Attributes(), ccaas.AttrEventID),
-			ccaas.AttrVendor:   r.vendor,
-			ccaas.AttrTenantID: r.tenant,
+			"event_name":         r.lr.EventName(),
+			ccaas.AttrEventID:    attrString(r.lr.Attributes(), ccaas.AttrEventID),
+			ccaas.AttrVendor:     r.vendor,
+			ccaas.AttrTenantID:   r.tenant,
+			"timestamp":          timestamp(r.lr.Timestamp()),
+			"observed_timestamp": timestamp(r.lr.ObservedTimestamp()),
 		}
-		for k, v := range r.lr.Attributes().All() {
-			if strings.HasPrefix(k, "consent.") {
-				m[k] = v.AsRaw()
+		// Everything the receiver extracted: every ccaas.* attribute of the
+		// record and its resource.
+		extracted := map[string]any{}
+		for k, v := range r.res.All() {
+			if strings.HasPrefix(k, "ccaas.") {
+				extracted[k] = v.AsRaw()
 			}
 		}
+		for k, v := range r.lr.Attributes().All() {
+			switch {
+			case strings.HasPrefix(k, "consent."):
+				m[k] = v.AsRaw()
+			case strings.HasPrefix(k, "ccaas."):
+				extracted[k] = v.AsRaw()
+			}
+		}
+		m["attributes"] = extracted
 		// The processor omits empty lists and an empty notice id; scripts
 		// get every key.
 		for k, empty := range consentDefaults {
@@ -252,11 +268,38 @@ func writeJSON(w io.Writer, ld plog.Logs) error {
 				m[k] = empty
 			}
 		}
+		m["jurisdictions"] = jurisdictionsOf(r.lr.Attributes())
 		out = append(out, m)
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
+}
+
+// jurisdiction is one consent.jurisdictions entry, split.
+type jurisdiction struct {
+	Code   string `json:"code"`
+	Party  string `json:"party"`
+	Source string `json:"source"`
+}
+
+// jurisdictionsOf reads consent.jurisdictions ("US-CA@customer.e164") as
+// code, party and source.
+func jurisdictionsOf(attrs pcommon.Map) []jurisdiction {
+	out := []jurisdiction{}
+	for _, e := range ccaas.Strings(attrs, ccaas.AttrConsentJurisdictions) {
+		code, party, source := policy.ParseJurisdiction(e)
+		out = append(out, jurisdiction{code, party, source})
+	}
+	return out
+}
+
+// timestamp is an OTLP timestamp in RFC 3339, "" when unset.
+func timestamp(ts pcommon.Timestamp) string {
+	if ts == 0 {
+		return ""
+	}
+	return ts.AsTime().UTC().Format(time.RFC3339Nano)
 }
 
 func writeText(w io.Writer, processorID string, ld plog.Logs) error {
@@ -268,6 +311,7 @@ func writeText(w io.Writer, processorID string, ld plog.Logs) error {
 		fmt.Fprintf(&b, "Record %d of %d: %s (%s, tenant %s, event %s)\n", i+1, len(recs), orNone(r.lr.EventName()),
 			orNone(r.vendor), orNone(r.tenant), orNone(attrString(a, ccaas.AttrEventID)))
 		line("decision", strings.ToUpper(attrString(a, ccaas.AttrConsentDecision)))
+		line("time", orNone(timestamp(r.lr.Timestamp()))+" (received "+orNone(timestamp(r.lr.ObservedTimestamp()))+")")
 		line("consent status", attrString(a, ccaas.AttrConsentStatus))
 		codes := ccaas.Strings(a, ccaas.AttrConsentReasons)
 		width := 0
@@ -297,7 +341,10 @@ func writeText(w io.Writer, processorID string, ld plog.Logs) error {
 		if v, ok := a.Get(ccaas.AttrConsentAllPartyRequired); ok && v.Bool() {
 			allParty = "REQUIRED"
 		}
-		line("jurisdictions", list(ccaas.Strings(a, ccaas.AttrConsentJurisdictions))+" (all-party consent "+allParty+")")
+		line("jurisdictions", "(all-party consent "+allParty+")")
+		for _, j := range jurisdictionsOf(a) {
+			fmt.Fprintf(&b, "    %-8s %s, from %s\n", j.Code, orNone(j.Party), orNone(j.Source))
+		}
 		line("notice", orNone(attrString(a, ccaas.AttrConsentNoticeIDTag)))
 		line("evidence", list(ccaas.Strings(a, ccaas.AttrConsentEvidence)))
 		line("policy", attrString(a, ccaas.AttrConsentPolicyHash)+" ("+processorID+")")

@@ -148,6 +148,19 @@ func TestExplainSequenceLearnsConsentAndInteractions(t *testing.T) {
 		"consent.notice.id", "consent.evidence", "consent.policy.hash"} {
 		assert.Contains(t, got[2], k)
 	}
+	// What the receiver extracted, the timestamps and every jurisdiction
+	// with its source, for privacy engineers.
+	attrs, ok := got[0]["attributes"].(map[string]any)
+	require.True(t, ok, "attributes: %v", got[0]["attributes"])
+	for _, k := range []string{"ccaas.subject.key", "ccaas.interaction.id", "ccaas.channel", "ccaas.jurisdiction.region",
+		"ccaas.jurisdiction.source", "ccaas.jurisdiction.hints", "ccaas.vendor", "ccaas.tenant.id", "ccaas.event.type"} {
+		assert.Contains(t, attrs, k)
+	}
+	assert.Equal(t, []any{"US-CA@customer.e164"}, attrs["ccaas.jurisdiction.hints"])
+	assert.NotContains(t, attrs, "consent.decision", "consent.* are listed on their own")
+	assert.Regexp(t, `^\d{4}-\d\d-\d\dT`, got[0]["timestamp"])
+	assert.Regexp(t, `^\d{4}-\d\d-\d\dT`, got[0]["observed_timestamp"])
+	assert.Equal(t, []any{map[string]any{"code": "US-CA", "party": "customer", "source": "e164"}}, got[2]["jurisdictions"])
 }
 
 func TestExplainOTLP(t *testing.T) {
