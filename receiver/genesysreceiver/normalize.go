@@ -525,7 +525,7 @@ func (n *normalizer) detailEvent(attrs pcommon.Map, keyer *subject.Keyer, body m
 	if !ccaas.SetSubject(attrs, keyer, "", addr) {
 		ccaas.SetSubject(attrs, keyer, subject.IDTypeOpaque, ccaas.Str(body, "externalContactId"))
 	}
-	if mt := ccaas.Lower(ccaas.Str(body, "mediaType")); mt == "" || mt == "call" || mt == "callback" {
+	if mt := ccaas.Lower(ccaas.Str(body, "mediaType")); mt == "" || mt == "voice" || mt == "call" || mt == "callback" {
 		ccaas.SetBusinessNumber(attrs, business)
 	}
 	if m := ccaas.Obj(body, "attributes"); m != nil {
