@@ -264,7 +264,9 @@ func recordOf(t *testing.T, sinks map[string]*sink, messageID string) (string, p
 	return route, rec
 }
 
-func reasonsOf(lr plog.LogRecord) []string { return ccaas.Strings(lr.Attributes(), ccaas.AttrConsentReasons) }
+func reasonsOf(lr plog.LogRecord) []string {
+	return ccaas.Strings(lr.Attributes(), ccaas.AttrConsentReasons)
+}
 
 // TestGPPStateOptOutQuarantinesThirdPartyEvents: an opt-out of sale in a
 // GPP state section other than usnat and usca (and in a US Privacy string)
