@@ -23,6 +23,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.uber.org/goleak"
 )
 
 var binary string
@@ -44,7 +45,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "e2e: no collector binary:", err)
 		os.Exit(1)
 	}
-	os.Exit(m.Run())
+	// No test may leave a goroutine running (a sender, a sink, a scraper).
+	goleak.VerifyTestMain(m)
 }
 
 // freePort returns a loopback port that was free a moment ago.
