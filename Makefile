@@ -52,10 +52,13 @@ bench: $(BINARY)
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-# Regenerates api/consentry/v1 (Go, gRPC, grpc-gateway, OpenAPI) with the
-# generators pinned in tools/go.mod; a test fails when the committed code is stale.
+# Regenerates api/consentry/v1 (Go, gRPC, grpc-gateway, OpenAPI) and, from
+# each component's metadata.yaml, its internal/metadata, documentation.md,
+# README status table and generated tests, with the generators pinned in
+# tools/go.mod; tests fail when committed generated files are stale.
 generate:
 	bash scripts/generate.sh
+	bash scripts/generate-metadata.sh
 
 clean:
 	rm -rf $(DIST)

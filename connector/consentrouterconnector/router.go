@@ -50,10 +50,7 @@ func newRouter(cfg *Config, set connector.Settings, next consumer.Logs) (*router
 	if err != nil {
 		return nil, fmt.Errorf("quarantine pipelines: %w", err)
 	}
-	meter := set.MeterProvider.Meter(metadata.ScopeName)
-	records, err := meter.Int64Counter("consentry.router.records",
-		metric.WithDescription("Log records routed, by route; invalid=true counts records quarantined because their decision was missing or malformed."),
-		metric.WithUnit("{record}"))
+	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +60,7 @@ func newRouter(cfg *Config, set connector.Settings, next consumer.Logs) (*router
 		ledger:     cfg.Ledger,
 		forward:    fwd,
 		quarantine: q,
-		records:    records,
+		records:    tb.ConsentryRouterRecords,
 		fwdAttrs:   metric.WithAttributeSet(attribute.NewSet(id, attribute.String("route", ccaas.DecisionForward), attribute.Bool("invalid", false))),
 		qAttrs:     metric.WithAttributeSet(attribute.NewSet(id, attribute.String("route", ccaas.DecisionQuarantine), attribute.Bool("invalid", false))),
 		badAttrs:   metric.WithAttributeSet(attribute.NewSet(id, attribute.String("route", ccaas.DecisionQuarantine), attribute.Bool("invalid", true))),

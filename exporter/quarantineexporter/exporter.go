@@ -48,14 +48,11 @@ type quarantineExporter struct {
 
 func newExporter(cfg *Config, set exporter.Settings) (exporter.Logs, error) {
 	q := &quarantineExporter{cfg: cfg, set: set}
-	meter := set.MeterProvider.Meter(metadata.ScopeName)
-	var err error
-	q.stored, err = meter.Int64Counter("consentry.quarantine.records",
-		metric.WithDescription("Records committed to the consent ledger; duplicate=true counts vendor retries of a record stored before."),
-		metric.WithUnit("{record}"))
+	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
 	if err != nil {
 		return nil, err
 	}
+	q.stored = tb.ConsentryQuarantineRecords
 	id := attribute.String("exporter", set.ID.String())
 	q.storedNew = metric.WithAttributeSet(attribute.NewSet(id, attribute.Bool("duplicate", false)))
 	q.storedDups = metric.WithAttributeSet(attribute.NewSet(id, attribute.Bool("duplicate", true)))

@@ -207,3 +207,11 @@ func TestStartNeedsTheLedger(t *testing.T) {
 	stopped := consentledgertest.New()
 	require.ErrorIs(t, exp.Start(ctx, stopped.Host(ledgerID)), consentledger.ErrNotStarted)
 }
+
+// lifecycleHost is the generated lifecycle test's host: a started
+// in-memory consent ledger under consent_ledger.
+func lifecycleHost() component.Host {
+	l := consentledgertest.New()
+	_ = l.Start(context.Background(), componenttest.NewNopHost())
+	return l.Host(ledgerID)
+}

@@ -41,6 +41,23 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// withAPI serves the auditor API on both transports, on free loopback
+// ports, with a custodian token.
+func withAPI(t *testing.T, cfg *Config) (httpAddr, grpcAddr string) {
+	httpAddr, grpcAddr = freeAddr(t), freeAddr(t)
+	h := confighttp.NewDefaultServerConfig()
+	h.NetAddr.Endpoint = httpAddr
+	g := configgrpc.NewDefaultServerConfig()
+	g.NetAddr.Endpoint = grpcAddr
+	cfg.API.HTTP = configoptional.Some(h)
+	cfg.API.GRPC = configoptional.Some(g)
+	cfg.API.SubjectSalt = testSalt
+	cfg.API.Auth = auditapi.AuthConfig{Tokens: []auditapi.TokenConfig{
+		{Identity: "carol", Role: "custodian", SHA256: auditapi.HashToken(custodianToken)},
+	}}
+	return httpAddr, grpcAddr
+}
+
 const (
 	custodianToken = "custodian-token-0123456789"
 	testSalt       = "api-test-salt-0123456789"
@@ -56,17 +73,7 @@ func TestServedAPI(t *testing.T) {
 	cfg := createDefaultConfig()
 	cfg.SQLite.Path = filepath.Join(t.TempDir(), "ledger.db")
 	cfg.Keys = []KeyConfig{{Key: configopaque.String(ledgertest.Key(t))}}
-	httpAddr, grpcAddr := freeAddr(t), freeAddr(t)
-	h := confighttp.NewDefaultServerConfig()
-	h.NetAddr.Endpoint = httpAddr
-	g := configgrpc.NewDefaultServerConfig()
-	g.NetAddr.Endpoint = grpcAddr
-	cfg.API.HTTP = configoptional.Some(h)
-	cfg.API.GRPC = configoptional.Some(g)
-	cfg.API.SubjectSalt = testSalt
-	cfg.API.Auth = auditapi.AuthConfig{Tokens: []auditapi.TokenConfig{
-		{Identity: "carol", Role: "custodian", SHA256: auditapi.HashToken(custodianToken)},
-	}}
+	httpAddr, grpcAddr := withAPI(t, cfg)
 	require.NoError(t, cfg.Validate())
 	require.NoError(t, cfg.API.Validate())
 

@@ -302,21 +302,15 @@ func (e *ledgerExtension) retain(stop <-chan struct{}) {
 }
 
 func (e *ledgerExtension) registerMetrics() error {
-	meter := e.set.MeterProvider.Meter(metadata.ScopeName)
-	rows, err1 := meter.Int64ObservableCounter("consentry.ledger.rows",
-		metric.WithDescription("Chain entries committed by this writer (records, consent records, access log entries, tombstones)."), metric.WithUnit("{row}"))
-	batches, err2 := meter.Int64ObservableCounter("consentry.ledger.commits",
-		metric.WithDescription("Group commits."), metric.WithUnit("{commit}"))
-	dups, err3 := meter.Int64ObservableCounter("consentry.ledger.duplicates",
-		metric.WithDescription("Records and consent records not stored again because their id was already stored."), metric.WithUnit("{record}"))
-	fails, err4 := meter.Int64ObservableCounter("consentry.ledger.commit_failures",
-		metric.WithDescription("Group commits that failed (their callers got a retryable error)."), metric.WithUnit("{commit}"))
-	if err := errors.Join(err1, err2, err3, err4); err != nil {
+	tb, err := metadata.NewTelemetryBuilder(e.set.TelemetrySettings)
+	if err != nil {
 		return err
 	}
+	rows, batches := tb.ConsentryLedgerRows, tb.ConsentryLedgerCommits
+	dups, fails := tb.ConsentryLedgerDuplicates, tb.ConsentryLedgerCommitFailures
 	// Two ledgers in one collector are told apart by the extension id.
 	attrs := metric.WithAttributeSet(attribute.NewSet(attribute.String("extension", e.set.ID.String())))
-	reg, err := meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+	reg, err := tb.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		l, err := e.ledgerOrErr()
 		if err != nil {
 			return nil

@@ -90,10 +90,24 @@ type Server struct {
 	serveErr chan error
 }
 
+// Telemetry is the instruments of the webhook metrics, which each
+// receiver declares in its metadata.yaml (its generated TelemetryBuilder).
+type Telemetry struct {
+	// Requests is consentry.webhook.requests: requests by receiver, route
+	// and HTTP status code.
+	Requests metric.Int64Counter
+	// Duplicates is consentry.webhook.duplicates: events answered as
+	// duplicates of events already accepted.
+	Duplicates metric.Int64Counter
+}
+
 // NewServer prepares a server; Start binds it.
-func NewServer(cfg *Config, set receiver.Settings, next consumer.Logs, routes ...Route) (*Server, error) {
+func NewServer(cfg *Config, set receiver.Settings, tel Telemetry, next consumer.Logs, routes ...Route) (*Server, error) {
 	if next == nil {
 		return nil, errors.New("nil next consumer")
+	}
+	if tel.Requests == nil || tel.Duplicates == nil {
+		return nil, errors.New("webhook: telemetry instruments are required")
 	}
 	obs, err := receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{
 		ReceiverID:             set.ID,
@@ -103,20 +117,7 @@ func NewServer(cfg *Config, set receiver.Settings, next consumer.Logs, routes ..
 	if err != nil {
 		return nil, err
 	}
-	meter := set.MeterProvider.Meter("github.com/consentry/consentry/internal/webhook")
-	requests, err := meter.Int64Counter("consentry.webhook.requests",
-		metric.WithDescription("Webhook requests by receiver, route and HTTP status code."),
-		metric.WithUnit("{request}"))
-	if err != nil {
-		return nil, err
-	}
-	dupes, err := meter.Int64Counter("consentry.webhook.duplicates",
-		metric.WithDescription("Events answered as duplicates of events already accepted (vendor retries)."),
-		metric.WithUnit("{event}"))
-	if err != nil {
-		return nil, err
-	}
-	s := &Server{cfg: cfg, set: set, next: next, obs: obs, requests: requests, dupes: dupes}
+	s := &Server{cfg: cfg, set: set, next: next, obs: obs, requests: tel.Requests, dupes: tel.Duplicates}
 	s.routes = make([]*Route, len(routes))
 	for i := range routes {
 		rt := &routes[i]

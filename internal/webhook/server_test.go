@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
@@ -51,9 +52,19 @@ func newTestServer(t *testing.T, next consumer.Logs, tel *componenttest.Telemetr
 	if len(routes) == 0 {
 		routes = []Route{{Path: "/hook", Name: "hook", Handle: oneEvent}}
 	}
-	s, err := NewServer(&cfg, set, next, routes...)
+	s, err := NewServer(&cfg, set, testTelemetry(t, set), next, routes...)
 	require.NoError(t, err)
 	return s.Handler()
+}
+
+// testTelemetry makes the instruments a receiver's TelemetryBuilder would.
+func testTelemetry(t *testing.T, set receiver.Settings) Telemetry {
+	meter := set.MeterProvider.Meter("test")
+	requests, err := meter.Int64Counter("consentry.webhook.requests")
+	require.NoError(t, err)
+	dupes, err := meter.Int64Counter("consentry.webhook.duplicates")
+	require.NoError(t, err)
+	return Telemetry{Requests: requests, Duplicates: dupes}
 }
 
 func do(h http.Handler, body, contentType, token string) *httptest.ResponseRecorder {
@@ -131,7 +142,8 @@ func TestDedupDisabled(t *testing.T) {
 	cfg := NewDefaultConfig("127.0.0.1:0")
 	cfg.Dedup.Enabled = false
 	sink := new(consumertest.LogsSink)
-	s, err := NewServer(&cfg, receivertest.NewNopSettings(testType), sink, Route{Path: "/hook", Name: "hook", Handle: oneEvent})
+	set := receivertest.NewNopSettings(testType)
+	s, err := NewServer(&cfg, set, testTelemetry(t, set), sink, Route{Path: "/hook", Name: "hook", Handle: oneEvent})
 	require.NoError(t, err)
 	h := s.Handler()
 	do(h, "e1", "application/json", "ok")
@@ -180,8 +192,11 @@ func TestConfigValidate(t *testing.T) {
 
 func TestNilConsumer(t *testing.T) {
 	cfg := NewDefaultConfig("localhost:1")
-	_, err := NewServer(&cfg, receivertest.NewNopSettings(testType), nil)
+	set := receivertest.NewNopSettings(testType)
+	_, err := NewServer(&cfg, set, testTelemetry(t, set), nil)
 	assert.Error(t, err)
+	_, err = NewServer(&cfg, set, Telemetry{}, consumertest.NewNop())
+	assert.ErrorContains(t, err, "telemetry instruments are required")
 }
 
 func TestDecodeObjects(t *testing.T) {

@@ -36,7 +36,7 @@ type consentProcessor struct {
 }
 
 func newConsentProcessor(cfg *Config, set processor.Settings) (*consentProcessor, error) {
-	tel, err := newTelemetry(set.MeterProvider, set.ID.String(), cfg.Metrics.TenantAttribute)
+	tel, err := newTelemetry(set.TelemetrySettings, set.ID.String(), cfg.Metrics.TenantAttribute)
 	if err != nil {
 		return nil, err
 	}

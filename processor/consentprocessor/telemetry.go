@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
@@ -78,40 +79,17 @@ func decisionIndex(d *policy.Decision) int {
 	return 1
 }
 
-func newTelemetry(mp metric.MeterProvider, processorID string, tenantAttribute bool) (*telemetry, error) {
-	meter := mp.Meter(metadata.ScopeName)
+func newTelemetry(set component.TelemetrySettings, processorID string, tenantAttribute bool) (*telemetry, error) {
+	tb, err := metadata.NewTelemetryBuilder(set)
+	if err != nil {
+		return nil, err
+	}
 	t := &telemetry{processor: processorID, tenantAttribute: tenantAttribute, cells: map[cellKey]*counters{}}
-	records, err := meter.Int64ObservableCounter("consentry.consent.records",
-		metric.WithDescription("Records decided, by decision, consent status, vendor and tenant."),
-		metric.WithUnit("{record}"))
-	if err != nil {
-		return nil, err
-	}
-	reasons, err := meter.Int64ObservableCounter("consentry.consent.reasons",
-		metric.WithDescription("Reason codes given, by reason, decision, vendor and tenant (a record counts once per reason)."),
-		metric.WithUnit("{record}"))
-	if err != nil {
-		return nil, err
-	}
-	lookups, err := meter.Int64ObservableCounter("consentry.consent.store.lookups",
-		metric.WithDescription("Consent store lookups, by result: hit and negative_hit (served by the cache), miss (read from the store), error."),
-		metric.WithUnit("{lookup}"))
-	if err != nil {
-		return nil, err
-	}
-	writes, err := meter.Int64ObservableCounter("consentry.consent.store.writes",
-		metric.WithDescription("Consent records written to the store, by result (ok, error)."),
-		metric.WithUnit("{record}"))
-	if err != nil {
-		return nil, err
-	}
-	if t.reloads, err = meter.Int64Counter("consentry.consent.policy.reloads",
-		metric.WithDescription("Policy file reloads, by result (ok, error)."),
-		metric.WithUnit("{reload}")); err != nil {
-		return nil, err
-	}
+	records, reasons := tb.ConsentryConsentRecords, tb.ConsentryConsentReasons
+	lookups, writes := tb.ConsentryConsentStoreLookups, tb.ConsentryConsentStoreWrites
+	t.reloads = tb.ConsentryConsentPolicyReloads
 	t.reloadOpts = [2]metric.MeasurementOption{t.resultOption("ok"), t.resultOption("error")}
-	t.reg, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+	t.reg, err = tb.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		t.observe(o, records, reasons, lookups, writes)
 		return nil
 	}, records, reasons, lookups, writes)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/consentry/consentry/internal/signature"
 	"github.com/consentry/consentry/internal/webhook"
+	"github.com/consentry/consentry/receiver/genesysreceiver/internal/metadata"
 )
 
 // Routes.
@@ -60,7 +61,12 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*genes
 		}
 	}
 
-	server, err := webhook.NewServer(&cfg.Config, set, next,
+	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	tel := webhook.Telemetry{Requests: tb.ConsentryWebhookRequests, Duplicates: tb.ConsentryWebhookDuplicates}
+	server, err := webhook.NewServer(&cfg.Config, set, tel, next,
 		webhook.Route{Path: PathEventBridge, Name: routeEventBridge, Handle: r.handleEventBridge},
 		webhook.Route{Path: PathNotifications, Name: routeNotifications, Handle: r.handleNotifications},
 		webhook.Route{Path: PathOpenMessaging, Name: routeOpenMessaging, Handle: r.handleOpenMessaging},

@@ -11,6 +11,7 @@ import (
 
 	"github.com/consentry/consentry/internal/signature"
 	"github.com/consentry/consentry/internal/webhook"
+	"github.com/consentry/consentry/receiver/segmentreceiver/internal/metadata"
 )
 
 // Routes and headers.
@@ -97,7 +98,12 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*segme
 			})
 		}
 	}
-	server, err := webhook.NewServer(&cfg.Config, set, next, routes...)
+	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	tel := webhook.Telemetry{Requests: tb.ConsentryWebhookRequests, Duplicates: tb.ConsentryWebhookDuplicates}
+	server, err := webhook.NewServer(&cfg.Config, set, tel, next, routes...)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/consentry/consentry/internal/signature"
 	"github.com/consentry/consentry/internal/webhook"
+	"github.com/consentry/consentry/receiver/talkdeskreceiver/internal/metadata"
 )
 
 // Routes.
@@ -69,7 +70,12 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*talkd
 		}
 	}
 
-	server, err := webhook.NewServer(&cfg.Config, set, next,
+	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	tel := webhook.Telemetry{Requests: tb.ConsentryWebhookRequests, Duplicates: tb.ConsentryWebhookDuplicates}
+	server, err := webhook.NewServer(&cfg.Config, set, tel, next,
 		webhook.Route{Path: PathWebhook, Name: routeWebhook, Handle: r.handleWebhook},
 		webhook.Route{Path: PathEvents, Name: routeEvents, Handle: r.handleEvents},
 		webhook.Route{Path: PathDigitalConnect, Name: routeDigitalConnect, Handle: r.handleDigitalConnect},

@@ -12,6 +12,7 @@ import (
 
 	"github.com/consentry/consentry/internal/ccaas"
 	"github.com/consentry/consentry/internal/webhook"
+	"github.com/consentry/consentry/receiver/twilioreceiver/internal/metadata"
 )
 
 // Routes.
@@ -68,8 +69,13 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*twili
 	}
 	r.verifier = newVerifier(publicURL, accounts)
 
+	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	tel := webhook.Telemetry{Requests: tb.ConsentryWebhookRequests, Duplicates: tb.ConsentryWebhookDuplicates}
 	form := []string{webhook.ContentTypeForm}
-	server, err := webhook.NewServer(&cfg.Config, set, next,
+	server, err := webhook.NewServer(&cfg.Config, set, tel, next,
 		webhook.Route{Path: PathEventStreams, Name: routeEventStreams, ContentTypes: jsonTypes, Handle: r.handleEventStreams},
 		webhook.Route{Path: PathVoiceStatus, Name: routeVoiceStatus, ContentTypes: form, Handle: r.formRoute(routeVoiceStatus), Respond: respondEmpty},
 		webhook.Route{Path: PathVoiceRecording, Name: routeVoiceRecording, ContentTypes: form, Handle: r.formRoute(routeVoiceRecording), Respond: respondEmpty},
