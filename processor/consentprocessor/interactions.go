@@ -2,6 +2,7 @@ package consentprocessor
 
 import (
 	"hash/maphash"
+	"slices"
 	"sync"
 	"time"
 )
@@ -113,8 +114,11 @@ func (m *interactionMemory) observe(k interactionKey, subject *string, loc place
 	}
 	if !loc.empty() {
 		e.country, e.region, e.source = *loc.country, *loc.region, *loc.source
-		// The view's hints reuse a buffer: keep a copy.
-		e.hints = append(e.hints[:0:0], *loc.hints...)
+		// The view's hints reuse a buffer: keep a copy (unless the entry
+		// already holds the same, as it does for every later record).
+		if !slices.Equal(e.hints, *loc.hints) {
+			e.hints = append(e.hints[:0:0], *loc.hints...)
+		}
 	}
 	e.expires = now + m.ttl
 	return filled
