@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -328,4 +329,48 @@ consent_sources:`)
 	}
 	_, err := Compile(parse(t, edit(t, "    id: hotline\n    sensitive: true", "    id: hotline\n    sensitive: true\n    art9_condition: because")))
 	assert.ErrorContains(t, err, "is not an Art. 9(2) condition")
+}
+
+// TestUnreadableSignalsNeverForward: a consent signal that could not be
+// fully read quarantines the record even where nothing needs consent: a
+// non-boolean Segment category (not a refusal), a signal the receiver could
+// not copy, a malformed TC, GPP or US Privacy string, a GPP section of an
+// unknown version.
+func TestUnreadableSignalsNeverForward(t *testing.T) {
+	p := compile(t, basePolicy)
+	us, _ := iabGPPVectors(t)
+	var usca string
+	for _, v := range us {
+		if v.Name == "usca/did_not_opt_out" {
+			usca = v.GPP
+		}
+	}
+	usca2 := strings.Replace(usca, "~B", "~C", 1) // version 2 of usca does not exist (yet)
+	for name, attrs := range map[string]map[string]any{
+		"category yes":      {"ccaas.consent.category.Analytics": "yes", "ccaas.consent.category.Stats": true},
+		"category number":   {"ccaas.consent.category.Analytics": int64(1), "ccaas.consent.category.Stats": true},
+		"unreadable gpp":    {"ccaas.consent.unreadable": []any{"gpp"}},
+		"unreadable signal": {"ccaas.consent.unreadable": []any{"signal:recording"}},
+		"bad tcf":           {"ccaas.consent.tcf": "CO!nope"},
+		"bad gpp":           {"ccaas.consent.gpp": "DBABLA~"},
+		"usca version 2":    {"ccaas.consent.gpp": usca2},
+		"bad usp":           {"ccaas.consent.usp": "1YXN"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			views := []*View{view("segment", "shop", "ccaas.analytics.track", attrs)}
+			if !strings.HasPrefix(name, "category") { // categories a vendor's source does not map are ignored
+				views = append(views, view("genesys", "org", "ccaas.interaction.started", attrs)) // nothing needs consent
+			}
+			for _, v := range views {
+				d := eval(p, v)
+				assert.False(t, d.Forward, "%s: %v", v.EventName, d.Reasons)
+				assert.True(t, has(d, ReasonSignalMalformed), d.Reasons)
+				assert.False(t, has(d, ReasonConsentDenied), "a consent that cannot be read is not a refusal: %v", d.Reasons)
+			}
+		})
+	}
+	d := eval(p, view("segment", "shop", "ccaas.analytics.track", map[string]any{"ccaas.consent.category.Analytics": "yes", "ccaas.consent.category.Stats": true}))
+	assert.Contains(t, d.Evidence, "category:Analytics=malformed")
+	d = eval(p, view("genesys", "org", "ccaas.interaction.started", map[string]any{"ccaas.consent.unreadable": []any{"gpp", "category:X"}}))
+	assert.Equal(t, []string{"gpp=unreadable", "category:X=unreadable"}, d.Evidence)
 }
