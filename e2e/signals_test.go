@@ -89,56 +89,15 @@ receivers:
         write_keys: ["` + signalsWriteKey + `"]
 `
 
-// signalsConfig: the receivers, the consent processor and the router,
-// with an in-memory consent store, to a forward and a quarantine sink.
-const signalsConfig = `
+// signalsConfig: the receivers, the consent processor and the router to a
+// forward sink; quarantined records go to a second sink, or, when
+// {{.Ledger}} is set, to the consent ledger, which is then also the consent
+// store and serves the auditor API for recording consent.
+var signalsConfig = `
 extensions:
   health_check:
     endpoint: 127.0.0.1:{{.Ports.health}}
-` + signalsReceivers + `
-processors:
-  consent:
-    policy_file: {{.Policy}}
-connectors:
-  consent_router:
-    forward: [logs/forward]
-    quarantine: [logs/quarantine]
-exporters:
-  otlp_http/forward:
-    endpoint: {{.Forward}}
-    compression: none
-    sending_queue: {enabled: false}
-    retry_on_failure: {enabled: false}
-  otlp_http/quarantine:
-    endpoint: {{.Quarantine}}
-    compression: none
-    sending_queue: {enabled: false}
-    retry_on_failure: {enabled: false}
-service:
-  extensions: [health_check]
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    logs/in:
-      receivers: [genesys, segment]
-      processors: [consent]
-      exporters: [consent_router]
-    logs/forward:
-      receivers: [consent_router]
-      exporters: [otlp_http/forward]
-    logs/quarantine:
-      receivers: [consent_router]
-      exporters: [otlp_http/quarantine]
-`
-
-// signalsLedgerConfig: the same with the consent ledger as the consent
-// store and quarantine, and the auditor API for recording consent.
-func signalsLedgerConfig() string {
-	return fmt.Sprintf(`
-extensions:
-  health_check:
-    endpoint: 127.0.0.1:{{.Ports.health}}
+{{- if .Ledger}}
   consent_ledger:
 {{.Ledger}}
     api:
@@ -146,31 +105,44 @@ extensions:
         endpoint: 127.0.0.1:{{.Ports.otlp}}
       auth:
         tokens:
-          - {identity: alice, role: auditor, sha256: %s}
-          - {identity: carol, role: custodian, sha256: %s}
+          - {identity: alice, role: auditor, sha256: ` + hashToken(auditorToken) + `}
+          - {identity: carol, role: custodian, sha256: ` + hashToken(custodianToken) + `}
     keys:
       - id: e2e
         key: ${env:E2E_LEDGER_KEY}
-`, hashToken(auditorToken), hashToken(custodianToken)) + signalsReceivers + `
+{{- end}}
+` + signalsReceivers + `
 processors:
   consent:
     policy_file: {{.Policy}}
+{{- if .Ledger}}
     ledger: consent_ledger
+{{- end}}
 connectors:
   consent_router:
     forward: [logs/forward]
     quarantine: [logs/quarantine]
+{{- if .Ledger}}
     ledger: consent_ledger
+{{- end}}
 exporters:
   otlp_http/forward:
     endpoint: {{.Forward}}
     compression: none
     sending_queue: {enabled: false}
     retry_on_failure: {enabled: false}
+{{- if .Ledger}}
   quarantine:
     ledger: consent_ledger
+{{- else}}
+  otlp_http/quarantine:
+    endpoint: {{.Quarantine}}
+    compression: none
+    sending_queue: {enabled: false}
+    retry_on_failure: {enabled: false}
+{{- end}}
 service:
-  extensions: [health_check, consent_ledger]
+  extensions: [health_check{{if .Ledger}}, consent_ledger{{end}}]
   telemetry:
     metrics:
       level: none
@@ -184,9 +156,8 @@ service:
       exporters: [otlp_http/forward]
     logs/quarantine:
       receivers: [consent_router]
-      exporters: [quarantine]
+      exporters: [{{if .Ledger}}quarantine{{else}}otlp_http/quarantine{{end}}]
 `
-}
 
 func writeSignalsPolicy(t *testing.T) string {
 	t.Helper()
@@ -275,7 +246,7 @@ func reasonsOf(lr plog.LogRecord) []string {
 // flow.
 func TestGPPStateOptOutQuarantinesThirdPartyEvents(t *testing.T) {
 	fwd, q := newSink(t), newSink(t)
-	c := startCollector(t, signalsConfig, map[string]any{"Forward": fwd.url, "Quarantine": q.url, "Policy": writeSignalsPolicy(t)})
+	c := startCollector(t, signalsConfig, map[string]any{"Forward": fwd.url, "Quarantine": q.url, "Policy": writeSignalsPolicy(t), "Ledger": ""})
 	sinks := map[string]*sink{"forward": fwd, "quarantine": q}
 	now := time.Now()
 	for i, tc := range []struct {
@@ -323,7 +294,7 @@ func genesysEvent(detailType, topic string, body map[string]any, at time.Time) m
 // played 45 s in does not count, and the recording stays quarantined.
 func TestLateNoticeDoesNotCount(t *testing.T) {
 	fwd, q := newSink(t), newSink(t)
-	c := startCollector(t, signalsConfig, map[string]any{"Forward": fwd.url, "Quarantine": q.url, "Policy": writeSignalsPolicy(t)})
+	c := startCollector(t, signalsConfig, map[string]any{"Forward": fwd.url, "Quarantine": q.url, "Policy": writeSignalsPolicy(t), "Ledger": ""})
 	sinks := map[string]*sink{"forward": fwd, "quarantine": q}
 	start := time.Now().Add(-time.Minute)
 	for _, tc := range []struct {
@@ -426,7 +397,7 @@ func recordConsent(t *testing.T, api string, body map[string]any) {
 func TestConsentThroughTheAPIAfterSignals(t *testing.T) {
 	fwd := newSink(t)
 	b := sqliteBackend(t)
-	c := startCollector(t, signalsLedgerConfig(), map[string]any{"Forward": fwd.url, "Policy": writeSignalsPolicy(t), "Ledger": b.block}, ledgerEnv...)
+	c := startCollector(t, signalsConfig, map[string]any{"Forward": fwd.url, "Policy": writeSignalsPolicy(t), "Ledger": b.block}, ledgerEnv...)
 	api := c.url("otlp", "")
 	gpc := map[string]string{"Sec-GPC": "1"}
 	forwarded := func(id string) (plog.LogRecord, bool) {
