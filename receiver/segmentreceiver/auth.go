@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/consentry/consentry/internal/ccaas"
 	"github.com/consentry/consentry/internal/signature"
 	"github.com/consentry/consentry/internal/webhook"
 )
@@ -121,7 +122,9 @@ func isArray(body []byte) bool {
 // firstElement returns the exact bytes of the first element of a JSON array
 // of objects: what Segment signs for a batch (it sends compact JSON, so the
 // bytes of the element are its JSON.stringify). It only delimits the
-// element; the body is parsed in full afterwards.
+// element; the body is parsed in full afterwards. Brackets must pair up
+// (`[{]` is not an element), and nesting deeper than the JSON parser allows
+// is refused here already.
 func firstElement(body []byte) ([]byte, bool) {
 	i := skipSpace(body, 0)
 	if i >= len(body) || body[i] != '[' {
@@ -131,6 +134,7 @@ func firstElement(body []byte) ([]byte, bool) {
 	if start >= len(body) || body[start] != '{' {
 		return nil, false
 	}
+	var open [ccaas.MaxJSONDepth]byte // the closing bracket each open one needs
 	depth, inStr, esc := 0, false, false
 	for j := start; j < len(body); j++ {
 		c := body[j]
@@ -149,8 +153,15 @@ func firstElement(body []byte) ([]byte, bool) {
 		case '"':
 			inStr = true
 		case '{', '[':
+			if depth == len(open) {
+				return nil, false
+			}
+			open[depth] = c + 2 // '{'+2 == '}', '['+2 == ']'
 			depth++
 		case '}', ']':
+			if depth == 0 || open[depth-1] != c {
+				return nil, false
+			}
 			depth--
 			if depth == 0 {
 				return body[start : j+1], true

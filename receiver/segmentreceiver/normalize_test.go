@@ -327,3 +327,16 @@ func TestMergeBatchContext(t *testing.T) {
 	assert.Equal(t, "2024-05-02T10:00:01Z", tb.events[0]["sentAt"], "the batch's sentAt")
 	assert.Equal(t, "2024-05-02T10:00:00Z", tb.events[1]["sentAt"], "the event's own")
 }
+
+// TestFirstElementMismatchedBracket: the delimiter refuses brackets that do
+// not pair up (`[{]` was a saved fuzz crasher: it returned `{]`), so what
+// the signature is checked over is always one well-formed object.
+func TestFirstElementMismatchedBracket(t *testing.T) {
+	for _, body := range []string{`[{]`, `[{]}`, `[{"a":[}]`, `[{"a":{]}]`, `[{"a":[1}]]`, `[{]]]`} {
+		got, ok := firstElement([]byte(body))
+		assert.False(t, ok, "%s gave %q", body, got)
+	}
+	got, ok := firstElement([]byte(`[{"a":[{"b":"]}"}]},{}]`))
+	assert.True(t, ok)
+	assert.Equal(t, `{"a":[{"b":"]}"}]}`, string(got))
+}
