@@ -14,6 +14,12 @@ import (
 // (nested AnyValue depth 100), and no vendor payload comes close.
 const MaxJSONDepth = 64
 
+// MaxJSONKeys bounds the keys of one JSON object. Vendor objects have a few
+// hundred at most; the bound keeps the cost of a hostile body (65,000
+// properties fit in 1 MiB) predictable, and a body above it is refused
+// with 400 and a message that names the bound.
+const MaxJSONKeys = 10000
+
 // DecodeJSON parses one JSON value (object or array, or a scalar) keeping
 // numbers exact (json.Number), with the values encoding/json would give for
 // `any` with UseNumber. Trailing data after the value is an error, and so is
@@ -64,13 +70,32 @@ func PutValue(dst pcommon.Value, v any) {
 	}
 }
 
-// PutMap copies a decoded JSON object into dst.
+// PutMap copies a decoded JSON object into dst, in time linear in its keys
+// (pcommon.Map.PutEmpty looks for an existing key first, so adding keys one
+// by one costs quadratic time on wide objects).
 func PutMap(dst pcommon.Map, m map[string]any) {
-	dst.EnsureCapacity(len(m))
-	for k, v := range m {
-		PutValue(dst.PutEmpty(k), v)
+	if len(m) <= smallMap || dst.Len() > 0 {
+		dst.EnsureCapacity(dst.Len() + len(m))
+		for k, v := range m {
+			PutValue(dst.PutEmpty(k), v)
+		}
+		return
+	}
+	// The keys of a Go map are distinct: lay them out in one pass, then
+	// fill each value in place.
+	keys := make(map[string]any, len(m))
+	for k := range m {
+		keys[k] = nil
+	}
+	_ = dst.FromRaw(keys) // nil values cannot fail
+	for k, v := range dst.All() {
+		PutValue(v, m[k])
 	}
 }
+
+// smallMap is the size below which adding keys one by one is cheaper than
+// laying them out first.
+const smallMap = 32
 
 // Get walks a decoded JSON object along path and returns what is there (nil
 // when any step is missing or not an object).

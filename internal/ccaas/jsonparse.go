@@ -91,7 +91,10 @@ func (p *jsonParser) object() (any, error) {
 		p.depth--
 		return m, nil
 	}
-	for {
+	for keys := 1; ; keys++ {
+		if keys > MaxJSONKeys {
+			return nil, p.errorf("an object has more than %d keys", MaxJSONKeys)
+		}
 		p.skipSpace()
 		if p.i >= len(p.b) {
 			return nil, errJSONEnd

@@ -592,12 +592,13 @@ func (n *normalizer) snapshot(attrs pcommon.Map, keyer *subject.Keyer, conv map[
 				attrs.PutBool(ccaas.AttrRecordingSecurePause, sp)
 			}
 			if rs := ccaas.Obj(leg, "recordersState"); rs != nil {
-				m := attrs.PutEmptyMap(ccaas.AttrRecordingRecordersState)
+				states := make(map[string]any, len(rs))
 				for k, v := range rs {
 					if s, ok := v.(string); ok {
-						m.PutStr(k, ccaas.Lower(s))
+						states[k] = ccaas.Lower(s)
 					}
 				}
+				ccaas.PutMap(attrs.PutEmptyMap(ccaas.AttrRecordingRecordersState), states)
 			}
 		}
 		break

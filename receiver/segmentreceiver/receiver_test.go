@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -651,4 +652,30 @@ func TestBatchHeaderAuthorizationBearer(t *testing.T) {
 	resp, out = h.send(PathWebhook, arr, map[string]string{"Authorization": "Bearer nope"})
 	require.Equal(t, http.StatusUnauthorized, resp.StatusCode, out)
 	assert.Equal(t, 3, h.sink.LogRecordCount())
+}
+
+// TestWideObjectRefusedWith400: an event whose properties have more keys
+// than one JSON object may hold (ccaas.MaxJSONKeys) is refused with 400
+// and a message naming the bound, through the public write key too; one
+// at the bound is accepted.
+func TestWideObjectRefusedWith400(t *testing.T) {
+	h := startReceiver(t, testConfig(), new(consumertest.LogsSink))
+	body := func(keys int) []byte {
+		var b strings.Builder
+		b.WriteString(`{"type":"track","event":"wide","anonymousId":"a1","properties":{`)
+		for i := range keys {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `"p%d":%d`, i, i)
+		}
+		b.WriteString(`}}`)
+		return []byte(b.String())
+	}
+	resp, msg := h.send("/v1/track", body(ccaas.MaxJSONKeys+1), basic(testWriteKey))
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode, msg)
+	assert.Contains(t, msg, fmt.Sprintf("more than %d keys", ccaas.MaxJSONKeys))
+	resp, msg = h.send("/v1/track", body(ccaas.MaxJSONKeys), basic(testWriteKey))
+	assert.Equal(t, http.StatusOK, resp.StatusCode, msg)
+	assert.Equal(t, 1, h.sink.LogRecordCount())
 }
