@@ -4,11 +4,15 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/url"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/consentry/consentry/internal/ccaas"
 )
 
 // maxFormParams bounds the parameters of one callback. Twilio sends a few
@@ -28,8 +32,16 @@ type errForm string
 
 func (e errForm) Error() string { return string(e) }
 
+// repeatable names the parameters Twilio sends more than once in one
+// callback: Conversations lists each address of a group conversation in
+// MessagingBinding.Address. Any other name sent twice is refused: Twilio
+// never does it, and since its signing string has no separators, a
+// repeated pair signs exactly like a single one.
+var repeatable = map[string]bool{"MessagingBinding.Address": true}
+
 // parseForm decodes a form body. Unlike url.ParseQuery it keeps the order of
-// parameters and refuses (rather than drops) a malformed escape.
+// parameters and refuses (rather than drops) a malformed escape, a name
+// sent twice that Twilio never repeats, and a repeated name and value.
 func parseForm(body []byte) (*form, error) {
 	s := string(body)
 	f := &form{params: make([]param, 0, strings.Count(s, "&")+1)}
@@ -53,7 +65,24 @@ func parseForm(body []byte) (*form, error) {
 		}
 		f.params = append(f.params, param{key, val})
 	}
-	return f, nil
+	return f, f.checkRepeats()
+}
+
+// checkRepeats refuses repeated names, except those Twilio repeats, and
+// repeated pairs.
+func (f *form) checkRepeats() error {
+	if len(f.params) < 2 {
+		return nil
+	}
+	sorted := slices.Clone(f.params)
+	sortParams(sorted)
+	for i := 1; i < len(sorted); i++ {
+		p, prev := sorted[i], sorted[i-1]
+		if p.key == prev.key && (p.value == prev.value || !repeatable[p.key]) {
+			return errForm("parameter " + strconv.Quote(strings.ToValidUTF8(p.key, "\uFFFD")) + " is sent more than once, which Twilio never does")
+		}
+	}
+	return nil
 }
 
 // unescape decodes one form component; most need no decoding, and those
@@ -99,28 +128,29 @@ func (f *form) canonical() []byte {
 	return out
 }
 
-// digest is a short stable hash of the parameters (in canonical order)
-// without the named one: it tells a retry of a callback (same parameters)
-// from a new one. skip names a parameter that changes between retries
-// (Conversations' RetryCount).
-func (f *form) digest(skip string) string {
-	sorted := make([]param, 0, len(f.params))
-	for _, p := range f.params {
-		if p.key != skip {
-			sorted = append(sorted, p)
-		}
+// signedID is the event id of a form callback: kind and a hash of exactly
+// what Twilio signed (every name and value, sorted), so that one signature
+// can never become two events. Twilio's signing string concatenates names
+// and values without separators, so a parse of the same signed bytes with
+// a boundary moved (RecordingStatus=completed as RecordingStatusc=ompleted)
+// has the same id, and is a duplicate of the original, whatever it seems to
+// say. withoutRetries leaves out the retry counter of Conversations
+// webhooks (RetryCount followed by its digits, found in the signed bytes
+// themselves, not in the parse), so that a retry is a duplicate too.
+func (f *form) signedID(kind string, withoutRetries bool) string {
+	signed := f.canonical()
+	if withoutRetries {
+		signed = retryCount.ReplaceAll(signed, nil)
 	}
-	sortParams(sorted)
 	h := sha256.New()
-	for _, p := range sorted {
-		// NUL separators: unlike Twilio's signing string, unambiguous.
-		h.Write([]byte(p.key))
-		h.Write([]byte{0})
-		h.Write([]byte(p.value))
-		h.Write([]byte{0})
-	}
-	return hex.EncodeToString(h.Sum(nil)[:16])
+	h.Write([]byte(kind))
+	h.Write([]byte{0})
+	h.Write(signed)
+	return kind + ":" + hex.EncodeToString(h.Sum(nil)[:16])
 }
+
+// retryCount is Conversations' retry counter in a signing string.
+var retryCount = regexp.MustCompile(`RetryCount[0-9]+`)
 
 // sortParams orders parameters by name, then value, byte-wise.
 func sortParams(ps []param) {
@@ -136,30 +166,19 @@ func sortParams(ps []param) {
 // strings for a parameter sent several times, in the order received.
 // Invalid UTF-8 is replaced, as encoding/json does for JSON bodies.
 func (f *form) putBody(m pcommon.Map) {
-	m.EnsureCapacity(len(f.params))
-	for i, p := range f.params {
-		key := validUTF8(p.key)
-		if _, seen := m.Get(key); seen {
-			continue
-		}
-		n := 0
-		for _, q := range f.params[i:] {
-			if q.key == p.key {
-				n++
-			}
-		}
-		if n == 1 {
-			m.PutStr(key, validUTF8(p.value))
-			continue
-		}
-		s := m.PutEmptySlice(key)
-		s.EnsureCapacity(n)
-		for _, q := range f.params[i:] {
-			if q.key == p.key {
-				s.AppendEmpty().SetStr(validUTF8(q.value))
-			}
+	raw := make(map[string]any, len(f.params))
+	for _, p := range f.params {
+		key, val := validUTF8(p.key), validUTF8(p.value)
+		switch prev := raw[key].(type) {
+		case nil:
+			raw[key] = val
+		case string:
+			raw[key] = []any{prev, val}
+		case []any:
+			raw[key] = append(prev, val)
 		}
 	}
+	ccaas.PutMap(m, raw)
 }
 
 func validUTF8(s string) string {

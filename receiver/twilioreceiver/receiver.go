@@ -3,6 +3,7 @@ package twilioreceiver
 import (
 	"context"
 	"net/http"
+	"regexp"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -208,6 +209,13 @@ func (r *twilioReceiver) formRoute(route string) func(*webhook.Request) (plog.Lo
 
 // callback turns one form-encoded callback into a record.
 func (n *normalizer) callback(route string, f *form, cred *account, received time.Time) (plog.Logs, error) {
+	if cred != nil && f.get("AccountSid") == "" {
+		// Every Twilio callback names its account. Without it the tenant
+		// would be the signing account's, not the subaccount the event
+		// belongs to: a signed callback replayed with its AccountSid
+		// garbled would become an event of another tenant.
+		return plog.Logs{}, webhook.Malformed("a Twilio callback names its AccountSid")
+	}
 	tenant, err := tenantFor(cred, f.get("AccountSid"))
 	if err != nil {
 		return plog.Logs{}, err
@@ -229,7 +237,7 @@ func (n *normalizer) callback(route string, f *form, cred *account, received tim
 		status := ccaas.Lower(f.get("CallStatus"))
 		ev = n.voiceStatus(attrs, k, f)
 		eventType = joinType("voice.status", status)
-		id = "voice:" + f.get("CallSid") + ":" + status + ":" + firstNonEmpty(f.get("SequenceNumber"), f.digest(""))
+		id = f.signedID("voice", false)
 	case routeVoiceRecording:
 		if f.get("RecordingSid") == "" && f.get("CallSid") == "" {
 			return plog.Logs{}, webhook.Malformed("a recording status callback needs a RecordingSid or CallSid")
@@ -237,16 +245,15 @@ func (n *normalizer) callback(route string, f *form, cred *account, received tim
 		status := ccaas.Lower(f.get("RecordingStatus"))
 		ev = n.recording(attrs, k, f)
 		eventType = joinType("voice.recording", status)
-		id = "recording:" + firstNonEmpty(f.get("RecordingSid"), f.get("CallSid")) + ":" + status + ":" + f.digest("")
+		id = f.signedID("recording", false)
 	case routeTaskRouter:
 		eventType = f.get("EventType")
 		if eventType == "" {
 			return plog.Logs{}, webhook.Malformed("a TaskRouter event callback needs an EventType")
 		}
 		ev = n.taskRouter(attrs, k, f, eventType)
-		id = f.get("Sid")
-		if id == "" {
-			id = "taskrouter:" + eventType + ":" + f.get("ResourceSid") + ":" + firstNonEmpty(f.get("TimestampMs"), f.get("Timestamp"), f.digest(""))
+		if id, err = taskRouterID(f); err != nil {
+			return plog.Logs{}, err
 		}
 	case routeMessaging, routeMessageStatus:
 		sid := messageSid(f)
@@ -256,10 +263,9 @@ func (n *normalizer) callback(route string, f *form, cred *account, received tim
 		status := messageStatus(f)
 		inbound := isInboundMessage(f) || route == routeMessaging && status == ""
 		ev = n.message(attrs, k, f, inbound, status)
+		eventType, id = joinType("messaging.status", status), f.signedID("messaging", false)
 		if inbound {
-			eventType, id = "messaging.inbound", "messaging:"+sid+":received"
-		} else {
-			eventType, id = joinType("messaging.status", status), "messaging:"+sid+":"+firstNonEmpty(status, f.digest(""))
+			eventType = "messaging.inbound"
 		}
 	case routeConference:
 		conf := f.get("ConferenceSid")
@@ -269,7 +275,7 @@ func (n *normalizer) callback(route string, f *form, cred *account, received tim
 		ev = n.conference(attrs, f)
 		cb := ccaas.Lower(f.get("StatusCallbackEvent"))
 		eventType = joinType("voice.conference", cb)
-		id = "conference:" + conf + ":" + cb + ":" + firstNonEmpty(f.get("SequenceNumber"), f.digest(""))
+		id = f.signedID("conference", false)
 	case routeTranscription:
 		var err error
 		if ev, eventType, id, err = n.transcription(attrs, k, f); err != nil {
@@ -283,11 +289,33 @@ func (n *normalizer) callback(route string, f *form, cred *account, received tim
 		ev = n.conversation(attrs, k, f, eventType)
 		// RetryCount is the only parameter that changes when Twilio
 		// retries a Conversations webhook.
-		id = "conversations:" + eventType + ":" + firstNonEmpty(f.get("MessageSid"), f.get("ParticipantSid"), f.get("ConversationSid")) + ":" + f.digest("RetryCount")
+		id = f.signedID("conversations", true)
 	}
 	setCommon(lr, route, id, eventType, ev, received)
 	return b.Logs(), nil
 }
+
+// taskRouterID is the event id of a TaskRouter callback: the event's Sid
+// (EV…), which Event Streams uses as the CloudEvent id too, so that the
+// same event delivered through both is stored once; without one, the hash
+// of what was signed. A Sid that is not well formed, or a signing string
+// that holds an event Sid the parse does not give, is refused: a replay
+// with a boundary moved around the Sid must not become a second event.
+func taskRouterID(f *form) (string, error) {
+	sid := f.get("Sid")
+	switch {
+	case eventSid.MatchString(sid):
+		return sid, nil
+	case sid != "" || signedEventSid.Match(f.canonical()):
+		return "", webhook.Malformed("a TaskRouter callback's Sid is not an event Sid (EV and 32 hex digits)")
+	}
+	return f.signedID("taskrouter", false), nil
+}
+
+var (
+	eventSid       = regexp.MustCompile(`^EV[0-9a-f]{32}$`)
+	signedEventSid = regexp.MustCompile(`SidEV[0-9a-f]{32}`)
+)
 
 // joinType names a classic callback's event type: the callback kind and the
 // status it reports.

@@ -120,18 +120,21 @@ func TestTwilioGoSignatures(t *testing.T) {
 	})
 }
 
-// Repeated parameter names: Twilio's Node.js library (which Twilio keeps in
+// Repeated parameter names (Conversations' MessagingBinding.Address, the
+// one name Twilio repeats): Twilio's Node.js library (which Twilio keeps in
 // step with its back end) signs each distinct value in sorted order.
+// Names Twilio never repeats are refused (TestFormCallbackRepeatedParameterNames).
 func TestRepeatedParameters(t *testing.T) {
 	h := startReceiver(t, testConfig(), new(consumertest.LogsSink))
-	body := []byte("AccountSid=" + testAccount + "&CallSid=CA1&CallStatus=ringing&Tag=b&Tag=a&Tag=b")
+	body := []byte("AccountSid=" + testAccount + "&ConversationSid=CH1&EventType=onConversationAdd&RetryCount=0" +
+		"&MessagingBinding.Address=%2B18550000002&MessagingBinding.Address=%2B18550000001")
 	form := mustQuery(t, body)
-	sig := referenceSignature(testToken, testPublic+PathVoiceStatus, form)
-	resp, out := h.post(PathVoiceStatus, formType, body, map[string]string{HeaderSignature: sig})
+	sig := referenceSignature(testToken, testPublic+PathConversations, form)
+	resp, out := h.post(PathConversations, formType, body, map[string]string{HeaderSignature: sig})
 	require.Equal(t, http.StatusOK, resp.StatusCode, out)
-	tags, ok := records(h.sink.AllLogs()[0])[0].Body().Map().Get("Tag")
+	addrs, ok := records(h.sink.AllLogs()[0])[0].Body().Map().Get("MessagingBinding.Address")
 	require.True(t, ok)
-	assert.Equal(t, []any{"b", "a", "b"}, tags.Slice().AsRaw(), "the body keeps every value in order")
+	assert.Equal(t, []any{"+18550000002", "+18550000001"}, addrs.Slice().AsRaw(), "the body keeps every value in order")
 
 	// Signing only the first value (twilio-go's simplification) leaves the
 	// others unauthenticated: refused.
@@ -139,7 +142,7 @@ func TestRepeatedParameters(t *testing.T) {
 	for k, v := range form {
 		first.Set(k, v[0])
 	}
-	resp, out = h.post(PathVoiceStatus, formType, body, map[string]string{HeaderSignature: referenceSignature(testToken, testPublic+PathVoiceStatus, first)})
+	resp, out = h.post(PathConversations, formType, body, map[string]string{HeaderSignature: referenceSignature(testToken, testPublic+PathConversations, first)})
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, out)
 }
 

@@ -31,7 +31,6 @@ func (n *normalizer) transcription(attrs pcommon.Map, k *subject.Keyer, f *form)
 	if callSid == "" {
 		return event{}, "", "", webhook.Malformed("a transcription callback needs a CallSid")
 	}
-	sid := f.get("TranscriptionSid")
 	if rt := ccaas.Lower(f.get("TranscriptionEvent")); rt != "" {
 		attrs.PutStr(ccaas.AttrChannel, "voice")
 		attrs.PutStr(ccaas.AttrInteractionID, callSid)
@@ -45,7 +44,7 @@ func (n *normalizer) transcription(attrs pcommon.Map, k *subject.Keyer, f *form)
 			ccaas.PutStr(attrs, ccaas.AttrTranscriptUtteranceID, f.get("SequenceId"))
 		}
 		ccaas.PutStr(attrs, ccaas.AttrTranscriptEngine, ccaas.Lower(f.get("TranscriptionEngine")))
-		id := "transcription:" + firstNonEmpty(sid, callSid) + ":" + rt + ":" + firstNonEmpty(f.get("SequenceId"), f.digest(""))
+		id := f.signedID("transcription", false)
 		return event{name: name, occurred: parseTime(f.get("Timestamp"))}, "voice.transcription." + rt, id, nil
 	}
 	status := ccaas.Lower(f.get("TranscriptionStatus"))
@@ -61,7 +60,7 @@ func (n *normalizer) transcription(attrs pcommon.Map, k *subject.Keyer, f *form)
 	if status != "" && status != "completed" {
 		name = ccaas.EventVendor // failed: there is no text
 	}
-	id := "transcription:" + firstNonEmpty(sid, f.get("RecordingSid"), callSid) + ":" + status + ":" + f.digest("")
+	id := f.signedID("transcription", false)
 	return event{name: name}, joinType("voice.record-transcription", status), id, nil
 }
 
