@@ -40,6 +40,19 @@ type APIConfig struct {
 	// only subject keys are accepted.
 	SubjectSalt  configopaque.String            `mapstructure:"subject_salt"`
 	SubjectSalts map[string]configopaque.String `mapstructure:"subject_salts"`
+	// VerifyLimit bounds VerifyLedger per identity: it reads the whole
+	// ledger.
+	VerifyLimit RateLimitConfig `mapstructure:"verify_limit"`
+	// UnauthenticatedLogWindow is how long unauthenticated calls are
+	// counted per source before their one access-log entry is written.
+	UnauthenticatedLogWindow time.Duration `mapstructure:"unauthenticated_log_window"`
+}
+
+// RateLimitConfig allows Burst calls at once, then one every Interval, one
+// at a time, per identity.
+type RateLimitConfig struct {
+	Burst    int           `mapstructure:"burst"`
+	Interval time.Duration `mapstructure:"interval"`
 }
 
 func (c *APIConfig) enabled() bool { return c.GRPC.HasValue() || c.HTTP.HasValue() }
@@ -67,6 +80,12 @@ func (c *APIConfig) Validate() error {
 		if len(salt) < subject.MinSaltLen {
 			errs = append(errs, fmt.Errorf("subject_salts[%s]: must be at least %d bytes", tenant, subject.MinSaltLen))
 		}
+	}
+	if c.VerifyLimit.Burst < 1 || c.VerifyLimit.Interval <= 0 {
+		errs = append(errs, fmt.Errorf("verify_limit: burst must be at least 1 and interval positive (got %d, %s)", c.VerifyLimit.Burst, c.VerifyLimit.Interval))
+	}
+	if c.UnauthenticatedLogWindow < time.Second {
+		errs = append(errs, fmt.Errorf("unauthenticated_log_window: at least 1s (got %s)", c.UnauthenticatedLogWindow))
 	}
 	return errors.Join(errs...)
 }
@@ -125,7 +144,10 @@ func (e *ledgerExtension) startAPI(ctx context.Context, host component.Host, l *
 		OnConsentChange: func(tenant, subjectKey string) {
 			e.notify(consentstore.Key{Scope: tenant, Subject: subjectKey})
 		},
-		Logger: e.set.Logger,
+		Logger:        e.set.Logger,
+		MeterProvider: e.set.MeterProvider,
+		DenialWindow:  api.UnauthenticatedLogWindow,
+		VerifyLimit:   auditapi.RateLimit{Burst: api.VerifyLimit.Burst, Every: api.VerifyLimit.Interval},
 	})
 	if err != nil {
 		return fmt.Errorf("api: %w", err)

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"github.com/consentry/consentry/extension/consentledgerextension/internal/auditapi"
 	"os"
 	"strings"
 	"time"
@@ -129,6 +130,10 @@ func createDefaultConfig() *Config {
 			// Off unless configured; when set, on top of the collector's defaults.
 			GRPC: configoptional.Default(configgrpc.NewDefaultServerConfig()),
 			HTTP: configoptional.Default(confighttp.NewDefaultServerConfig()),
+			VerifyLimit: RateLimitConfig{
+				Burst: auditapi.DefaultVerifyLimit.Burst, Interval: auditapi.DefaultVerifyLimit.Every,
+			},
+			UnauthenticatedLogWindow: time.Minute,
 		},
 	}
 }

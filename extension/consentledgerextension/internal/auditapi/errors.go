@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"go.uber.org/zap"
@@ -59,6 +60,18 @@ func (s *Service) ledgerError(err error, what string) error {
 	}
 }
 
+// setErrorHeaders sets the headers of an error answer: WWW-Authenticate on
+// 401, Retry-After when the status says when to retry.
+func setErrorHeaders(h http.Header, st *status.Status) {
+	h.Set("Content-Type", "application/json")
+	if st.Code() == codes.Unauthenticated {
+		h.Set("WWW-Authenticate", `Bearer realm="consentry-audit"`)
+	}
+	if s := retryAfter(st); s > 0 {
+		h.Set("Retry-After", strconv.Itoa(s))
+	}
+}
+
 func withInfo(code codes.Code, reason, msg string) error {
 	st := status.New(code, msg)
 	if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: errorDomain}); err == nil {
@@ -108,17 +121,16 @@ func (s *Service) httpErrorHandler(ctx context.Context, _ *runtime.ServeMux, m r
 	}
 	w.Header().Del("Trailer")
 	w.Header().Del("Transfer-Encoding")
-	w.Header().Set("Content-Type", "application/json")
-	if st.Code() == codes.Unauthenticated {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="consentry-audit"`)
-	}
+	setErrorHeaders(w.Header(), st)
 	w.WriteHeader(code)
 	_, _ = w.Write(body)
 }
 
 // gatewayRejected handles a REST call that the gateway refused before it
 // reached the service: authentication and authorisation take precedence
-// over the gateway's error, and the attempt is logged.
+// over the gateway's error, and the attempt is logged, described by its
+// parameter names and decoded, redacted values (describeQuery), never by
+// its raw query.
 func (s *Service) gatewayRejected(ctx context.Context, spec methodSpec, r *http.Request, gwErr error) error {
 	md := metadata.MD{}
 	for _, v := range r.Header.Values("Authorization") {
@@ -132,12 +144,10 @@ func (s *Service) gatewayRejected(ctx context.Context, spec methodSpec, r *http.
 	if err == nil {
 		err = gwErr
 	}
-	target := r.URL.RawQuery
-	if target != "" {
-		target = "query: " + target
-	} else {
-		target = "request rejected before decoding"
+	var target, reason string
+	if status.Code(err) != codes.Unauthenticated {
+		target, reason = describeQuery(spec, r.URL.RawQuery)
 	}
-	_ = s.recordRaw(ctx, spec.name, who, clip(target, maxTarget), "", "", err)
+	_ = s.recordRaw(ctx, hostOf(r.RemoteAddr), spec.name, who, target, reason, "", err)
 	return err
 }

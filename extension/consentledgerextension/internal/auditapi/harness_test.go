@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap/zaptest"
@@ -191,22 +192,33 @@ type env struct {
 	svc      *Service
 	client   consentryv1.AuditServiceClient
 	releaser *fakeReleaser
+	tel      *componenttest.Telemetry
 }
 
 // newEnv serves the service on an in-memory gRPC listener.
-func newEnv(t *testing.T, b backend) *env {
+func newEnv(t *testing.T, b backend) *env { return newEnvWith(t, b, nil) }
+
+// newEnvWith is newEnv with options changed by opt.
+func newEnvWith(t *testing.T, b backend, opt func(*Options)) *env {
 	t.Helper()
 	l := openLedger(t, b)
 	rel := newFakeReleaser(l)
-	svc, err := New(Options{
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
+	opts := Options{
 		Ledger: l, Auth: testAuth(), Releaser: rel, Logger: zaptest.NewLogger(t),
+		MeterProvider: tel.NewTelemetrySettings().MeterProvider,
 		Keyer: func(tenant, raw string) (string, error) {
 			if raw == "" || raw[0] != '+' {
 				return "", fmt.Errorf("not an E.164 number")
 			}
 			return "key-" + tenant + "-" + raw[1:], nil
 		},
-	})
+	}
+	if opt != nil {
+		opt(&opts)
+	}
+	svc, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +237,7 @@ func newEnv(t *testing.T, b backend) *env {
 		gs.Stop()
 		_ = svc.Close()
 	})
-	return &env{l: l, svc: svc, client: consentryv1.NewAuditServiceClient(conn), releaser: rel}
+	return &env{l: l, svc: svc, client: consentryv1.NewAuditServiceClient(conn), releaser: rel, tel: tel}
 }
 
 func as(role string) context.Context {

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
+	"net"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -175,13 +176,20 @@ func (s *Service) unaryInterceptor(inproc bool) grpc.UnaryServerInterceptor {
 			return handler(ctx, req)
 		}
 		msg, _ := req.(proto.Message)
+		src := s.source(ctx, inproc)
 		c, who, err := s.admit(ctx, spec, inproc)
+		if err == nil {
+			var release func()
+			if release, err = s.limit(spec, c); err == nil {
+				defer release()
+			}
+		}
 		if err != nil {
-			s.record(ctx, spec.name, who, msg, "", err)
+			s.record(ctx, src, spec.name, who, msg, "", err)
 			return nil, err
 		}
 		resp, err := handler(context.WithValue(ctx, callKey{}, c), req)
-		if lerr := s.record(ctx, spec.name, who, msg, c.note, err); lerr != nil && err == nil {
+		if lerr := s.record(ctx, src, spec.name, who, msg, c.note, err); lerr != nil && err == nil {
 			return nil, lerr
 		}
 		return resp, err
@@ -195,23 +203,74 @@ func (s *Service) streamInterceptor(inproc bool) grpc.StreamServerInterceptor {
 			return handler(srv, ss)
 		}
 		ctx := ss.Context()
+		src := s.source(ctx, inproc)
 		c, who, err := s.admit(ctx, spec, inproc)
-		if err != nil {
-			// Read the request, to log what was asked for.
-			req := spec.newReq()
-			if rerr := ss.RecvMsg(req); rerr != nil {
-				req = nil
+		if err == nil {
+			var release func()
+			if release, err = s.limit(spec, c); err == nil {
+				defer release()
 			}
-			s.record(ctx, spec.name, who, req, "", err)
+		}
+		if err != nil {
+			// Read the request, to log what was asked for (not for an
+			// unauthenticated call: nothing of it is logged).
+			var req proto.Message
+			if status.Code(err) != codes.Unauthenticated {
+				req = spec.newReq()
+				if rerr := ss.RecvMsg(req); rerr != nil {
+					req = nil
+				}
+			}
+			s.record(ctx, src, spec.name, who, req, "", err)
 			return err
 		}
 		ws := &recordingStream{ServerStream: ss, ctx: context.WithValue(ctx, callKey{}, c)}
 		err = handler(srv, ws)
-		if lerr := s.record(ctx, spec.name, who, ws.req, c.note, err); lerr != nil && err == nil {
+		if lerr := s.record(ctx, src, spec.name, who, ws.req, c.note, err); lerr != nil && err == nil {
 			return lerr
 		}
 		return err
 	}
+}
+
+// limit applies the method's rate limit to the caller, if it has one.
+func (s *Service) limit(spec methodSpec, c *call) (func(), error) {
+	l := s.limits[spec.name]
+	if l == nil {
+		return func() {}, nil
+	}
+	release, wait, busy := l.acquire(c.who.identity, s.now())
+	if release == nil {
+		return nil, rateLimited(spec.name, l.limit, wait, busy)
+	}
+	return release, nil
+}
+
+// inprocPeerKey carries the network address of a REST caller to the
+// in-process gRPC server (like inprocCertKey, only that server reads it).
+const inprocPeerKey = "consentry-inproc-peer"
+
+// source is the caller's network address (without the port): what
+// unauthenticated calls are aggregated by.
+func (s *Service) source(ctx context.Context, inproc bool) string {
+	if inproc {
+		md, _ := metadata.FromIncomingContext(ctx)
+		if v := md.Get(inprocPeerKey); len(v) == 1 {
+			return v[0]
+		}
+		return "unknown"
+	}
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		return hostOf(p.Addr.String())
+	}
+	return "unknown"
+}
+
+func hostOf(addr string) string {
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		return h
+	}
+	return clip(addr, 64)
 }
 
 // recordingStream keeps the request the handler reads, for the access log.
@@ -242,13 +301,27 @@ const accessTimeout = 10 * time.Second
 
 // record appends the call to the access log. A failure to log an allowed
 // call is returned (as Unavailable): its result is withheld.
-func (s *Service) record(ctx context.Context, method, who string, req proto.Message, note string, callErr error) error {
-	target, reason := describe(req)
-	return s.recordRaw(ctx, method, who, target, reason, note, callErr)
+func (s *Service) record(ctx context.Context, source, method, who string, req proto.Message, note string, callErr error) error {
+	var target, reason string
+	if status.Code(callErr) != codes.Unauthenticated {
+		target, reason = describe(req)
+	}
+	return s.recordRaw(ctx, source, method, who, target, reason, note, callErr)
 }
 
-func (s *Service) recordRaw(ctx context.Context, method, who, target, reason, note string, callErr error) error {
-	result := "ok"
+// Outcomes of calls, in the consentry.audit.calls metric.
+const (
+	outcomeOK            = "ok"
+	outcomeUnauth        = "unauthenticated"
+	outcomeForbidden     = "permission_denied"
+	outcomeLimited       = "rate_limited"
+	outcomeError         = "error"
+	outcomeLogFailed     = "access_log_failed"
+	unauthenticatedLevel = zap.DebugLevel
+)
+
+func (s *Service) recordRaw(ctx context.Context, source, method, who, target, reason, note string, callErr error) error {
+	result, outcome := "ok", outcomeOK
 	if note != "" {
 		result += "; " + note
 	}
@@ -257,20 +330,34 @@ func (s *Service) recordRaw(ctx context.Context, method, who, target, reason, no
 		switch st.Code() {
 		case codes.Unauthenticated, codes.PermissionDenied:
 			result = "denied: " + st.Code().String()
+			outcome = outcomeForbidden
+		case codes.ResourceExhausted:
+			result, outcome = "error: "+st.Code().String(), outcomeLimited
 		default:
-			result = "error: " + st.Code().String()
+			result, outcome = "error: "+st.Code().String(), outcomeError
 		}
+	}
+	fields := []zap.Field{zap.String("identity", who), zap.String("method", method), zap.String("result", result)}
+	if status.Code(callErr) == codes.Unauthenticated {
+		// Counted now, written once per source and window (denials.go).
+		s.countCall(ctx, method, outcomeUnauth)
+		s.denials.add(s.now(), source, who, method)
+		if ce := s.log.Check(unauthenticatedLevel, "audit API call refused"); ce != nil {
+			ce.Write(append(fields, zap.String("source", source))...)
+		}
+		return nil
 	}
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), accessTimeout)
 	defer cancel()
 	_, err := s.ledger.AppendAccess(actx, ledger.AccessEntry{
 		Identity: who, Method: method, Target: target, Reason: reason, Result: result,
 	})
-	fields := []zap.Field{zap.String("identity", who), zap.String("method", method), zap.String("result", result)}
 	if err != nil {
+		s.countCall(ctx, method, outcomeLogFailed)
 		s.log.Error("audit API: access-log entry not written", append(fields, zap.Error(err))...)
 		return status.Errorf(codes.Unavailable, "the access log could not be written (%v); the call's result is withheld, retry", accessErr(err))
 	}
+	s.countCall(ctx, method, outcome)
 	if callErr != nil {
 		s.log.Info("audit API call refused or failed", fields...)
 	} else {
@@ -287,7 +374,7 @@ func accessErr(err error) string {
 }
 
 // describe renders a request for the access log: its fields as JSON, with
-// raw identifiers redacted and the reason taken out (it has its own
+// personal data redacted and the reason taken out (it has its own
 // column).
 func describe(req proto.Message) (target, reason string) {
 	if req == nil {
@@ -305,19 +392,6 @@ func describe(req proto.Message) (target, reason string) {
 		return "", clip(reason, 1024)
 	}
 	return clip(string(b), maxTarget), clip(reason, 1024)
-}
-
-// redact replaces raw identifiers (personal data) in a request.
-func redact(m protoreflect.Message) {
-	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		switch {
-		case fd.Name() == "raw_identifier" && fd.Kind() == protoreflect.StringKind && v.String() != "":
-			m.Set(fd, protoreflect.ValueOfString("[redacted]"))
-		case fd.Kind() == protoreflect.MessageKind && !fd.IsList() && !fd.IsMap():
-			redact(v.Message())
-		}
-		return true
-	})
 }
 
 func clip(s string, n int) string {

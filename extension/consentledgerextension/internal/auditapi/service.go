@@ -25,6 +25,9 @@ import (
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/noop"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -64,6 +67,14 @@ type Options struct {
 	Logger *zap.Logger
 	// Now replaces time.Now.
 	Now func() time.Time
+	// MeterProvider records consentry.audit.calls (default: none).
+	MeterProvider metric.MeterProvider
+	// DenialWindow is how long unauthenticated calls are aggregated per
+	// source before their access-log entry is written (default 1 minute).
+	DenialWindow time.Duration
+	// VerifyLimit bounds VerifyLedger per identity (default
+	// DefaultVerifyLimit; a Burst of 0 takes the default).
+	VerifyLimit RateLimit
 }
 
 // Service is the auditor API.
@@ -77,8 +88,14 @@ type Service struct {
 	now      func() time.Time
 	impl     *server
 
+	calls   metric.Int64Counter
+	denials *denials
+	limits  map[string]*identityLimiter
+
 	mu      sync.Mutex
 	closers []func()
+	stop    chan struct{}
+	stopped chan struct{}
 	// reached holds the ids of REST requests that reached the in-process
 	// server (and were logged there).
 	reached sync.Map
@@ -106,8 +123,32 @@ func New(opts Options) (*Service, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	mp := opts.MeterProvider
+	if mp == nil {
+		mp = noop.NewMeterProvider()
+	}
+	s.calls, err = mp.Meter("github.com/consentry/consentry/extension/consentledgerextension/internal/auditapi").Int64Counter(
+		"consentry.audit.calls",
+		metric.WithDescription("Calls of the auditor API by method and outcome (ok, unauthenticated, permission_denied, rate_limited, error, access_log_failed); unauthenticated calls are counted here one by one and written to the access log aggregated per source."),
+		metric.WithUnit("{call}"))
+	if err != nil {
+		return nil, err
+	}
+	vl := opts.VerifyLimit
+	if vl.Burst <= 0 || vl.Every <= 0 {
+		vl = DefaultVerifyLimit
+	}
+	s.limits = map[string]*identityLimiter{"VerifyLedger": newIdentityLimiter(vl)}
+	s.denials = newDenials(opts.DenialWindow)
+	s.stop, s.stopped = make(chan struct{}), make(chan struct{})
+	go s.runDenials(s.stop, s.stopped)
 	s.impl = &server{s: s}
 	return s, nil
+}
+
+// countCall counts a call in consentry.audit.calls.
+func (s *Service) countCall(ctx context.Context, method, outcome string) {
+	s.calls.Add(context.WithoutCancel(ctx), 1, metric.WithAttributes(attribute.String("method", method), attribute.String("outcome", outcome)))
 }
 
 // RegisterGRPC registers AuditService on srv. srv must have been built
@@ -179,6 +220,7 @@ func (s *Service) HTTPHandler(ctx context.Context) (http.Handler, error) {
 			if c := verifiedLeaf(r); c != nil {
 				md.Set(inprocCertKey, base64.StdEncoding.EncodeToString(c.Raw))
 			}
+			md.Set(inprocPeerKey, hostOf(r.RemoteAddr))
 			return md
 		}),
 		runtime.WithErrorHandler(s.httpErrorHandler),
@@ -194,11 +236,11 @@ func (s *Service) HTTPHandler(ctx context.Context) (http.Handler, error) {
 		stop()
 		return nil, err
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return errorShape(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := newRequestID()
 		defer s.reached.Delete(id)
 		mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
-	}), nil
+	})), nil
 }
 
 // requestIDKey marks a REST request, so that the error handler knows
@@ -213,14 +255,22 @@ func newRequestID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// Close stops the in-process servers that HTTPHandler started.
+// Close stops the in-process servers that HTTPHandler started, then writes
+// the unauthenticated calls aggregated so far to the access log (the ledger
+// must still be open).
 func (s *Service) Close() error {
 	s.mu.Lock()
 	cs := s.closers
 	s.closers = nil
+	stop := s.stop
+	s.stop = nil
 	s.mu.Unlock()
 	for _, c := range cs {
 		c()
+	}
+	if stop != nil {
+		close(stop)
+		<-s.stopped
 	}
 	return nil
 }

@@ -6,8 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -128,25 +128,52 @@ func TestAuthorisationMatrix(t *testing.T) {
 			attempts = append(attempts, attempt{m, who})
 		}
 	}
+	// Authenticated attempts are logged one by one; unauthenticated ones
+	// are aggregated per source and window (written at Close here).
 	entries := allAccess(t, e.l)
-	if len(entries) != len(attempts) {
-		t.Fatalf("%d access-log entries for %d attempts", len(entries), len(attempts))
+	var authed []attempt
+	unauth := map[string]int64{}
+	for _, a := range attempts {
+		if a.caller == "" || a.caller == "invalid" {
+			unauth[a.method]++
+		} else {
+			authed = append(authed, a)
+		}
+	}
+	if len(entries) != len(authed) {
+		t.Fatalf("%d access-log entries for %d authenticated attempts", len(entries), len(authed))
 	}
 	slices.Reverse(entries) // oldest first, like attempts
-	for i, a := range attempts {
+	for i, a := range authed {
 		got := entries[i]
-		wantID := map[string]string{"": "anonymous", "invalid": "unknown-token:"}[a.caller]
-		if wantID == "" {
-			wantID = a.caller + "@example.org"
-		}
-		if got.Method != a.method || !strings.HasPrefix(got.Identity, wantID) {
+		wantID := a.caller + "@example.org"
+		if got.Method != a.method || got.Identity != wantID {
 			t.Errorf("entry %d: %s by %s, want %s by %s", i, got.Method, got.Identity, a.method, wantID)
 		}
 		allowed := roleRank[a.caller] >= methodSpecs[servicePrefix+a.method].min
 		if allowed != strings.HasPrefix(got.Result, "ok") {
 			t.Errorf("entry %d (%s as %q): result %q", i, a.method, a.caller, got.Result)
 		}
-		if strings.Contains(got.Identity+got.Target+got.Result, "tok-") || strings.Contains(got.Identity, "not-a-known-token") {
+	}
+	if err := e.svc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	entries = allAccess(t, e.l)
+	if len(entries) != len(authed)+1 {
+		t.Fatalf("%d entries after the unauthenticated attempts were written, want %d", len(entries), len(authed)+1)
+	}
+	agg := entries[0]
+	var target struct {
+		Denied     int64            `json:"denied"`
+		Methods    map[string]int64 `json:"methods"`
+		Identities []string         `json:"identities"`
+	}
+	if err := json.Unmarshal([]byte(agg.Target), &target); err != nil || !strings.HasPrefix(agg.Result, "denied: Unauthenticated") ||
+		target.Denied != int64(len(attempts)-len(authed)) || !maps.Equal(target.Methods, unauth) || len(target.Identities) != 2 {
+		t.Errorf("aggregated entry of the unauthenticated attempts: %+v (%v)", agg, err)
+	}
+	for i, got := range entries {
+		if strings.Contains(got.Identity+got.Target+got.Result, "tok-") || strings.Contains(got.Identity+got.Target, "not-a-known-token") {
 			t.Errorf("entry %d leaks a token: %+v", i, got)
 		}
 	}
@@ -161,6 +188,7 @@ func TestInterceptorsRequired(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = svc.Close() })
 	// Calling the implementation directly, as a server without the
 	// interceptors would, is refused.
 	_, err = svc.impl.ListQuarantinedRecords(context.Background(), &consentryv1.ListQuarantinedRecordsRequest{})
@@ -381,29 +409,12 @@ func exportAndVerify(t *testing.T, c consentryv1.AuditServiceClient, req *consen
 }
 
 func TestREST(t *testing.T) {
-	e := newEnv(t, backends[0])
+	r := newRESTEnv(t, Options{})
+	e := r.env
 	ids := appendRecords(t, e.l, "t1", "s-1", 2)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	h, err := e.svc.HTTPHandler(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
 	do := func(method, path, token, body string) (*http.Response, []byte) {
 		t.Helper()
-		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp, b
+		return r.do(t, method, path, token, body)
 	}
 
 	resp, body := do("GET", "/v1/quarantine/records", "", "")
@@ -463,12 +474,20 @@ func TestREST(t *testing.T) {
 	if err != nil || !rep.OK || rep.Records != 2 || rep.Unreadable["erased"] != 0 {
 		t.Fatalf("REST bundle: %v %+v", err, rep)
 	}
-	// Every REST call is in the access log under its HTTP caller.
+	// Every authenticated REST call is in the access log under its HTTP
+	// caller; the three unauthenticated ones in one entry for their source.
 	acc := allAccess(t, e.l)
-	if len(acc) != 19 { // every call above but /openapi.json and the unknown path
+	if len(acc) != 16 { // every call above but /openapi.json, the unknown path and the unauthenticated ones
 		t.Fatalf("%d access entries", len(acc))
 	}
 	if acc[0].Method != "ExportEvidence" || acc[0].Identity != "investigator@example.org" || acc[0].Reason != "audit" {
 		t.Fatalf("newest access entry: %+v", acc[0])
+	}
+	if err := e.svc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	acc = allAccess(t, e.l)
+	if len(acc) != 17 || acc[0].Result != "denied: Unauthenticated (3 calls)" || !strings.Contains(acc[0].Target, `"source":"127.0.0.1"`) {
+		t.Fatalf("aggregated unauthenticated REST calls: %d entries, newest %+v", len(acc), acc[0])
 	}
 }
