@@ -185,3 +185,43 @@ func Bool(m map[string]any, path ...string) (bool, bool) {
 		return false, false
 	}
 }
+
+// Size counts the values in a decoded JSON value (objects and arrays count
+// as one each, plus their contents), stopping once it passes limit.
+func Size(v any, limit int) int {
+	n := 1
+	switch t := v.(type) {
+	case map[string]any:
+		for _, e := range t {
+			if n > limit {
+				break
+			}
+			n += Size(e, limit-n)
+		}
+	case []any:
+		for _, e := range t {
+			if n > limit {
+				break
+			}
+			n += Size(e, limit-n)
+		}
+	}
+	return n
+}
+
+// CheckFanOut bounds what one request may make of the parts of its body
+// that every one of its events gets a copy of (a Segment batch's context,
+// the rest of a webhook around each of its results): copies of shared
+// values, in total, at most the body's size in bytes. Each JSON value takes
+// at least two bytes, so the records of a request stay linear in its size;
+// real deliveries are far below (a batch's context is a few dozen values).
+func CheckFanOut(copies int, shared any, bodyLen int) error {
+	if copies <= 1 || shared == nil {
+		return nil
+	}
+	budget := max(bodyLen, 4096)
+	if size := Size(shared, budget/copies+1); copies*size > budget {
+		return fmt.Errorf("the %d events of this request would each get a copy of %d shared values, more than the body's size allows (%d values in all): send fewer events per request or a smaller shared part", copies, size, budget)
+	}
+	return nil
+}

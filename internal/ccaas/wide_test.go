@@ -125,3 +125,23 @@ func BenchmarkWideObject(b *testing.B) {
 		})
 	}
 }
+
+// TestFanOutIsBounded: a request whose events each get a copy of a shared
+// part of the body (a Segment batch's context) may not multiply its size:
+// 1,000 events with a context of 1,000 keys would be a million values from
+// about 20 KB.
+func TestFanOutIsBounded(t *testing.T) {
+	ctx := wideMap(1000)
+	if err := CheckFanOut(1000, ctx, 20000); err == nil || !strings.Contains(err.Error(), "1000 events") {
+		t.Fatalf("a 1000 x 1000 fan-out: %v", err)
+	}
+	if err := CheckFanOut(100, map[string]any{"library": map[string]any{"name": "analytics.js", "version": "2"}, "ip": "x"}, 30000); err != nil {
+		t.Fatalf("a real batch context: %v", err)
+	}
+	if err := CheckFanOut(1, ctx, 10); err != nil {
+		t.Fatal(err)
+	}
+	if n := Size(map[string]any{"a": []any{1, 2}, "b": "c"}, 100); n != 5 {
+		t.Fatalf("Size = %d", n)
+	}
+}

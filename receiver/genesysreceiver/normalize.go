@@ -124,7 +124,9 @@ func (n *normalizer) eventBridge(body []byte, credOrg string, received time.Time
 		if envTime.IsZero() {
 			envTime = parseTime(ccaas.Get(detail, "timestamp"))
 		}
-		n.emit(b, tenant, routeEventBridge, id, topic, pattern, e, []string{"detail", "eventBody"}, envTime, received)
+		if err := n.emit(b, tenant, routeEventBridge, id, topic, pattern, e, []string{"detail", "eventBody"}, envTime, received, len(body)); err != nil {
+			return plog.Logs{}, err
+		}
 	}
 	return b.Logs(), nil
 }
@@ -161,7 +163,9 @@ func (n *normalizer) notifications(body []byte, credOrg string, received time.Ti
 		if err != nil {
 			return plog.Logs{}, err
 		}
-		n.emit(b, tenant, routeNotifications, ccaas.DerivedID(topic, eventBody), topic, topicPattern(topic), e, []string{"eventBody"}, time.Time{}, received)
+		if err := n.emit(b, tenant, routeNotifications, ccaas.DerivedID(topic, eventBody), topic, topicPattern(topic), e, []string{"eventBody"}, time.Time{}, received, len(body)); err != nil {
+			return plog.Logs{}, err
+		}
 	}
 	return b.Logs(), nil
 }
@@ -263,11 +267,16 @@ const transcriptionTopic = "v2.conversations.{id}.transcription"
 // transcription event carries one utterance per channel; it becomes one
 // record per utterance whose body holds that utterance alone, so that each
 // record says whose speech it is and a decision about one speaker never
-// forwards another's words.
-func (n *normalizer) emit(b *ccaas.Batch, tenant, route, id, topic, pattern string, root map[string]any, bodyPath []string, envTime, received time.Time) {
+// forwards another's words. Every such record copies the rest of the
+// event: bodyLen bounds those copies (ccaas.CheckFanOut).
+func (n *normalizer) emit(b *ccaas.Batch, tenant, route, id, topic, pattern string, root map[string]any, bodyPath []string, envTime, received time.Time, bodyLen int) error {
 	eventBody := ccaas.Obj(root, bodyPath...)
 	if pattern == transcriptionTopic {
 		if ts := ccaas.Arr(eventBody, "transcripts"); len(ts) > 1 {
+			shared, _ := withTranscript(root, bodyPath, nil)
+			if err := ccaas.CheckFanOut(len(ts), shared, bodyLen); err != nil {
+				return webhook.Malformed("%v", err)
+			}
 			for i, t := range ts {
 				one, oneBody := withTranscript(root, bodyPath, t)
 				var uid string
@@ -281,12 +290,13 @@ func (n *normalizer) emit(b *ccaas.Batch, tenant, route, id, topic, pattern stri
 				ccaas.PutMap(lr.Body().SetEmptyMap(), one)
 				n.normalise(lr, tenant, route, id+":"+uid, topic, pattern, oneBody, envTime, received)
 			}
-			return
+			return nil
 		}
 	}
 	lr := b.Record(tenant)
 	ccaas.PutMap(lr.Body().SetEmptyMap(), root)
 	n.normalise(lr, tenant, route, id, topic, pattern, eventBody, envTime, received)
+	return nil
 }
 
 // withTranscript returns a copy of root whose eventBody (at path) holds the

@@ -172,6 +172,9 @@ func parseTracking(body []byte, typ string) (*trackingBody, error) {
 	// event's own keys win.
 	batchContext := ccaas.Obj(root, "context")
 	batchIntegrations := ccaas.Obj(root, "integrations")
+	if err := ccaas.CheckFanOut(len(events), []any{batchContext, batchIntegrations}, len(body)); err != nil {
+		return nil, webhook.Malformed("%v", err)
+	}
 	for i, ev := range events {
 		if err := tb.takeWriteKey(ev); err != nil {
 			return nil, err

@@ -679,3 +679,35 @@ func TestWideObjectRefusedWith400(t *testing.T) {
 	assert.Equal(t, http.StatusOK, resp.StatusCode, msg)
 	assert.Equal(t, 1, h.sink.LogRecordCount())
 }
+
+// TestBatchContextFanOutRefused: a Tracking API batch's context is copied
+// into every event, so a small body (2,000 context keys, 1,000 empty
+// events: about 40 KB, through the public write key) would make two
+// million values. The request path stays linear in the body: such a batch
+// is refused with 400; a real batch context is not.
+func TestBatchContextFanOutRefused(t *testing.T) {
+	h := startReceiver(t, testConfig(), new(consumertest.LogsSink))
+	var b strings.Builder
+	b.WriteString(`{"context":{`)
+	for i := range 2000 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"c%d":1`, i)
+	}
+	b.WriteString(`},"batch":[`)
+	for i := range 1000 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"type":"track","event":"e","anonymousId":"a"}`)
+	}
+	b.WriteString(`]}`)
+	resp, msg := h.send("/v1/batch", []byte(b.String()), basic(testWriteKey))
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode, msg)
+	assert.Contains(t, msg, "1000 events")
+	assert.Zero(t, h.sink.LogRecordCount())
+
+	resp, msg = h.send("/v1/batch", fixture(t, "tracking_batch.json"), basic(testWriteKey))
+	assert.Equal(t, http.StatusOK, resp.StatusCode, msg)
+}

@@ -56,6 +56,15 @@ func (n *normalizer) intelligence(body []byte, cred *account, received time.Time
 		if len(results) == 0 {
 			return plog.Logs{}, webhook.Malformed("a Rule Execution webhook without operatorResults")
 		}
+		shared := make(map[string]any, len(root))
+		for k, v := range root {
+			if k != "operatorResults" {
+				shared[k] = v
+			}
+		}
+		if err := ccaas.CheckFanOut(len(results), shared, len(body)); err != nil {
+			return plog.Logs{}, webhook.Malformed("%v", err)
+		}
 		for i, res := range results {
 			op, ok := res.(map[string]any)
 			if !ok {
