@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/consentry/consentry/internal/ledger/chain"
@@ -22,7 +23,16 @@ type request struct {
 	op       func(b *batchTx) error
 	err      error
 	done     chan struct{}
+	// state of an op: opQueued, then opRunning (the writer took it) or
+	// opAbandoned (its caller gave up first, so it never runs).
+	state atomic.Int32
 }
+
+const (
+	opQueued int32 = iota
+	opRunning
+	opAbandoned
+)
 
 func (r *request) rows() int { return len(r.records) + len(r.consents) + len(r.access) }
 
@@ -78,9 +88,24 @@ func (l *Ledger) submit(ctx context.Context, r *request) error {
 	}
 }
 
-// do runs op in the writer goroutine, in its own transaction.
+// do runs op in the writer goroutine, in its own transaction. An op writes
+// its caller's variables, so once the writer has started it, do waits for
+// it to end even if ctx ends first (one transaction, bounded by
+// CommitTimeout); an op not started yet is abandoned and never runs.
 func (l *Ledger) do(ctx context.Context, op func(b *batchTx) error) error {
-	return l.submit(ctx, &request{op: op})
+	r := &request{op: op}
+	err := l.submit(ctx, r)
+	if err == nil || r.done == nil || ctx.Err() == nil {
+		return err
+	}
+	if r.state.CompareAndSwap(opQueued, opAbandoned) {
+		return err
+	}
+	<-r.done
+	if r.err != nil {
+		return r.err
+	}
+	return err
 }
 
 func (l *Ledger) run() {
@@ -282,8 +307,11 @@ func (l *Ledger) recover() {
 
 func (l *Ledger) runOp(r *request) {
 	defer close(r.done)
-	if r.ctx.Err() != nil {
-		r.err = r.ctx.Err()
+	if !r.state.CompareAndSwap(opQueued, opRunning) || r.ctx.Err() != nil {
+		r.err = context.Canceled
+		if err := r.ctx.Err(); err != nil {
+			r.err = err
+		}
 		return
 	}
 	b, cancel, err := l.begin()
