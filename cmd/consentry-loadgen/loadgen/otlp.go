@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -72,6 +73,13 @@ func buildOTLP(k *kind, s Secrets, salt []byte) (*otlpTemplate, error) {
 		sentinels[i] = sv[i]
 	}
 	lr := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+	if id, ok := lr.Attributes().Get(ccaas.AttrEventID); ok && !strings.Contains(id.Str(), sv[slotEventID]) && !strings.Contains(id.Str(), sv[slotSID]) {
+		// The receiver hashed the event's content into its id (Twilio
+		// form callbacks: a hash of what was signed), which a template
+		// cannot reproduce: give each generated event an id of its own,
+		// or the ledger would take them all for one.
+		id.SetStr(id.Str() + ":" + sv[slotEventID])
+	}
 	ts := pcommon.NewTimestampFromTime(sentinelTime)
 	lr.SetTimestamp(ts)
 	lr.SetObservedTimestamp(ts)

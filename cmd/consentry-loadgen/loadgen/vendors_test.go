@@ -275,6 +275,7 @@ func TestOTLPEventsAreTheReceiversRecords(t *testing.T) {
 	// Same seed, same goroutine id: the same events.
 	hs, os := hook.NewSource(0), otlp.NewSource(0)
 	u := &plog.JSONUnmarshaler{}
+	ids := map[string]bool{}
 	for i := 0; i < 24; i++ {
 		now := time.Now().Truncate(time.Millisecond)
 		hr, or := hs.Next(now), os.Next(now)
@@ -296,10 +297,14 @@ func TestOTLPEventsAreTheReceiversRecords(t *testing.T) {
 		gl := gr.ScopeLogs().At(0).LogRecords().At(0)
 		assert.Equal(t, wl.EventName(), gl.EventName())
 		wa, ga := wl.Attributes().AsRaw(), gl.Attributes().AsRaw()
-		if hr.Vendor == Talkdesk || (hr.Vendor == Twilio && !hr.Forward) {
-			// Talkdesk events and Twilio recording callbacks have no
-			// (whole) id: the receiver derives one from a hash of the
-			// content, which the template cannot reproduce.
+		id := fmt.Sprint(ga[ccaas.AttrEventID])
+		assert.False(t, ids[id], "two generated events share the id %s: the ledger would keep one", id)
+		ids[id] = true
+		if hr.Vendor == Talkdesk || hr.Vendor == Twilio {
+			// Talkdesk events and Twilio form callbacks have no (whole)
+			// id: the receiver derives one from a hash of the content (for
+			// Twilio, of what was signed), which the template cannot
+			// reproduce.
 			assert.NotEmpty(t, ga[ccaas.AttrEventID])
 			delete(wa, ccaas.AttrEventID)
 			delete(ga, ccaas.AttrEventID)
