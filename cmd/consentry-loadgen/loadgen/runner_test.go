@@ -3,9 +3,12 @@ package loadgen
 import (
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -50,22 +53,35 @@ func genFor(t *testing.T, url string, dup float64) *Generator {
 	return g
 }
 
+// TestFixedRateIsAccurate: at a modest rate every due event is sent, and
+// the rate and a fast server's latency are met. Timing depends on the
+// machine: on a loaded one (other builds on two cores) the sender can fall
+// behind for a second, so the run is tried up to three times and one run
+// must meet every bound; the counts must hold in every run.
 func TestFixedRateIsAccurate(t *testing.T) {
-	cs := newCountingServer(t)
-	g := genFor(t, cs.URL, 0)
-	// A modest rate, so that the test holds under -race on a busy machine.
-	res, err := Run(context.Background(), g, RunOptions{Rate: 800, Connections: 8, Duration: time.Second})
-	require.NoError(t, err)
-	// 800 events are due in the second; all are sent.
-	assert.InDelta(t, 800, res.Sent, 1, "events sent")
-	assert.InDelta(t, 800, res.AchievedRate, 800*0.05, "achieved rate within 5%")
-	assert.Equal(t, res.Sent, cs.hits.Load())
-	assert.Equal(t, res.Sent, res.OK)
-	assert.Equal(t, res.Sent, res.Statuses[200])
-	assert.Equal(t, res.Sent, res.Forward+res.Quarantine)
-	assert.InDelta(t, 0.5, float64(res.Forward)/float64(res.Sent), 0.08, "consent mix")
-	assert.Len(t, cs.bodies, int(res.Sent), "every event is unique")
-	assert.Less(t, res.Latency.P50, 50.0, "a fast server at a modest rate answers quickly")
+	var timing []string
+	for attempt := range 3 {
+		cs := newCountingServer(t)
+		g := genFor(t, cs.URL, 0)
+		// A modest rate, so that the test holds under -race on a busy machine.
+		res, err := Run(context.Background(), g, RunOptions{Rate: 800, Connections: 8, Duration: time.Second})
+		require.NoError(t, err)
+		// 800 events are due in the second; all are sent.
+		assert.InDelta(t, 800, res.Sent, 1, "events sent")
+		assert.Equal(t, res.Sent, cs.hits.Load())
+		assert.Equal(t, res.Sent, res.OK)
+		assert.Equal(t, res.Sent, res.Statuses[200])
+		assert.Equal(t, res.Sent, res.Forward+res.Quarantine)
+		assert.InDelta(t, 0.5, float64(res.Forward)/float64(res.Sent), 0.08, "consent mix")
+		assert.Len(t, cs.bodies, int(res.Sent), "every event is unique")
+		rateOK := math.Abs(res.AchievedRate-800) <= 800*0.05
+		latencyOK := res.Latency.P50 < 50.0 // a fast server at a modest rate answers quickly
+		if rateOK && latencyOK {
+			return
+		}
+		timing = append(timing, fmt.Sprintf("attempt %d: achieved %.0f/s (want 800 within 5%%), p50 %.1f ms (want < 50)", attempt+1, res.AchievedRate, res.Latency.P50))
+	}
+	t.Errorf("no run met the rate and latency bounds:\n%s", strings.Join(timing, "\n"))
 }
 
 func TestCountBoundFlatOut(t *testing.T) {
