@@ -27,7 +27,7 @@ func TestTaskAttributesNoticeAndPlaces(t *testing.T) {
 		"recording_consent": map[string]any{"unexpected": true},
 	})
 	require.NoError(t, err)
-	form := url.Values{"AccountSid": {testAccount}, "EventType": {"task.created"}, "Sid": {"EV1"}, "TaskSid": {"WT1"},
+	form := url.Values{"AccountSid": {testAccount}, "EventType": {"task.created"}, "Sid": {"EV0123456789abcdef0123456789abcdef"}, "TaskSid": {"WT1"},
 		"ResourceType": {"Task"}, "TaskAttributes": {string(ta)}, "TimestampMs": {"1741107731123"}}
 	ld, err := d.Decode("taskrouter", []byte(form.Encode()), testAccount)
 	require.NoError(t, err)
