@@ -209,7 +209,9 @@ func startCollector(t *testing.T, configTemplate string, vars map[string]any, en
 		select {
 		case err := <-c.done:
 			lb.mu.Lock()
-			t.Fatalf("collector exited during start (%v):\n%s", err, lb.String())
+			out := lb.String()
+			lb.mu.Unlock() // the cleanup takes it again
+			t.Fatalf("collector exited during start (%v):\n%s", err, out)
 		default:
 		}
 		if resp, err := http.Get(c.health); err == nil {

@@ -55,6 +55,14 @@ exporters:
       enabled: false
 service:
   extensions: [health_check]
+  telemetry:
+    metrics:
+      readers:
+        - pull:
+            exporter:
+              prometheus:
+                host: 127.0.0.1
+                port: {{.Ports.metrics}}
   pipelines:
     logs:
       receivers: [segment]
