@@ -36,9 +36,9 @@ func auditConfig() string {
       unauthenticated_log_window: 1s
       auth:
         tokens:
-          - {identity: alice, role: auditor, sha256: %s}
-          - {identity: ivan, role: investigator, sha256: %s}
-          - {identity: carol, role: custodian, sha256: %s}
+          - {identity: alice, role: auditor, tenants: ["*"], sha256: %s}
+          - {identity: ivan, role: investigator, tenants: ["*"], sha256: %s}
+          - {identity: carol, role: custodian, tenants: ["*"], sha256: %s}
 `, hashToken(auditorToken), hashToken(investigatorToken), hashToken(custodianToken))
 	return strings.Replace(ledgerConfig, "    keys:\n      - id: e2e\n", api+"    keys:\n      - id: e2e\n", 1)
 }

@@ -105,8 +105,8 @@ extensions:
         endpoint: 127.0.0.1:{{.Ports.otlp}}
       auth:
         tokens:
-          - {identity: alice, role: auditor, sha256: ` + hashToken(auditorToken) + `}
-          - {identity: carol, role: custodian, sha256: ` + hashToken(custodianToken) + `}
+          - {identity: alice, role: auditor, tenants: ["*"], sha256: ` + hashToken(auditorToken) + `}
+          - {identity: carol, role: custodian, tenants: ["*"], sha256: ` + hashToken(custodianToken) + `}
     keys:
       - id: e2e
         key: ${env:E2E_LEDGER_KEY}

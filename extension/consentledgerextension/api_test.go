@@ -53,7 +53,7 @@ func withAPI(t *testing.T, cfg *Config) (httpAddr, grpcAddr string) {
 	cfg.API.GRPC = configoptional.Some(g)
 	cfg.API.SubjectSalt = testSalt
 	cfg.API.Auth = auditapi.AuthConfig{Tokens: []auditapi.TokenConfig{
-		{Identity: "carol", Role: "custodian", SHA256: auditapi.HashToken(custodianToken)},
+		{Identity: "carol", Role: "custodian", SHA256: auditapi.HashToken(custodianToken), Tenants: []string{auditapi.AllTenants}},
 	}}
 	return httpAddr, grpcAddr
 }

@@ -106,7 +106,7 @@ func TestMutualTLS(t *testing.T) {
 	g.NetAddr.Endpoint = grpcAddr
 	g.TLS = configoptional.Some(tlsCfg)
 	cfg.API.HTTP, cfg.API.GRPC = configoptional.Some(h), configoptional.Some(g)
-	cfg.API.Auth = auditapi.AuthConfig{ClientCerts: []auditapi.ClientCertConfig{{Subject: "bob.auditor", Identity: "bob", Role: "auditor"}}}
+	cfg.API.Auth = auditapi.AuthConfig{ClientCerts: []auditapi.ClientCertConfig{{Subject: "bob.auditor", Identity: "bob", Role: "auditor", Tenants: []string{auditapi.AllTenants}}}}
 	require.NoError(t, cfg.API.Validate())
 	ext, err := NewFactory().Create(ctx, extensiontest.NewNopSettings(extmeta.Type), cfg)
 	require.NoError(t, err)

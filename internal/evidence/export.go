@@ -18,6 +18,31 @@ import (
 // exported record up to its newest checkpoint, those checkpoints, and the
 // manifest. Each line is one Write call on w. It returns the manifest.
 func Export(ctx context.Context, l *ledger.Ledger, f ledger.Filter, includePayloads bool, hdr Header, w io.Writer) (Manifest, error) {
+	return ExportWith(ctx, l, f, ExportOptions{IncludePayloads: includePayloads}, hdr, w)
+}
+
+// ExportOptions control ExportWith.
+type ExportOptions struct {
+	// IncludePayloads adds the decrypted payloads.
+	IncludePayloads bool
+	// WithholdOthers writes the chain entries that are neither an exported
+	// record nor a ledger-wide event (purge, rewrap) as hashes only: kind
+	// "withheld", without ref, time, body or signature. A bundle of some
+	// tenants' records then shows nothing of the other tenants' entries but
+	// the hashes that link the chain; it verifies the same way.
+	WithholdOthers bool
+}
+
+// Withheld is the kind of a chain entry whose content a bundle leaves out.
+const Withheld = "withheld"
+
+// ledgerWide are the chain events that concern no tenant in particular.
+var ledgerWide = map[string]bool{"purge": true, "rewrap": true}
+
+// ExportWith is Export with options.
+func ExportWith(ctx context.Context, l *ledger.Ledger, f ledger.Filter, opts ExportOptions, hdr Header, w io.Writer) (Manifest, error) {
+	includePayloads := opts.IncludePayloads
+	exported := map[string]bool{}
 	bw := NewWriter(w)
 	pub := l.PublicKey()
 	hdr.PublicKey, hdr.KeyID = hex.EncodeToString(pub), chain.KeyID(pub)
@@ -41,6 +66,9 @@ func Export(ctx context.Context, l *ledger.Ledger, f ledger.Filter, includePaylo
 			spans[e.Meta.WriterID] = s
 		}
 		s.min, s.max = min(s.min, e.Meta.Seq), max(s.max, e.Meta.Seq)
+		if opts.WithholdOthers {
+			exported[e.Meta.ID] = true
+		}
 		return bw.Record(e)
 	})
 	if err != nil {
@@ -70,7 +98,12 @@ func Export(ctx context.Context, l *ledger.Ledger, f ledger.Filter, includePaylo
 		if c, ok := cpOf[wid]; ok && c.Seq > to {
 			to = c.Seq
 		}
-		if err := l.ChainEntries(ctx, wid, s.min, to, func(e *ledger.ChainEntry) error { return bw.ChainEntry(e) }); err != nil {
+		if err := l.ChainEntries(ctx, wid, s.min, to, func(e *ledger.ChainEntry) error {
+			if opts.WithholdOthers && !(e.Kind == "record" && exported[e.Ref]) && !ledgerWide[e.Kind] {
+				e = &ledger.ChainEntry{WriterID: e.WriterID, Seq: e.Seq, Kind: Withheld, Digest: e.Digest, Prev: e.Prev, Link: e.Link}
+			}
+			return bw.ChainEntry(e)
+		}); err != nil {
 			return Manifest{}, fmt.Errorf("chain entries of %s: %w", wid, err)
 		}
 	}

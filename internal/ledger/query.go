@@ -18,6 +18,9 @@ func (f *Filter) store() sqlstore.RecordFilter {
 		SubjectKey: f.SubjectKey, InteractionID: f.InteractionID,
 		From: unixNano(f.OccurredFrom), To: unixNano(f.OccurredTo), IDs: f.IDs,
 	}
+	if f.Scope != nil {
+		sf.Scoped, sf.Tenants = true, f.Scope.Tenants
+	}
 	if !f.From.IsZero() {
 		sf.IDFrom = idFloor(f.From)
 	}
@@ -37,7 +40,8 @@ func (f *Filter) hash() string {
 	parts := []string{"records", f.Tenant, f.Vendor, f.Reason, f.EventName, f.SubjectKey, f.InteractionID,
 		strconv.FormatInt(unixNano(f.From), 10), strconv.FormatInt(unixNano(f.To), 10),
 		strconv.FormatInt(unixNano(f.OccurredFrom), 10), strconv.FormatInt(unixNano(f.OccurredTo), 10), strconv.Itoa(int(f.Released))}
-	return queryHash(append(parts, f.IDs...)...)
+	parts = append(parts, f.IDs...)
+	return queryHash(append(parts, f.Scope.hashParts()...)...)
 }
 
 // List returns a page of record metadata matching f, newest first. It
@@ -347,15 +351,27 @@ func (l *Ledger) LookupConsents(ctx context.Context, tenant, subjectKey string) 
 	return consentsFromRows(rows)
 }
 
+// hashParts makes a scope part of a page token's query hash.
+func (s *TenantScope) hashParts() []string {
+	if s == nil {
+		return nil
+	}
+	return append([]string{"scope"}, s.Tenants...)
+}
+
 // ListConsents returns a page of consent records, newest id first.
 func (l *Ledger) ListConsents(ctx context.Context, f ConsentFilter, p Page) (ConsentPage, error) {
-	qh := queryHash("consents", f.Tenant, f.SubjectKey)
+	qh := queryHash(append([]string{"consents", f.Tenant, f.SubjectKey}, f.Scope.hashParts()...)...)
 	after, err := decodeToken(p.Token, qh)
 	if err != nil {
 		return ConsentPage{}, err
 	}
 	size := pageSize(p.Size)
-	rows, err := l.st.ListConsents(ctx, sqlstore.ConsentQuery{Tenant: f.Tenant, SubjectKey: f.SubjectKey, After: after, Limit: size + 1})
+	q := sqlstore.ConsentQuery{Tenant: f.Tenant, SubjectKey: f.SubjectKey, After: after, Limit: size + 1}
+	if f.Scope != nil {
+		q.Scoped, q.Tenants = true, f.Scope.Tenants
+	}
+	rows, err := l.st.ListConsents(ctx, q)
 	if err != nil {
 		return ConsentPage{}, l.storeErr("list consent", err)
 	}
@@ -399,14 +415,15 @@ func consentFromRow(r *sqlstore.ConsentRow) (Consent, error) {
 
 // ListAccess returns a page of access-log entries, newest first.
 func (l *Ledger) ListAccess(ctx context.Context, f AccessFilter, p Page) (AccessPage, error) {
-	qh := queryHash("access", f.Identity, f.Method, strconv.FormatInt(unixNano(f.From), 10), strconv.FormatInt(unixNano(f.To), 10))
+	qh := queryHash(append([]string{"access", f.Identity, f.Method, strconv.FormatInt(unixNano(f.From), 10), strconv.FormatInt(unixNano(f.To), 10), f.TargetPrefix}, f.TargetContains...)...)
 	after, err := decodeToken(p.Token, qh)
 	if err != nil {
 		return AccessPage{}, err
 	}
 	size := pageSize(p.Size)
 	rows, err := l.st.ListAccess(ctx, sqlstore.AccessQuery{Identity: f.Identity, Method: f.Method,
-		From: unixNano(f.From), To: unixNano(f.To), After: after, Limit: size + 1})
+		From: unixNano(f.From), To: unixNano(f.To), TargetPrefix: f.TargetPrefix, TargetContains: f.TargetContains,
+		After: after, Limit: size + 1})
 	if err != nil {
 		return AccessPage{}, l.storeErr("list access log", err)
 	}

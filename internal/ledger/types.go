@@ -98,6 +98,16 @@ type Filter struct {
 	Released ReleaseFilter
 	// IDs, when set, restricts the selection to these record ids.
 	IDs []string
+	// Scope, when set, restricts the selection to records of these
+	// tenants, in addition to the other criteria: the tenants an auditor
+	// may see. A set Scope with no tenants selects nothing.
+	Scope *TenantScope
+}
+
+// TenantScope is a set of tenants (ccaas.tenant.id values, or consent
+// scopes for consent records) a query is restricted to.
+type TenantScope struct {
+	Tenants []string
 }
 
 // ReleaseFilter selects records by their released marker.
@@ -235,6 +245,9 @@ type Consent struct {
 type ConsentFilter struct {
 	Tenant     string
 	SubjectKey string
+	// Scope, when set, restricts the selection to these consent scopes (a
+	// set Scope with none selects nothing).
+	Scope *TenantScope
 }
 
 // ConsentPage is a page of consent records, newest first.
@@ -265,6 +278,12 @@ type AccessFilter struct {
 	Identity string
 	Method   string
 	From, To time.Time
+	// TargetPrefix, when set, selects entries whose Target starts with it
+	// and, when TargetContains is not empty, contains one of those strings:
+	// a coarse, unindexed pre-selection that the caller refines (the
+	// auditor API's tenant scoping of the access log).
+	TargetPrefix   string
+	TargetContains []string
 }
 
 // AccessPage is a page of access-log entries, newest first.

@@ -196,6 +196,10 @@ type RecordFilter struct {
 	// Released: 0 any, 1 only released records, -1 only unreleased ones.
 	Released int
 	IDs      []string
+	// Scoped restricts the records to the tenants in Tenants (none: no
+	// record matches).
+	Scoped  bool
+	Tenants []string
 }
 
 // RecordQuery is a page of records: ids after After (below it when Desc),
@@ -264,10 +268,27 @@ func (f *RecordFilter) where(args *[]any) string {
 		}
 		conds = append(conds, "r.id IN ("+strings.Join(ph, ",")+")")
 	}
+	if f.Scoped {
+		conds = append(conds, inList("r.tenant", f.Tenants, args))
+	}
 	if len(conds) == 0 {
 		return "1 = 1"
 	}
 	return strings.Join(conds, " AND ")
+}
+
+// inList is "col IN (...)" over vals, or a condition that is never true
+// when vals is empty.
+func inList(col string, vals []string, args *[]any) string {
+	if len(vals) == 0 {
+		return "1 = 0"
+	}
+	ph := make([]string, len(vals))
+	for i, v := range vals {
+		*args = append(*args, v)
+		ph[i] = fmt.Sprintf("$%d", len(*args))
+	}
+	return col + " IN (" + strings.Join(ph, ",") + ")"
 }
 
 func likeEscape(s string) string {
@@ -368,8 +389,11 @@ func (s *Store) CountRecords(ctx context.Context, f RecordFilter) (int64, error)
 type ConsentQuery struct {
 	Tenant     string
 	SubjectKey string
-	After      string
-	Limit      int
+	// Scoped restricts the records to the consent scopes in Tenants.
+	Scoped  bool
+	Tenants []string
+	After   string
+	Limit   int
 }
 
 // ListConsents returns a page of consent records.
@@ -383,6 +407,9 @@ func (s *Store) ListConsents(ctx context.Context, q ConsentQuery) ([]ConsentRow,
 	if q.SubjectKey != "" {
 		args = append(args, q.SubjectKey)
 		conds = append(conds, fmt.Sprintf("s.subject_key = $%d", len(args)))
+	}
+	if q.Scoped {
+		conds = append(conds, inList("s.tenant", q.Tenants, &args))
 	}
 	if q.After != "" {
 		args = append(args, q.After)
@@ -437,8 +464,11 @@ type AccessQuery struct {
 	Identity string
 	Method   string
 	From, To int64
-	After    string
-	Limit    int
+	// TargetPrefix and TargetContains: see ledger.AccessFilter.
+	TargetPrefix   string
+	TargetContains []string
+	After          string
+	Limit          int
 }
 
 // ListAccess returns a page of access-log entries.
@@ -460,6 +490,17 @@ func (s *Store) ListAccess(ctx context.Context, q AccessQuery) ([]AccessRow, err
 	}
 	if q.To != 0 {
 		add("a.at < $%d", q.To)
+	}
+	if q.TargetPrefix != "" {
+		add(`a.target LIKE $%d ESCAPE '\'`, likeEscape(q.TargetPrefix)+"%")
+		if len(q.TargetContains) > 0 {
+			ors := make([]string, len(q.TargetContains))
+			for i, c := range q.TargetContains {
+				args = append(args, "%"+likeEscape(c)+"%")
+				ors[i] = fmt.Sprintf(`a.target LIKE $%d ESCAPE '\'`, len(args))
+			}
+			conds = append(conds, "("+strings.Join(ors, " OR ")+")")
+		}
 	}
 	if q.After != "" {
 		add("a.id < $%d", q.After)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -75,6 +76,10 @@ type AuthConfig struct {
 type TokenConfig struct {
 	Identity string `mapstructure:"identity" yaml:"identity" json:"identity"`
 	Role     string `mapstructure:"role" yaml:"role" json:"role"`
+	// Tenants are the tenants the identity may see (required): tenant
+	// names (a tenants registry's tenant ids, or ccaas.tenant.id values and
+	// consent scopes), or ["*"] for every tenant.
+	Tenants []string `mapstructure:"tenants" yaml:"tenants" json:"tenants"`
 	// SHA256 is the hex SHA-256 of the token; the token itself is never
 	// configured.
 	SHA256 string `mapstructure:"sha256" yaml:"sha256" json:"sha256"`
@@ -87,6 +92,9 @@ type ClientCertConfig struct {
 	// Identity defaults to Subject.
 	Identity string `mapstructure:"identity"`
 	Role     string `mapstructure:"role"`
+	// Tenants are the tenants the identity may see (required), as for
+	// tokens.
+	Tenants []string `mapstructure:"tenants"`
 }
 
 // HashToken returns the hex SHA-256 of a bearer token: what TokenConfig
@@ -118,6 +126,7 @@ func (c *AuthConfig) Check() error {
 type credential struct {
 	identity string
 	role     Role
+	tenants  []string
 	hash     [sha256.Size]byte
 }
 
@@ -125,6 +134,7 @@ type certMapping struct {
 	subject  string
 	identity string
 	role     Role
+	tenants  []string
 }
 
 func compileTokens(ts []TokenConfig, where string) ([]credential, error) {
@@ -138,6 +148,9 @@ func compileTokens(ts []TokenConfig, where string) ([]credential, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s[%d] (%s): %w", where, i, t.Identity, err)
 		}
+		if err := checkTenantNames(t.Tenants); err != nil {
+			return nil, fmt.Errorf("%s[%d] (%s): %w", where, i, t.Identity, err)
+		}
 		h := strings.ToLower(strings.TrimSpace(t.SHA256))
 		b, err := hex.DecodeString(h)
 		if err != nil || len(b) != sha256.Size {
@@ -147,7 +160,7 @@ func compileTokens(ts []TokenConfig, where string) ([]credential, error) {
 			return nil, fmt.Errorf("%s[%d] (%s): the same token hash is configured twice", where, i, t.Identity)
 		}
 		seen[h] = true
-		c := credential{identity: t.Identity, role: r}
+		c := credential{identity: t.Identity, role: r, tenants: slices.Clone(t.Tenants)}
 		copy(c.hash[:], b)
 		out = append(out, c)
 	}
@@ -164,11 +177,14 @@ func compileCerts(cs []ClientCertConfig) ([]certMapping, error) {
 		if err != nil {
 			return nil, fmt.Errorf("api.auth.client_certs[%d] (%s): %w", i, c.Subject, err)
 		}
+		if err := checkTenantNames(c.Tenants); err != nil {
+			return nil, fmt.Errorf("api.auth.client_certs[%d] (%s): %w", i, c.Subject, err)
+		}
 		id := c.Identity
 		if id == "" {
 			id = c.Subject
 		}
-		out = append(out, certMapping{subject: c.Subject, identity: id, role: r})
+		out = append(out, certMapping{subject: c.Subject, identity: id, role: r, tenants: slices.Clone(c.Tenants)})
 	}
 	return out, nil
 }
@@ -187,7 +203,7 @@ func loadTokensFile(path string) ([]TokenConfig, error) {
 	dec := yaml.NewDecoder(strings.NewReader(string(b)))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil {
-		return nil, fmt.Errorf("api.auth.tokens_file %s: %w (want YAML or JSON: tokens: [{identity, role, sha256}])", path, err)
+		return nil, fmt.Errorf("api.auth.tokens_file %s: %w (want YAML or JSON: tokens: [{identity, role, tenants, sha256}])", path, err)
 	}
 	return f.Tokens, nil
 }
@@ -237,7 +253,8 @@ func newAuthenticator(c *AuthConfig) (*authenticator, error) {
 type principal struct {
 	identity string
 	role     Role
-	via      string // "token" or "mtls"
+	tenants  []string // tenant names, or ["*"]
+	via      string   // "token" or "mtls"
 }
 
 // maxTokenLen bounds the bearer tokens considered.
@@ -256,7 +273,8 @@ func (a *authenticator) byToken(token string) (principal, bool) {
 	if found < 0 {
 		return principal{}, false
 	}
-	return principal{identity: a.tokens[found].identity, role: a.tokens[found].role, via: "token"}, true
+	t := &a.tokens[found]
+	return principal{identity: t.identity, role: t.role, tenants: t.tenants, via: "token"}, true
 }
 
 // byCert maps a verified client certificate.
@@ -265,7 +283,7 @@ func (a *authenticator) byCert(cert *x509.Certificate) (principal, bool) {
 	for _, m := range a.certs {
 		for _, n := range names {
 			if n == m.subject || strings.EqualFold(n, m.subject) && !strings.Contains(n, ":") {
-				return principal{identity: m.identity, role: m.role, via: "mtls"}, true
+				return principal{identity: m.identity, role: m.role, tenants: m.tenants, via: "mtls"}, true
 			}
 		}
 	}

@@ -3,9 +3,11 @@ package auditapi
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"go.uber.org/zap"
@@ -126,6 +128,20 @@ func (s *Service) httpErrorHandler(ctx context.Context, _ *runtime.ServeMux, m r
 	_, _ = w.Write(body)
 }
 
+// queryTenants is the tenant a rejected REST call named, as describeQuery
+// kept it (a value it redacted is no tenant).
+func queryTenants(target string) []string {
+	var t struct {
+		Query struct {
+			Tenant string `json:"tenant"`
+		} `json:"query"`
+	}
+	if json.Unmarshal([]byte(target), &t) != nil || t.Query.Tenant == "" || strings.HasPrefix(t.Query.Tenant, "[") {
+		return nil
+	}
+	return []string{t.Query.Tenant}
+}
+
 // gatewayRejected handles a REST call that the gateway refused before it
 // reached the service: authentication and authorisation take precedence
 // over the gateway's error, and the attempt is logged, described by its
@@ -147,6 +163,7 @@ func (s *Service) gatewayRejected(ctx context.Context, spec methodSpec, r *http.
 	var target, reason string
 	if status.Code(err) != codes.Unauthenticated {
 		target, reason = describeQuery(spec, r.URL.RawQuery)
+		target = clip(withTenants(queryTenants(target), target), maxTarget)
 	}
 	_ = s.recordRaw(ctx, hostOf(r.RemoteAddr), spec.name, who, target, reason, "", err)
 	return err

@@ -89,7 +89,7 @@ var roleTokens = map[string]string{
 func testAuth() *AuthConfig {
 	c := &AuthConfig{}
 	for _, role := range []string{"auditor", "investigator", "custodian", "admin"} {
-		c.Tokens = append(c.Tokens, TokenConfig{Identity: role + "@example.org", Role: role, SHA256: HashToken(roleTokens[role])})
+		c.Tokens = append(c.Tokens, TokenConfig{Identity: role + "@example.org", Role: role, SHA256: HashToken(roleTokens[role]), Tenants: []string{AllTenants}})
 	}
 	return c
 }

@@ -31,6 +31,9 @@ type methodSpec struct {
 	name   string
 	min    Role
 	newReq func() proto.Message
+	// allTenants: the method acts on every tenant at once, so only an
+	// identity of every tenant may call it.
+	allTenants bool
 }
 
 const servicePrefix = "/" + "consentry.v1.AuditService" + "/"
@@ -40,17 +43,17 @@ var methodSpecs = map[string]methodSpec{}
 
 func init() {
 	for _, m := range []methodSpec{
-		{"ListQuarantinedRecords", RoleAuditor, func() proto.Message { return &consentryv1.ListQuarantinedRecordsRequest{} }},
-		{"GetStats", RoleAuditor, func() proto.Message { return &consentryv1.GetStatsRequest{} }},
-		{"VerifyLedger", RoleAuditor, func() proto.Message { return &consentryv1.VerifyLedgerRequest{} }},
-		{"ListAccessLog", RoleAuditor, func() proto.Message { return &consentryv1.ListAccessLogRequest{} }},
-		{"ListConsents", RoleAuditor, func() proto.Message { return &consentryv1.ListConsentsRequest{} }},
-		{"GetQuarantinedRecord", RoleInvestigator, func() proto.Message { return &consentryv1.GetQuarantinedRecordRequest{} }},
-		{"ExportEvidence", RoleInvestigator, func() proto.Message { return &consentryv1.ExportEvidenceRequest{} }},
-		{"RecordConsent", RoleCustodian, func() proto.Message { return &consentryv1.RecordConsentRequest{} }},
-		{"ReleaseRecords", RoleCustodian, func() proto.Message { return &consentryv1.ReleaseRecordsRequest{} }},
-		{"Purge", RoleCustodian, func() proto.Message { return &consentryv1.PurgeRequest{} }},
-		{"EraseSubject", RoleCustodian, func() proto.Message { return &consentryv1.EraseSubjectRequest{} }},
+		{"ListQuarantinedRecords", RoleAuditor, func() proto.Message { return &consentryv1.ListQuarantinedRecordsRequest{} }, false},
+		{"GetStats", RoleAuditor, func() proto.Message { return &consentryv1.GetStatsRequest{} }, false},
+		{"VerifyLedger", RoleAuditor, func() proto.Message { return &consentryv1.VerifyLedgerRequest{} }, false},
+		{"ListAccessLog", RoleAuditor, func() proto.Message { return &consentryv1.ListAccessLogRequest{} }, false},
+		{"ListConsents", RoleAuditor, func() proto.Message { return &consentryv1.ListConsentsRequest{} }, false},
+		{"GetQuarantinedRecord", RoleInvestigator, func() proto.Message { return &consentryv1.GetQuarantinedRecordRequest{} }, false},
+		{"ExportEvidence", RoleInvestigator, func() proto.Message { return &consentryv1.ExportEvidenceRequest{} }, false},
+		{"RecordConsent", RoleCustodian, func() proto.Message { return &consentryv1.RecordConsentRequest{} }, false},
+		{"ReleaseRecords", RoleCustodian, func() proto.Message { return &consentryv1.ReleaseRecordsRequest{} }, false},
+		{"Purge", RoleCustodian, func() proto.Message { return &consentryv1.PurgeRequest{} }, true},
+		{"EraseSubject", RoleCustodian, func() proto.Message { return &consentryv1.EraseSubjectRequest{} }, false},
 	} {
 		methodSpecs[servicePrefix+m.name] = m
 	}
@@ -71,6 +74,10 @@ func init() {
 type call struct {
 	spec methodSpec
 	who  principal
+	// scope is what the caller may see; concerns the tenants the call is
+	// about, for the access log (both set by authorize).
+	scope    *scope
+	concerns []string
 	// note is added to the access-log result of a successful call (e.g.
 	// counts); set by the handler.
 	note string
@@ -78,11 +85,19 @@ type call struct {
 
 type callKey struct{}
 
+// concernsOrNil is what the call was about, nil when it is not known.
+func (c *call) concernsOrNil() []string {
+	if c == nil {
+		return nil
+	}
+	return c.concerns
+}
+
 // callFrom returns the authorised call, or an error if the interceptors
 // did not run (the service was registered without GRPCServerOptions).
 func callFrom(ctx context.Context, method string) (*call, error) {
 	c, ok := ctx.Value(callKey{}).(*call)
-	if !ok || c.spec.name != method {
+	if !ok || c.spec.name != method || c.scope == nil {
 		return nil, status.Error(codes.Internal, "the audit API's authorisation interceptors are not installed on this server (use Service.GRPCServerOptions); refusing the call")
 	}
 	return c, nil
@@ -151,7 +166,10 @@ func (s *Service) peerCert(ctx context.Context, md metadata.MD, inproc bool) *x5
 	return ti.State.VerifiedChains[0][0]
 }
 
-// admit authenticates and authorises a call.
+// admit authenticates a call and checks its role; authorize then checks
+// the tenants its request concerns. A caller whose role does not allow the
+// method still gets its call (with the error), so that the access log says
+// which tenants the attempt was about.
 func (s *Service) admit(ctx context.Context, spec methodSpec, inproc bool) (*call, string, error) {
 	if inproc {
 		md, _ := metadata.FromIncomingContext(ctx)
@@ -164,7 +182,7 @@ func (s *Service) admit(ctx context.Context, spec methodSpec, inproc bool) (*cal
 		return nil, who, err
 	}
 	if p.role < spec.min {
-		return nil, who, status.Errorf(codes.PermissionDenied, "%s (role %s) may not call %s: it needs the %s role or stronger", p.identity, p.role, spec.name, spec.min)
+		return &call{spec: spec, who: p}, who, status.Errorf(codes.PermissionDenied, "%s (role %s) may not call %s: it needs the %s role or stronger", p.identity, p.role, spec.name, spec.min)
 	}
 	return &call{spec: spec, who: p}, who, nil
 }
@@ -178,6 +196,11 @@ func (s *Service) unaryInterceptor(inproc bool) grpc.UnaryServerInterceptor {
 		msg, _ := req.(proto.Message)
 		src := s.source(ctx, inproc)
 		c, who, err := s.admit(ctx, spec, inproc)
+		if c != nil {
+			if aerr := s.authorize(ctx, c, msg); err == nil {
+				err = aerr
+			}
+		}
 		if err == nil {
 			var release func()
 			if release, err = s.limit(spec, c); err == nil {
@@ -185,11 +208,11 @@ func (s *Service) unaryInterceptor(inproc bool) grpc.UnaryServerInterceptor {
 			}
 		}
 		if err != nil {
-			s.record(ctx, src, spec.name, who, msg, "", err)
+			s.record(ctx, src, spec.name, who, c.concernsOrNil(), msg, "", err)
 			return nil, err
 		}
 		resp, err := handler(context.WithValue(ctx, callKey{}, c), req)
-		if lerr := s.record(ctx, src, spec.name, who, msg, c.note, err); lerr != nil && err == nil {
+		if lerr := s.record(ctx, src, spec.name, who, c.concerns, msg, c.note, err); lerr != nil && err == nil {
 			return nil, lerr
 		}
 		return resp, err
@@ -221,12 +244,15 @@ func (s *Service) streamInterceptor(inproc bool) grpc.StreamServerInterceptor {
 					req = nil
 				}
 			}
-			s.record(ctx, src, spec.name, who, req, "", err)
+			if c != nil && req != nil {
+				_ = s.authorize(ctx, c, req)
+			}
+			s.record(ctx, src, spec.name, who, c.concernsOrNil(), req, "", err)
 			return err
 		}
-		ws := &recordingStream{ServerStream: ss, ctx: context.WithValue(ctx, callKey{}, c)}
+		ws := &recordingStream{ServerStream: ss, ctx: context.WithValue(ctx, callKey{}, c), s: s, c: c}
 		err = handler(srv, ws)
-		if lerr := s.record(ctx, src, spec.name, who, ws.req, c.note, err); lerr != nil && err == nil {
+		if lerr := s.record(ctx, src, spec.name, who, c.concerns, ws.req, c.note, err); lerr != nil && err == nil {
 			return lerr
 		}
 		return err
@@ -273,23 +299,30 @@ func hostOf(addr string) string {
 	return clip(addr, 64)
 }
 
-// recordingStream keeps the request the handler reads, for the access log.
+// recordingStream authorises the request the handler reads (a streaming
+// handler reads it itself) and keeps it for the access log. Until it has
+// been authorised, the call has no scope and callFrom refuses it.
 type recordingStream struct {
 	grpc.ServerStream
 	ctx context.Context
 	req proto.Message
+	s   *Service
+	c   *call
 }
 
 func (w *recordingStream) Context() context.Context { return w.ctx }
 
 func (w *recordingStream) RecvMsg(m any) error {
 	err := w.ServerStream.RecvMsg(m)
-	if err == nil && w.req == nil {
-		if pm, ok := m.(proto.Message); ok {
-			w.req = pm
-		}
+	if err != nil || w.req != nil {
+		return err
 	}
-	return err
+	pm, ok := m.(proto.Message)
+	if !ok {
+		return status.Error(codes.Internal, "audit API: unexpected request type")
+	}
+	w.req = pm
+	return w.s.authorize(w.ctx, w.c, pm)
 }
 
 // maxTarget bounds the target stored in an access-log entry.
@@ -299,12 +332,20 @@ const maxTarget = 4096
 // went away.
 const accessTimeout = 10 * time.Second
 
-// record appends the call to the access log. A failure to log an allowed
-// call is returned (as Unavailable): its result is withheld.
-func (s *Service) record(ctx context.Context, source, method, who string, req proto.Message, note string, callErr error) error {
+// record appends the call to the access log, its target starting with
+// the tenants it concerned (concerns; nil: those its request names). A
+// failure to log an allowed call is returned (as Unavailable): its result
+// is withheld.
+func (s *Service) record(ctx context.Context, source, method, who string, concerns []string, req proto.Message, note string, callErr error) error {
 	var target, reason string
 	if status.Code(callErr) != codes.Unauthenticated {
 		target, reason = describe(req)
+		if concerns == nil {
+			for _, n := range namedTenants(req) {
+				concerns = append(concerns, n.value)
+			}
+		}
+		target = withTenants(concerns, target)
 	}
 	return s.recordRaw(ctx, source, method, who, target, reason, note, callErr)
 }

@@ -59,6 +59,11 @@ type Options struct {
 	// Releaser releases records. Nil: release is refused with
 	// FailedPrecondition.
 	Releaser Releaser
+	// Tenants resolves the tenant names of auditor identities (a tenants
+	// registry). Nil, or a name it does not know: the name covers the
+	// records of that tenant id and consent under that scope or the
+	// vendors' default scopes of that tenant id.
+	Tenants Tenants
 	// OnConsentChange, when set, is called with the tenant (consent scope)
 	// and subject key of every consent record stored and every subject
 	// erased through the API, so that consent caches drop stale entries.
@@ -83,6 +88,7 @@ type Service struct {
 	auth     *authenticator
 	keyer    func(tenant, raw string) (string, error)
 	releaser Releaser
+	tenants  Tenants
 	onChange func(tenant, subjectKey string)
 	log      *zap.Logger
 	now      func() time.Time
@@ -111,7 +117,7 @@ func New(opts Options) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{
-		ledger: opts.Ledger, auth: a, keyer: opts.Keyer, releaser: opts.Releaser,
+		ledger: opts.Ledger, auth: a, keyer: opts.Keyer, releaser: opts.Releaser, tenants: opts.Tenants,
 		onChange: opts.OnConsentChange, log: opts.Logger, now: opts.Now,
 	}
 	if s.log == nil {
