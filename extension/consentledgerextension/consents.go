@@ -131,7 +131,9 @@ func (c consentClient) Append(ctx context.Context, rec consentstore.Record) erro
 	if err != nil {
 		return err
 	}
-	if _, _, err := l.PutConsent(ctx, row); err != nil {
+	_, _, err = l.PutConsent(ctx, row)
+	c.e.commitHealth(err)
+	if err != nil {
 		return contractErr(err)
 	}
 	c.e.notify(rec.Key)
@@ -185,7 +187,16 @@ func (e *ledgerExtension) subscribe(fn func(consentstore.Key)) func() {
 	}
 }
 
+// notify reports a committed consent change: to this collector's
+// subscribers, and to the other replicas of a shared ledger.
 func (e *ledgerExtension) notify(k consentstore.Key) {
+	e.notifyLocal(k)
+	e.publish(k)
+}
+
+// notifyLocal calls this collector's subscribers; the zero Key means that
+// any subject's consent may have changed.
+func (e *ledgerExtension) notifyLocal(k consentstore.Key) {
 	e.subMu.Lock()
 	fns := make([]func(consentstore.Key), 0, len(e.subs))
 	for _, fn := range e.subs {

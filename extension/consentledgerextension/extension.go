@@ -23,6 +23,7 @@ import (
 	"github.com/consentry/consentry/internal/ledger/sqlite"
 	"github.com/consentry/consentry/internal/ledger/sqlstore"
 	"github.com/consentry/consentry/internal/release"
+	"github.com/consentry/consentry/internal/replicastate"
 )
 
 type ledgerExtension struct {
@@ -43,6 +44,11 @@ type ledgerExtension struct {
 	subMu   sync.Mutex
 	subs    map[int]func(consentstore.Key)
 	nextSub int
+
+	// replicas is the state shared with the other replicas of a
+	// PostgreSQL ledger (nil on SQLite).
+	replicas *replicastate.State
+	health   healthState
 
 	api      *apiServers
 	host     component.Host
@@ -104,6 +110,7 @@ func (q quarantineClient) Append(ctx context.Context, recs []consentledger.Recor
 		}
 	}
 	res, err := l.Append(ctx, in)
+	q.e.commitHealth(err)
 	if err != nil {
 		return nil, contractErr(err)
 	}
@@ -115,6 +122,17 @@ func (q quarantineClient) Append(ctx context.Context, recs []consentledger.Recor
 		}
 	}
 	return out, nil
+}
+
+// commitHealth records whether a write reached the database: a retryable
+// failure makes the extension unhealthy until a later write succeeds.
+func (e *ledgerExtension) commitHealth(err error) {
+	switch {
+	case err == nil:
+		e.health.set(healthCommit, nil)
+	case ledger.IsRetryable(err):
+		e.health.set(healthCommit, err)
+	}
 }
 
 // contractErr marks the engine's transient errors as the contract's
@@ -131,6 +149,7 @@ func contractErr(err error) error {
 // start: running without it would leave quarantined events nowhere to go.
 func (e *ledgerExtension) Start(ctx context.Context, host component.Host) error {
 	e.host = host
+	e.health.setHost(host)
 	opts, err := e.cfg.ledgerOptions()
 	if err != nil {
 		return err
@@ -151,6 +170,9 @@ func (e *ledgerExtension) Start(ctx context.Context, host component.Host) error 
 	e.ledger = l
 	e.releaser = release.New(l, &e.hub)
 	e.mu.Unlock()
+	if err := e.openReplicaState(ctx); err != nil {
+		return err
+	}
 	if err := e.registerMetrics(); err != nil {
 		return err
 	}
@@ -161,6 +183,10 @@ func (e *ledgerExtension) Start(ctx context.Context, host component.Host) error 
 		return err
 	}
 	e.stop = make(chan struct{})
+	if e.replicas != nil {
+		e.wg.Add(1)
+		go e.watchHealth(e.replicas, e.stop)
+	}
 	if e.cfg.Retention > 0 {
 		e.wg.Add(1)
 		go e.retain(e.stop)
@@ -242,6 +268,7 @@ func (e *ledgerExtension) Shutdown(ctx context.Context) error {
 		e.stop = nil
 	}
 	e.wg.Wait()
+	e.closeReplicaState()
 	if e.metricsR != nil {
 		_ = e.metricsR.Unregister()
 		e.metricsR = nil

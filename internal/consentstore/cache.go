@@ -208,8 +208,18 @@ func (c *Cache) Append(ctx context.Context, rec Record) error {
 	return err
 }
 
-// Invalidate drops a subject's entry.
+// Invalidate drops a subject's entry; the zero Key drops every entry.
 func (c *Cache) Invalidate(k Key) {
+	if k == (Key{}) {
+		for i := range c.shards {
+			s := &c.shards[i]
+			s.mu.Lock()
+			clear(s.m)
+			s.gen++
+			s.mu.Unlock()
+		}
+		return
+	}
 	s := c.shard(k)
 	s.mu.Lock()
 	delete(s.m, k)

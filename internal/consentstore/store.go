@@ -133,8 +133,11 @@ type Store interface {
 
 // Notifier is implemented by stores whose records can change without going
 // through the consent processor (for example through the ledger's audit
-// API). Subscribe registers fn to be called with the key of every subject
-// whose records changed; the returned function unsubscribes.
+// API, or another replica). Subscribe registers fn to be called with the
+// key of every subject whose records changed, or with the zero Key when
+// any subject's may have (notifications were lost); fn must return quickly
+// (it runs on the goroutine that delivers notifications). The returned
+// function unsubscribes.
 type Notifier interface {
 	Subscribe(fn func(Key)) (unsubscribe func())
 }

@@ -154,6 +154,25 @@ func TestCacheFollowsNotifier(t *testing.T) {
 	assert.Len(t, recs, 1, "no longer subscribed")
 }
 
+// TestCacheInvalidateAll: the zero key (notifications were lost) drops
+// every entry, positive and negative.
+func TestCacheInvalidateAll(t *testing.T) {
+	mem := NewMemory()
+	cs := &countingStore{Store: plainStore{mem}}
+	c, _ := newCache(t, cs, CacheConfig{TTL: time.Hour, NegativeTTL: time.Hour, MaxEntries: 100})
+	require.NoError(t, mem.Append(ctx, record("r1", keyA, t0)))
+	for _, k := range []Key{keyA, keyB} {
+		_, _ = c.Lookup(ctx, k)
+	}
+	assert.Equal(t, 2, c.Len())
+	c.Invalidate(Key{})
+	assert.Zero(t, c.Len())
+	for _, k := range []Key{keyA, keyB} {
+		_, res, _ := c.LookupResult(ctx, k)
+		assert.Equal(t, Miss, res)
+	}
+}
+
 func TestCacheIsBounded(t *testing.T) {
 	c, _ := newCache(t, NewMemory(), CacheConfig{TTL: time.Hour, NegativeTTL: time.Hour, MaxEntries: 128})
 	for i := 0; i < 10_000; i++ {

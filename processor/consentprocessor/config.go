@@ -77,6 +77,16 @@ type InteractionsConfig struct {
 	MaxEntries int `mapstructure:"max_entries"`
 	// TTL is how long an interaction is remembered after its last record.
 	TTL time.Duration `mapstructure:"ttl"`
+	// Shared shares the memory with the other replicas of a PostgreSQL
+	// ledger (through the ledger's database), so that a record is joined to
+	// its interaction whichever replica saw the interaction start. It has
+	// no effect on a ledger of one collector (SQLite) or without a ledger.
+	Shared bool `mapstructure:"shared"`
+	// SharedMissTTL is how long an interaction that the shared memory did
+	// not know is not asked about again: the bound of the delay after
+	// which a record that raced ahead of its interaction's first record on
+	// another replica is joined.
+	SharedMissTTL time.Duration `mapstructure:"shared_miss_ttl"`
 }
 
 // MetricsConfig configures the processor's metrics.
@@ -91,7 +101,7 @@ func createDefaultConfig() component.Config {
 	return &Config{
 		ReloadInterval: 5 * time.Second,
 		Cache:          CacheConfig{TTL: 30 * time.Second, NegativeTTL: 10 * time.Second, MaxEntries: 100_000},
-		Interactions:   InteractionsConfig{MaxEntries: 100_000, TTL: 4 * time.Hour},
+		Interactions:   InteractionsConfig{MaxEntries: 100_000, TTL: 4 * time.Hour, Shared: true, SharedMissTTL: time.Second},
 		Metrics:        MetricsConfig{TenantAttribute: true},
 
 		ForwardedAttributes: AttributesFull,
@@ -132,6 +142,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Interactions.MaxEntries > 0 && c.Interactions.TTL <= 0 {
 		errs = append(errs, fmt.Errorf("interactions.ttl must be positive, got %s", c.Interactions.TTL))
+	}
+	if c.Interactions.SharedMissTTL < 0 {
+		errs = append(errs, fmt.Errorf("interactions.shared_miss_ttl must not be negative, got %s", c.Interactions.SharedMissTTL))
 	}
 	return errors.Join(errs...)
 }

@@ -26,7 +26,7 @@ func TestDefaultConfig(t *testing.T) {
 	cfg := NewFactory().CreateDefaultConfig().(*Config)
 	assert.Equal(t, 5*time.Second, cfg.ReloadInterval)
 	assert.Equal(t, CacheConfig{TTL: 30 * time.Second, NegativeTTL: 10 * time.Second, MaxEntries: 100_000}, cfg.Cache)
-	assert.Equal(t, InteractionsConfig{MaxEntries: 100_000, TTL: 4 * time.Hour}, cfg.Interactions)
+	assert.Equal(t, InteractionsConfig{MaxEntries: 100_000, TTL: 4 * time.Hour, Shared: true, SharedMissTTL: time.Second}, cfg.Interactions)
 	assert.True(t, cfg.Metrics.TenantAttribute)
 	assert.False(t, cfg.Ledger.IsSet())
 	err := confmap.Validate(cfg)
@@ -41,7 +41,7 @@ func TestLoadFull(t *testing.T) {
 	require.True(t, cfg.Ledger.IsSet())
 	assert.Equal(t, component.MustNewID("consent_ledger"), cfg.Ledger.ComponentID())
 	assert.Equal(t, CacheConfig{TTL: time.Minute, NegativeTTL: 5 * time.Second, MaxEntries: 5000}, cfg.Cache)
-	assert.Equal(t, InteractionsConfig{MaxEntries: 1000, TTL: time.Hour}, cfg.Interactions)
+	assert.Equal(t, InteractionsConfig{MaxEntries: 1000, TTL: time.Hour, Shared: false, SharedMissTTL: 500 * time.Millisecond}, cfg.Interactions)
 	assert.False(t, cfg.Metrics.TenantAttribute)
 }
 

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/consentry/consentry/internal/ccaas"
+	"github.com/consentry/consentry/internal/consentledger"
 	"github.com/consentry/consentry/internal/consentstore"
 	"github.com/consentry/consentry/internal/policy"
 )
@@ -27,6 +28,7 @@ type Evaluator struct {
 	policy       atomic.Pointer[policy.Policy]
 	store        *consentstore.Cache
 	interactions *interactionMemory
+	shared       *sharedInteractions
 	tel          *telemetry
 	logger       *zap.Logger
 	minimal      bool
@@ -55,6 +57,11 @@ type EvaluatorSettings struct {
 	// memory (0 entries disables it).
 	InteractionMaxEntries int
 	InteractionTTL        time.Duration
+	// SharedInteractions, when set, is the interaction memory replicas
+	// share (the PostgreSQL ledger's); InteractionMissTTL is how long an
+	// interaction it did not know is not asked about again.
+	SharedInteractions consentledger.Interactions
+	InteractionMissTTL time.Duration
 	// Logger receives errors (never record contents). Nil: no logging.
 	Logger *zap.Logger
 	// MinimalForwarded writes only the decision attributes on records
@@ -77,6 +84,7 @@ func NewEvaluator(pol *policy.Policy, set EvaluatorSettings) *Evaluator {
 	e := &Evaluator{
 		store:        consentstore.NewCache(store, set.Cache),
 		interactions: newInteractionMemory(set.InteractionMaxEntries, set.InteractionTTL),
+		shared:       newSharedInteractions(set.SharedInteractions, set.InteractionMissTTL, logger),
 		tel:          set.telemetry,
 		logger:       logger,
 		minimal:      set.MinimalForwarded,
@@ -109,6 +117,9 @@ type state struct {
 	// must not refresh or evict live interactions) and is not counted in
 	// the live decision metrics.
 	release bool
+	// share collects what the batch taught about interactions, for the
+	// shared memory.
+	share []consentledger.Interaction
 }
 
 // ProcessLogs tags every record of ld in place. It never fails and never
@@ -130,6 +141,7 @@ func (e *Evaluator) processLogs(ctx context.Context, ld plog.Logs, release bool)
 	pol := e.policy.Load()
 	st := e.pool.Get().(*state)
 	st.release = release
+	st.share = st.share[:0]
 	defer e.pool.Put(st)
 	for _, rl := range ld.ResourceLogs().All() {
 		res := rl.Resource().Attributes()
@@ -144,6 +156,9 @@ func (e *Evaluator) processLogs(ctx context.Context, ld plog.Logs, release bool)
 			}
 		}
 	}
+	// Before the batch is acknowledged, so that any replica joins the
+	// next records of these interactions.
+	e.shared.remember(ctx, st.share)
 }
 
 func (e *Evaluator) tag(ctx context.Context, pol *policy.Policy, vendor, tenant string, lr plog.LogRecord, st *state) {
@@ -182,8 +197,16 @@ func (e *Evaluator) tag(ctx context.Context, pol *policy.Policy, vendor, tenant 
 	}
 	if v.InteractionID != "" {
 		hadSubject := v.Subject != ""
-		v.FromInteraction = e.interactions.observe(interactionKey{vendor, tenant, v.InteractionID},
-			&v.Subject, place{&v.Country, &v.Region, &v.Source, &v.Hints}, now, !st.release)
+		k := interactionKey{vendor, tenant, v.InteractionID}
+		loc := place{&v.Country, &v.Region, &v.Source, &v.Hints}
+		o := e.interactions.observe(k, &v.Subject, loc, now, !st.release)
+		if o.recall && e.shared != nil {
+			o.filled = e.shared.recall(ctx, e.interactions, k, &v.Subject, loc, now) || o.filled
+		}
+		if o.share && e.shared != nil {
+			st.share = append(st.share, sharedEntry(k, &o.learned))
+		}
+		v.FromInteraction = o.filled
 		if !hadSubject && v.Subject != "" {
 			// The record is about the interaction's subject: say so, so that
 			// the ledger encrypts it under the subject's key (erasure then

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/consentry/consentry/internal/consentledger"
 )
 
 // interactionMemory remembers, per vendor, tenant and interaction id, the
@@ -13,7 +15,8 @@ import (
 // analytics events) can be decided. It is bounded: each shard keeps at most
 // max/shards interactions and evicts the oldest inserted first; an entry
 // expires ttl after the last record that refreshed it. It is per collector
-// instance: replicas behind a load balancer each learn their own.
+// instance; replicas that share a PostgreSQL ledger also share what they
+// learn through it (shared.go), and this memory caches what they recall.
 type interactionMemory struct {
 	seed   maphash.Seed
 	ttl    int64
@@ -26,6 +29,26 @@ type interactionEntry struct {
 	subject, country, region, source string
 	hints                            []string
 	expires                          int64
+	// shared is the expiry last written to the shared memory (0: never).
+	shared int64
+	// missUntil: the shared memory did not know the interaction when it
+	// was last asked; it is not asked again before then.
+	missUntil int64
+}
+
+// observation is what observe did.
+type observation struct {
+	// filled: something the record lacked was filled in.
+	filled bool
+	// recall: the record lacks its subject and this memory does not know
+	// it; the shared memory may (it was not asked about it lately).
+	recall bool
+	// share: what was learned should be written to the shared memory (a
+	// new interaction, a new subject or location, or an expiry that has
+	// moved on by a quarter of the ttl since it was last written).
+	share bool
+	// learned is the entry after learning, when share is set.
+	learned interactionEntry
 }
 
 // place is what the memory keeps of a record's location: the customer's
@@ -68,10 +91,11 @@ func (m *interactionMemory) shard(k interactionKey) *interactionShard {
 }
 
 // observe fills in what a record lacks from its interaction and, when
-// learn is set, learns from it. It reports whether something was filled in.
-func (m *interactionMemory) observe(k interactionKey, subject *string, loc place, now int64, learn bool) bool {
+// learn is set, learns from it.
+func (m *interactionMemory) observe(k interactionKey, subject *string, loc place, now int64, learn bool) observation {
+	var o observation
 	if m == nil || k.interaction == "" {
-		return false
+		return o
 	}
 	s := m.shard(k)
 	s.mu.Lock()
@@ -79,49 +103,89 @@ func (m *interactionMemory) observe(k interactionKey, subject *string, loc place
 	e := s.m[k]
 	if e != nil && e.expires <= now {
 		if !learn {
-			return false
+			o.recall = *subject == "" && e.missUntil <= now
+			return o
 		}
-		e.subject, e.country, e.region, e.source, e.hints = "", "", "", "", nil
+		e.subject, e.country, e.region, e.source, e.hints, e.shared = "", "", "", "", nil, 0
 	}
-	filled := false
 	if e != nil {
 		if *subject == "" && e.subject != "" {
-			*subject, filled = e.subject, true
+			*subject, o.filled = e.subject, true
 		}
 		if loc.empty() && (e.country != "" || e.region != "" || len(e.hints) > 0) {
-			*loc.country, *loc.region, *loc.source, filled = e.country, e.region, e.source, true
+			*loc.country, *loc.region, *loc.source, o.filled = e.country, e.region, e.source, true
 			// Copied into the view's own buffer, which the next record reuses.
 			*loc.hints = append((*loc.hints)[:0], e.hints...)
 		}
 	}
+	o.recall = *subject == "" && (e == nil || e.missUntil <= now)
 	if !learn || *subject == "" && loc.empty() {
-		return filled
+		return o
 	}
 	if e == nil {
-		e = &interactionEntry{}
-		if cap(s.ring) > 0 && len(s.ring) == cap(s.ring) {
-			victim := s.ring[s.next]
-			delete(s.m, victim)
-			s.ring[s.next] = k
-			s.next = (s.next + 1) % len(s.ring)
-		} else {
-			s.ring = append(s.ring, k)
-		}
-		s.m[k] = e
+		e = s.insert(k)
 	}
-	if *subject != "" {
-		e.subject = *subject
+	changed := false
+	if *subject != "" && e.subject != *subject {
+		e.subject, changed = *subject, true
 	}
-	if !loc.empty() {
+	if !loc.empty() && (e.country != *loc.country || e.region != *loc.region || e.source != *loc.source || !slices.Equal(e.hints, *loc.hints)) {
 		e.country, e.region, e.source = *loc.country, *loc.region, *loc.source
-		// The view's hints reuse a buffer: keep a copy (unless the entry
-		// already holds the same, as it does for every later record).
+		// The view's hints reuse a buffer: keep a copy (only when they
+		// changed: every later record of the interaction has the same).
 		if !slices.Equal(e.hints, *loc.hints) {
 			e.hints = append(e.hints[:0:0], *loc.hints...)
 		}
+		changed = true
 	}
 	e.expires = now + m.ttl
-	return filled
+	if changed || e.expires-e.shared > m.ttl/4 {
+		o.share, o.learned = true, *e
+		e.shared = e.expires
+	}
+	return o
+}
+
+// insert adds an entry for k, evicting the oldest inserted when the shard
+// is full. The shard's lock must be held.
+func (s *interactionShard) insert(k interactionKey) *interactionEntry {
+	e := &interactionEntry{}
+	if cap(s.ring) > 0 && len(s.ring) == cap(s.ring) {
+		victim := s.ring[s.next]
+		delete(s.m, victim)
+		s.ring[s.next] = k
+		s.next = (s.next + 1) % len(s.ring)
+	} else {
+		s.ring = append(s.ring, k)
+	}
+	s.m[k] = e
+	return e
+}
+
+// recalled keeps what the shared memory answered about k: the interaction
+// (it), or that it does not know it (nil, until missUntil). What this
+// memory learned meanwhile is not overwritten.
+func (m *interactionMemory) recalled(k interactionKey, it *consentledger.Interaction, missUntil int64) {
+	s := m.shard(k)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.m[k]
+	if e == nil {
+		e = s.insert(k)
+	}
+	if it == nil {
+		e.missUntil = missUntil
+		return
+	}
+	expires := it.Expires.UnixNano()
+	if e.subject == "" && it.Subject != "" {
+		e.subject = it.Subject
+	}
+	if e.country == "" && e.region == "" && len(e.hints) == 0 {
+		e.country, e.region, e.source, e.hints = it.Country, it.Region, it.Source, slices.Clone(it.Hints)
+	}
+	// It is stored there until expires: nothing to write back before then.
+	e.expires, e.shared = max(e.expires, expires), max(e.shared, expires)
 }
 
 // len is the number of remembered interactions.

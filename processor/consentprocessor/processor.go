@@ -50,7 +50,7 @@ func (p *consentProcessor) start(ctx context.Context, host component.Host) error
 		return err
 	}
 	p.digest = digest
-	store, releases, err := p.resolveLedger(host)
+	store, releases, shared, err := p.resolveLedger(host)
 	if err != nil {
 		return err
 	}
@@ -59,6 +59,8 @@ func (p *consentProcessor) start(ctx context.Context, host component.Host) error
 		Cache:                 p.cfg.cacheConfig(),
 		InteractionMaxEntries: p.cfg.Interactions.MaxEntries,
 		InteractionTTL:        p.cfg.Interactions.TTL,
+		SharedInteractions:    shared,
+		InteractionMissTTL:    p.cfg.Interactions.SharedMissTTL,
 		Logger:                p.set.Logger,
 		MinimalForwarded:      p.cfg.ForwardedAttributes == AttributesMinimal,
 		telemetry:             p.tel,
@@ -74,7 +76,7 @@ func (p *consentProcessor) start(ctx context.Context, host component.Host) error
 		storeName = p.cfg.Ledger.String()
 	}
 	p.set.Logger.Info("Consent policy loaded", zap.String("policy_hash", pol.Hash()),
-		zap.String("store", storeName), zap.Int("warnings", len(pol.Warnings())))
+		zap.String("store", storeName), zap.Bool("shared_interactions", shared != nil), zap.Int("warnings", len(pol.Warnings())))
 	for _, w := range pol.Warnings() {
 		p.set.Logger.Warn("Consent policy warning", zap.String("warning", w))
 	}
@@ -86,23 +88,34 @@ func (p *consentProcessor) start(ctx context.Context, host component.Host) error
 	return nil
 }
 
-// resolveLedger finds the configured consent ledger: its consent store and
-// its release registry. Without one, consent records are kept in memory
-// and nothing can be released.
-func (p *consentProcessor) resolveLedger(host component.Host) (consentstore.Store, consentledger.Registry, error) {
+// resolveLedger finds the configured consent ledger: its consent store,
+// its release registry and, when replicas share it, their interaction
+// memory. Without one, consent records are kept in memory and nothing can
+// be released.
+func (p *consentProcessor) resolveLedger(host component.Host) (consentstore.Store, consentledger.Registry, consentledger.Interactions, error) {
 	if !p.cfg.Ledger.IsSet() {
 		p.set.Logger.Warn("Consent records are kept in memory and lost on restart; set ledger to a consent_ledger extension to keep them")
-		return consentstore.NewMemory(), nil, nil
+		return consentstore.NewMemory(), nil, nil, nil
 	}
 	ext, err := consentledger.Find(host, p.cfg.Ledger)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	store, err := ext.Consents(p.set.ID)
 	if err != nil {
-		return nil, nil, fmt.Errorf("ledger: %w", err)
+		return nil, nil, nil, fmt.Errorf("ledger: %w", err)
 	}
-	return store, ext.Releases(), nil
+	var shared consentledger.Interactions
+	if sh, ok := ext.(consentledger.InteractionSharer); ok && p.cfg.Interactions.Shared && p.cfg.Interactions.MaxEntries > 0 {
+		shared, err = sh.Interactions(p.set.ID)
+		switch {
+		case errors.Is(err, consentledger.ErrNotShared):
+			shared = nil
+		case err != nil:
+			return nil, nil, nil, fmt.Errorf("ledger: shared interactions: %w", err)
+		}
+	}
+	return store, ext.Releases(), shared, nil
 }
 
 func (p *consentProcessor) shutdown(context.Context) error {

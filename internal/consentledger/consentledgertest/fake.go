@@ -33,6 +33,7 @@ type Fake struct {
 	mu      sync.Mutex
 	started bool
 	failErr error
+	shared  consentledger.Interactions
 	records []Stored
 	index   map[[3]string]int
 }
