@@ -12,7 +12,7 @@ import (
 func TestComponentsListsOurs(t *testing.T) {
 	out, err := exec.Command(binary, "components").CombinedOutput()
 	require.NoError(t, err, string(out))
-	for _, name := range []string{"genesys", "twilio", "segment", "talkdesk", "otlp", "otlp_http", "otlp_grpc", "debug", "batch", "memory_limiter", "health_check", "file_storage", "pprof", "consent", "consent_router", "quarantine", "consent_ledger"} {
+	for _, name := range []string{"genesys", "twilio", "segment", "talkdesk", "otlp", "otlp_http", "otlp_grpc", "debug", "batch", "memory_limiter", "healthcheckv2", "file_storage", "pprof", "consent", "consent_router", "quarantine", "consent_ledger"} {
 		assert.Contains(t, string(out), "name: "+name+"\n", "components must list %s", name)
 	}
 }

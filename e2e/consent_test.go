@@ -19,9 +19,7 @@ const localGenesysOrg = "00000000-0000-4000-8000-000000000000"
 // else the quarantine sink (a stand-in until the quarantine exporter lands).
 var consentConfig = `
 extensions:
-  health_check:
-    endpoint: 127.0.0.1:{{.Ports.health}}
-receivers:
+` + healthExtension + `receivers:
   genesys:
     endpoint: 127.0.0.1:{{.Ports.genesys}}
     subject_salt: e2e-subject-salt-0123456789abcdef
@@ -56,7 +54,7 @@ exporters:
     sending_queue: {enabled: false}
     retry_on_failure: {enabled: false}
 service:
-  extensions: [health_check]
+  extensions: [healthcheckv2]
   telemetry:
     metrics:
       level: none

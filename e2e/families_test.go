@@ -55,9 +55,7 @@ func familiesConfig() string {
 	}
 	return `
 extensions:
-  health_check:
-    endpoint: 127.0.0.1:{{.Ports.health}}
-receivers:
+` + healthExtension + `receivers:
   twilio:
     endpoint: 127.0.0.1:{{.Ports.twilio}}
     public_url: http://127.0.0.1:{{.Ports.twilio}}

@@ -25,9 +25,7 @@ const (
 // the receiver, and a 2xx means the sink has the event.
 const genesysConfig = `
 extensions:
-  health_check:
-    endpoint: 127.0.0.1:{{.Ports.health}}
-receivers:
+` + healthExtension + `receivers:
   genesys:
     endpoint: 127.0.0.1:{{.Ports.genesys}}
     max_request_body_size: 65536
@@ -48,7 +46,7 @@ exporters:
     retry_on_failure:
       enabled: false
 service:
-  extensions: [health_check]
+  extensions: [healthcheckv2]
   telemetry:
     metrics:
       level: normal

@@ -28,6 +28,18 @@ import (
 
 var binary string
 
+// healthExtension is the health check every test configuration starts
+// with (under extensions): healthcheckv2 driven by component status, on
+// the port the harness polls.
+const healthExtension = `  healthcheckv2:
+    use_v2: true
+    component_health:
+      include_recoverable_errors: true
+      recovery_duration: 30s
+    http:
+      endpoint: 127.0.0.1:{{.Ports.health}}
+`
+
 func TestMain(m *testing.M) {
 	binary = os.Getenv("CONSENTRY_BINARY")
 	if binary == "" {
@@ -194,7 +206,7 @@ func startCollector(t *testing.T, configTemplate string, vars map[string]any, en
 		t.Fatal(err)
 	}
 	c := &collector{cmd: cmd, logs: &lb.Buffer, ports: ports, done: make(chan error, 1),
-		health: fmt.Sprintf("http://127.0.0.1:%d/", ports["health"])}
+		health: fmt.Sprintf("http://127.0.0.1:%d/status", ports["health"])}
 	go func() { c.done <- cmd.Wait() }()
 	t.Cleanup(func() {
 		c.stop(t)

@@ -51,7 +51,7 @@ exporters:
   quarantine:
     ledger: consent_ledger
 service:
-  extensions: [health_check, consent_ledger]
+  extensions: [healthcheckv2, consent_ledger]
   telemetry:
     metrics:
       level: normal
@@ -79,9 +79,7 @@ service:
 // quarantine exporter writing to the ledger described by {{.Ledger}}.
 const ledgerConfig = `
 extensions:
-  health_check:
-    endpoint: 127.0.0.1:{{.Ports.health}}
-  consent_ledger:
+` + healthExtension + `  consent_ledger:
 {{.Ledger}}
     keys:
       - id: e2e

@@ -58,7 +58,7 @@ func TestMakeRunScript(t *testing.T) {
 		go func() { _, _ = io.Copy(io.Discard, out) }()
 		deadline := time.Now().Add(60 * time.Second)
 		for {
-			resp, err := http.Get("http://127.0.0.1:13133/")
+			resp, err := http.Get("http://127.0.0.1:13133/status")
 			if err == nil {
 				resp.Body.Close()
 				if resp.StatusCode == http.StatusOK {

@@ -33,9 +33,7 @@ const (
 
 const segmentConfig = `
 extensions:
-  health_check:
-    endpoint: 127.0.0.1:{{.Ports.health}}
-receivers:
+` + healthExtension + `receivers:
   segment:
     endpoint: 127.0.0.1:{{.Ports.segment}}
     subject_salt: ${env:E2E_SUBJECT_SALT}
@@ -54,7 +52,7 @@ exporters:
     retry_on_failure:
       enabled: false
 service:
-  extensions: [health_check]
+  extensions: [healthcheckv2]
   telemetry:
     metrics:
       readers:

@@ -95,9 +95,7 @@ receivers:
 // store and serves the auditor API for recording consent.
 var signalsConfig = `
 extensions:
-  health_check:
-    endpoint: 127.0.0.1:{{.Ports.health}}
-{{- if .Ledger}}
+` + healthExtension + `{{- if .Ledger}}
   consent_ledger:
 {{.Ledger}}
     api:
@@ -142,7 +140,7 @@ exporters:
     retry_on_failure: {enabled: false}
 {{- end}}
 service:
-  extensions: [health_check{{if .Ledger}}, consent_ledger{{end}}]
+  extensions: [healthcheckv2{{if .Ledger}}, consent_ledger{{end}}]
   telemetry:
     metrics:
       level: none

@@ -33,9 +33,7 @@ const (
 // would configure it.
 const talkdeskConfig = `
 extensions:
-  health_check:
-    endpoint: 127.0.0.1:{{.Ports.health}}
-receivers:
+` + healthExtension + `receivers:
   talkdesk:
     endpoint: 127.0.0.1:{{.Ports.talkdesk}}
     max_request_body_size: 65536
@@ -61,7 +59,7 @@ exporters:
     retry_on_failure:
       enabled: false
 service:
-  extensions: [health_check]
+  extensions: [healthcheckv2]
   telemetry:
     logs:
       level: debug

@@ -29,9 +29,7 @@ const (
 // address, as in config/local.yaml.
 const twilioConfig = `
 extensions:
-  health_check:
-    endpoint: 127.0.0.1:{{.Ports.health}}
-receivers:
+` + healthExtension + `receivers:
   twilio:
     endpoint: 127.0.0.1:{{.Ports.twilio}}
     public_url: http://127.0.0.1:{{.Ports.twilio}}
@@ -52,7 +50,7 @@ exporters:
     retry_on_failure:
       enabled: false
 service:
-  extensions: [health_check]
+  extensions: [healthcheckv2]
   telemetry:
     metrics:
       level: normal

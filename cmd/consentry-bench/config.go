@@ -23,8 +23,13 @@ type configData struct {
 // in every scenario and in the baseline.
 var collectorConfig = template.Must(template.New("config").Option("missingkey=error").Parse(`
 extensions:
-  health_check:
-    endpoint: 127.0.0.1:{{.Ports.health}}
+  healthcheckv2:
+    use_v2: true
+    component_health:
+      include_recoverable_errors: true
+      recovery_duration: 30s
+    http:
+      endpoint: 127.0.0.1:{{.Ports.health}}
   pprof:
     endpoint: 127.0.0.1:{{.Ports.pprof}}
 {{- if .Ledger}}
@@ -132,7 +137,7 @@ exporters:
 {{- end}}
 
 service:
-  extensions: [health_check, pprof{{if .Ledger}}, consent_ledger{{end}}]
+  extensions: [healthcheckv2, pprof{{if .Ledger}}, consent_ledger{{end}}]
   telemetry:
     logs:
       level: warn

@@ -210,7 +210,7 @@ func startCollector(ctx context.Context, binary, dir string, config []byte, env 
 	}
 	c := &collector{cmd: cmd, done: make(chan error, 1), logf: logf, logPth: logPath}
 	go func() { c.done <- cmd.Wait() }()
-	health := fmt.Sprintf("http://127.0.0.1:%d/", healthPort)
+	health := fmt.Sprintf("http://127.0.0.1:%d/status", healthPort)
 	deadline := time.Now().Add(wait)
 	for {
 		select {
