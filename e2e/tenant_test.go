@@ -44,9 +44,7 @@ const (
 // identities.
 var tenantConfig = `
 extensions:
-  health_check:
-    endpoint: 127.0.0.1:{{.Ports.health}}
-  consent_ledger:
+` + healthExtension + `  consent_ledger:
     sqlite:
       path: {{.Dir}}/ledger.db
     keys:
@@ -74,37 +72,7 @@ receivers:
         api_keys: ["` + genesysKey + `"]
       - organization_id: ` + globexGenesysOrg + `
         api_keys: ["` + globexGenesysKey + `"]
-processors:
-  consent:
-    policy_file: {{.Policy}}
-    ledger: consent_ledger
-connectors:
-  consent_router:
-    forward: [logs/forward]
-    quarantine: [logs/quarantine]
-    ledger: consent_ledger
-exporters:
-  otlp_http/forward:
-    endpoint: {{.Forward}}
-    compression: none
-    sending_queue: {enabled: false}
-    retry_on_failure: {enabled: false}
-  quarantine:
-    ledger: consent_ledger
-service:
-  extensions: [health_check, consent_ledger]
-  pipelines:
-    logs/in:
-      receivers: [genesys]
-      processors: [consent]
-      exporters: [consent_router]
-    logs/forward:
-      receivers: [consent_router]
-      exporters: [otlp_http/forward]
-    logs/quarantine:
-      receivers: [consent_router]
-      exporters: [quarantine]
-`
+` + genesysLedgerPipelines
 
 // TestTenantIsolation: on one collector holding two businesses' records,
 // acme's auditor, investigator and custodian cannot list, read, export,
