@@ -199,7 +199,17 @@ func startCollector(t *testing.T, configTemplate string, vars map[string]any, en
 		t.Fatal(err)
 	}
 	lb := &lockedBuffer{}
-	cmd := exec.Command(binary, "--config", path)
+	args := []string{"--config", path}
+	if !strings.Contains(configTemplate, "telemetry:") {
+		// The collector's own metrics would listen on the fixed port 8888,
+		// which concurrent collectors (other tests, other checkouts) share.
+		quiet := filepath.Join(dir, "no-metrics.yaml")
+		if err := os.WriteFile(quiet, []byte("service:\n  telemetry:\n    metrics:\n      level: none\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, "--config", quiet)
+	}
+	cmd := exec.Command(binary, args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = lb, lb
 	if err := cmd.Start(); err != nil {
