@@ -164,3 +164,53 @@ func TestConsentChangesReachEveryReplica(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// BenchmarkRemember is one batch's write to the shared interaction memory
+// (one new interaction): the cost a request that starts an interaction
+// pays on a replica, and the cost a database claim per request (as a
+// shared de-duplication of forwarded events would need) would add.
+func BenchmarkRemember(b *testing.B) {
+	dsn, schema := ledgertest.Postgres(b)
+	s, err := Open(context.Background(), Config{DSN: dsn, Schema: schema}, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	exp := time.Now().Add(time.Hour)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		var i int
+		for pb.Next() {
+			i++
+			k := consentledger.InteractionKey{Vendor: "genesys", Tenant: "org-1", ID: time.Now().Format(time.RFC3339Nano) + "-" + string(rune('a'+i%26))}
+			if err := s.Remember(ctx, []consentledger.Interaction{{InteractionKey: k, Subject: "sk", Expires: exp}}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkRecall is a replica asking about an interaction it does not
+// know.
+func BenchmarkRecall(b *testing.B) {
+	dsn, schema := ledgertest.Postgres(b)
+	s, err := Open(context.Background(), Config{DSN: dsn, Schema: schema}, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	k := consentledger.InteractionKey{Vendor: "genesys", Tenant: "org-1", ID: "conv"}
+	if err := s.Remember(ctx, []consentledger.Interaction{{InteractionKey: k, Subject: "sk", Expires: time.Now().Add(time.Hour)}}); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, _, err := s.Recall(ctx, k); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
