@@ -189,15 +189,8 @@ func startCollector(t *testing.T, configTemplate string, vars map[string]any, en
 		data[k] = v
 	}
 	data["Ports"] = ports
-	var cfg bytes.Buffer
-	if err := template.Must(template.New("cfg").Option("missingkey=error").Parse(configTemplate)).Execute(&cfg, data); err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	path := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(path, cfg.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := renderConfig(t, configTemplate, data)
+	dir := filepath.Dir(path)
 	lb := &lockedBuffer{}
 	args := []string{"--config", path}
 	if !strings.Contains(configTemplate, "telemetry:") {
@@ -247,6 +240,21 @@ func startCollector(t *testing.T, configTemplate string, vars map[string]any, en
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// renderConfig renders a configuration template with vars (Ports
+// included) into a file of its own and returns the file's path.
+func renderConfig(t *testing.T, configTemplate string, vars map[string]any) string {
+	t.Helper()
+	var cfg bytes.Buffer
+	if err := template.Must(template.New("cfg").Option("missingkey=error").Parse(configTemplate)).Execute(&cfg, vars); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, cfg.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 func (c *collector) url(receiver, path string) string {

@@ -82,7 +82,10 @@ type processor struct {
 	art28             bool
 	vendors           []string
 	tenants           []string
-	events            []string
+	// tenantSet holds tenants, for lookups per record (a processor a
+	// vendor runs for many tenants lists them all).
+	tenantSet map[string]bool
+	events    []string
 }
 
 type tenant struct {

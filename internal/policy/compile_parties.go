@@ -29,6 +29,12 @@ func (p *Policy) compileProcessors(v *validator) {
 		}
 		pr := &processor{id: pc.ID, name: pc.Name, role: pc.Role, secondary: pc.SecondaryUses, tcfVendor: pc.TCFVendorID, art28: pc.Art28Agreement,
 			vendors: pc.Touches.Vendors, tenants: pc.Touches.Tenants, events: pc.Touches.Events}
+		if len(pr.tenants) > 0 {
+			pr.tenantSet = make(map[string]bool, len(pr.tenants))
+			for _, t := range pr.tenants {
+				pr.tenantSet[t] = true
+			}
+		}
 		switch pc.Role {
 		case RoleProcessor, RoleServiceProvider:
 		case RoleThirdParty:
@@ -258,11 +264,11 @@ func (pr *processor) touchesVendor(vendor string) bool {
 }
 
 func (pr *processor) touchesTenant(vendor, tenant string) bool {
-	return pr.touchesVendor(vendor) && (len(pr.tenants) == 0 || slices.Contains(pr.tenants, tenant))
+	return pr.touchesVendor(vendor) && (pr.tenantSet == nil || pr.tenantSet[tenant])
 }
 
 func (pr *processor) touches(vendor, tenant, event string) bool {
-	if !pr.touchesVendor(vendor) || len(pr.tenants) > 0 && !slices.Contains(pr.tenants, tenant) {
+	if !pr.touchesVendor(vendor) || pr.tenantSet != nil && !pr.tenantSet[tenant] {
 		return false
 	}
 	if len(pr.events) == 0 {

@@ -3,12 +3,15 @@ package consentprocessor
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"go.opentelemetry.io/collector/component/componenttest"
@@ -18,6 +21,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor/processortest"
 	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/consentry/consentry/internal/ccaas"
 	"github.com/consentry/consentry/internal/consentstore"
@@ -240,4 +244,82 @@ func startGenesys(b *testing.B, next consumer.Logs) string {
 	}
 	b.Cleanup(func() { _ = rcv.Shutdown(context.Background()) })
 	return "http://" + addr + genesysreceiver.PathEventBridge
+}
+
+// manyTenantsPolicy is the example policy with n Genesys tenants: the
+// local one last, after n-1 others like it, and the genesys processor
+// touching every one of them by name.
+func manyTenantsPolicy(b *testing.B, n int) *policy.Policy {
+	src, err := os.ReadFile(examplePolicy)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		b.Fatal(err)
+	}
+	tenants := doc["tenants"].([]any)
+	var local map[string]any
+	for _, t := range tenants {
+		if m := t.(map[string]any); strings.Contains(fmt.Sprint(m["id"]), benchOrg) {
+			local = m
+		}
+	}
+	if local == nil {
+		b.Fatal("the example policy has no tenant " + benchOrg)
+	}
+	ids := []any{}
+	var extra []any
+	for i := range n - 1 {
+		t := maps.Clone(local)
+		t["id"] = fmt.Sprintf("00000000-0000-4000-8000-%012d", i+1)
+		t["name"] = fmt.Sprintf("bench tenant %d", i)
+		delete(t, "consent_scope")
+		extra = append(extra, t)
+		ids = append(ids, t["id"])
+	}
+	doc["tenants"] = append(extra, tenants...)
+	if n > 1 {
+		for _, p := range doc["processors"].([]any) {
+			if m := p.(map[string]any); m["id"] == "genesys" {
+				touches := m["touches"].(map[string]any)
+				touches["tenants"] = append(ids, benchOrg)
+			}
+		}
+	}
+	out, err := yaml.Marshal(doc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pol, err := policy.CompileBytes(context.Background(), "many-tenants.yaml", out)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return pol
+}
+
+// BenchmarkEvaluatorTenants is BenchmarkEvaluator's cache_hit with the
+// example policy (1 Genesys tenant of this kind) and with 1,000 tenants
+// and a processor that names all of them: tenants and the tenants a
+// processor touches are found by hash, so the cost per record must not
+// grow with them.
+func BenchmarkEvaluatorTenants(b *testing.B) {
+	cached := consentstore.CacheConfig{TTL: 1 << 62, NegativeTTL: 1 << 62, MaxEntries: 100_000}
+	for _, n := range []int{1, 1000} {
+		b.Run(fmt.Sprintf("tenants=%d", n), func(b *testing.B) {
+			e := NewEvaluator(manyTenantsPolicy(b, n), EvaluatorSettings{Cache: cached, InteractionMaxEntries: 100_000, InteractionTTL: 1 << 62})
+			b.Cleanup(e.Close)
+			ld := benchLogs(b, "bench_signal.json")
+			ctx := context.Background()
+			e.ProcessLogs(ctx, ld)
+			lr := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+			if got, _ := lr.Attributes().Get(ccaas.AttrConsentDecision); got.Str() != policy.DecisionForward {
+				b.Fatalf("decision %s", got.Str())
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				e.ProcessLogs(ctx, ld)
+			}
+		})
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
@@ -99,3 +100,42 @@ func BenchmarkRequestPathHTTP(b *testing.B) {
 }
 
 func atomicAdd(p *int64) int64 { return atomic.AddInt64(p, 1) }
+
+// BenchmarkRequestPathTenants is BenchmarkRequestPath with 1 and with
+// 1,000 organizations configured (the event's organization listed last):
+// the credential lookup and the subject keyer are found by hash, so the
+// cost per request must not grow with the tenants.
+func BenchmarkRequestPathTenants(b *testing.B) {
+	for _, n := range []int{1, 1000} {
+		b.Run(fmt.Sprintf("tenants=%d", n), func(b *testing.B) {
+			cfg := testConfig()
+			var many []TenantConfig
+			for i := range n - 1 {
+				many = append(many, TenantConfig{
+					OrganizationID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i+1),
+					APIKeys:        []configopaque.String{configopaque.String(fmt.Sprintf("bench-api-key-%06d", i))},
+				})
+			}
+			cfg.Tenants = append(many, cfg.Tenants[0])
+			rcv, err := newReceiver(cfg, receivertest.NewNopSettings(metadata.Type), consumertest.NewNop())
+			if err != nil {
+				b.Fatal(err)
+			}
+			h := rcv.server.Handler()
+			bodies := benchBodies(b, 1<<16)
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				req := httptest.NewRequest(http.MethodPost, PathEventBridge, bytes.NewReader(bodies[i%len(bodies)]))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-API-Key", testAPIKey)
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK {
+					b.Fatalf("status %d: %s", rec.Code, rec.Body.String())
+				}
+				i++
+			}
+		})
+	}
+}
