@@ -3,6 +3,7 @@ package consentledgerextension
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/consentry/consentry/extension/consentledgerextension/internal/metadata"
 	"github.com/consentry/consentry/internal/consentledger"
 	"github.com/consentry/consentry/internal/consentstore"
+	"github.com/consentry/consentry/internal/ledger"
 )
 
 // statusHost records the statuses a component reports.
@@ -127,4 +129,30 @@ func TestReplicasShareState(t *testing.T) {
 	s := startWith(t, newConfig(t, BackendSQLite), componenttest.NewNopHost())
 	_, err = s.Interactions(component.MustNewID("consent"))
 	assert.ErrorIs(t, err, consentledger.ErrNotShared)
+}
+
+// TestHealthFollowsTheLedger: a write that fails for a reason that may pass
+// (the database went away) makes the extension report a recoverable error,
+// once, whatever the number of failures; a write that succeeds again makes
+// it report OK; a failure that is the caller's (an invalid record) does
+// not count.
+func TestHealthFollowsTheLedger(t *testing.T) {
+	host := &statusHost{Host: componenttest.NewNopHost()}
+	e := startWith(t, newConfig(t, BackendSQLite), host)
+	down := &ledger.StoreError{Op: "commit", Err: errors.New("database is locked"), Retryable: true}
+	for range 3 {
+		e.commitHealth(down)
+	}
+	e.commitHealth(errors.New("invalid record"))
+	host.mu.Lock()
+	require.Len(t, host.events, 1, "one report for the whole outage")
+	assert.Equal(t, componentstatus.StatusRecoverableError, host.events[0].Status())
+	assert.ErrorContains(t, host.events[0].Err(), "ledger commits")
+	host.mu.Unlock()
+	e.commitHealth(nil)
+	e.commitHealth(nil)
+	host.mu.Lock()
+	require.Len(t, host.events, 2)
+	assert.Equal(t, componentstatus.StatusOK, host.events[1].Status())
+	host.mu.Unlock()
 }
