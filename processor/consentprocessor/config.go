@@ -34,6 +34,11 @@ type Config struct {
 	// in-memory store, lost on restart, and no release.
 	Ledger consentledger.ID `mapstructure:"ledger"`
 
+	// Store is the earlier name of ledger, still read so that configs
+	// written for v0.1 keep their consent records in the ledger; Start
+	// logs a deprecation warning. Set ledger instead.
+	Store consentledger.ID `mapstructure:"store"`
+
 	// Cache keeps hot consent lookups off the store.
 	Cache CacheConfig `mapstructure:"cache"`
 
@@ -125,6 +130,9 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("policy: %w", err))
 		}
 	}
+	if c.Store.IsSet() && c.Ledger.IsSet() {
+		errs = append(errs, errors.New("store is the deprecated name of ledger: set only ledger"))
+	}
 	if c.ForwardedAttributes != AttributesFull && c.ForwardedAttributes != AttributesMinimal {
 		errs = append(errs, fmt.Errorf("forwarded_attributes must be %q or %q, got %q", AttributesFull, AttributesMinimal, c.ForwardedAttributes))
 	}
@@ -179,4 +187,13 @@ func (c *Config) loadPolicy(ctx context.Context) (*policy.Policy, [sha256.Size]b
 
 func (c *Config) cacheConfig() consentstore.CacheConfig {
 	return consentstore.CacheConfig{TTL: c.Cache.TTL, NegativeTTL: c.Cache.NegativeTTL, MaxEntries: c.Cache.MaxEntries}
+}
+
+// ledgerID is the consent_ledger extension named by ledger, or by its
+// deprecated name store.
+func (c *Config) ledgerID() consentledger.ID {
+	if c.Ledger.IsSet() {
+		return c.Ledger
+	}
+	return c.Store
 }

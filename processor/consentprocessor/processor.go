@@ -72,8 +72,8 @@ func (p *consentProcessor) start(ctx context.Context, host component.Host) error
 		p.unregister = releases.RegisterEvaluator(p.set.ID, releaseEvaluator{p.eval})
 	}
 	storeName := "in-memory"
-	if p.cfg.Ledger.IsSet() {
-		storeName = p.cfg.Ledger.String()
+	if id := p.cfg.ledgerID(); id.IsSet() {
+		storeName = id.String()
 	}
 	p.set.Logger.Info("Consent policy loaded", zap.String("policy_hash", pol.Hash()),
 		zap.String("store", storeName), zap.Bool("shared_interactions", shared != nil), zap.Int("warnings", len(pol.Warnings())))
@@ -93,11 +93,15 @@ func (p *consentProcessor) start(ctx context.Context, host component.Host) error
 // memory. Without one, consent records are kept in memory and nothing can
 // be released.
 func (p *consentProcessor) resolveLedger(host component.Host) (consentstore.Store, consentledger.Registry, consentledger.Interactions, error) {
-	if !p.cfg.Ledger.IsSet() {
+	id := p.cfg.ledgerID()
+	if !id.IsSet() {
 		p.set.Logger.Warn("Consent records are kept in memory and lost on restart; set ledger to a consent_ledger extension to keep them")
 		return consentstore.NewMemory(), nil, nil, nil
 	}
-	ext, err := consentledger.Find(host, p.cfg.Ledger)
+	if p.cfg.Store.IsSet() {
+		p.set.Logger.Warn("The consent processor's store setting is deprecated and will be removed; rename it to ledger", zap.String("ledger", id.String()))
+	}
+	ext, err := consentledger.Find(host, id)
 	if err != nil {
 		return nil, nil, nil, err
 	}

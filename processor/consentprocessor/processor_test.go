@@ -449,3 +449,34 @@ func TestPolicyFileIsReadOnceAtStart(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, want.Hash(), cp.eval.Policy().Hash())
 }
+
+// TestDeprecatedStoreKey: configs written before the setting was renamed
+// (store: consent_ledger) still keep consent records in the ledger, with a
+// deprecation warning; naming both is a config error.
+func TestDeprecatedStoreKey(t *testing.T) {
+	ledger := component.MustNewID("consent_ledger")
+	cm := confmap.NewFromStringMap(map[string]any{"policy_file": examplePolicy, "store": "consent_ledger"})
+	cfg := NewFactory().CreateDefaultConfig().(*Config)
+	require.NoError(t, cm.Unmarshal(cfg))
+	require.NoError(t, confmap.Validate(cfg))
+	assert.Equal(t, ledger, cfg.ledgerID().ComponentID())
+
+	core, logs := observer.New(zap.WarnLevel)
+	set := processortest.NewNopSettings(metadata.Type)
+	set.Logger = zap.New(core)
+	proc, err := NewFactory().CreateLogs(context.Background(), set, cfg, new(consumertest.LogsSink))
+	require.NoError(t, err)
+	// The old key names the ledger: a missing extension fails the start
+	// exactly as with ledger.
+	require.ErrorContains(t, proc.Start(context.Background(), componenttest.NewNopHost()), `extension "consent_ledger" not found`)
+	proc, err = NewFactory().CreateLogs(context.Background(), set, cfg, new(consumertest.LogsSink))
+	require.NoError(t, err)
+	require.NoError(t, proc.Start(context.Background(), startLedger(t).Host(ledger)))
+	require.NoError(t, proc.Shutdown(context.Background()))
+	assert.NotZero(t, logs.FilterMessageSnippet("store setting is deprecated").Len())
+
+	both := confmap.NewFromStringMap(map[string]any{"policy_file": examplePolicy, "store": "consent_ledger", "ledger": "consent_ledger"})
+	cfg = NewFactory().CreateDefaultConfig().(*Config)
+	require.NoError(t, both.Unmarshal(cfg))
+	require.ErrorContains(t, confmap.Validate(cfg), "set only ledger")
+}
