@@ -74,7 +74,7 @@ func TestCheckReportsEveryProblem(t *testing.T) {
 	assert.Equal(t, exitInvalid, code)
 	for _, want := range []string{
 		"FAIL consent\n",
-		`processors[0] (genesys): role "vendor" is not processor, service_provider or third_party`,
+		`processors[0] (genesys): role "vendor" is not processor, service_provider, contractor or third_party`,
 		`tenants[0] (genesys/org).notice.processors[1]: unknown processor "genesys-ai"`,
 		`purposes["ccaas.interaction.started"][0]: unknown data use "essential.servce" (did you mean "essential.service"?)`,
 		"FAIL consent/nopolicy\n",

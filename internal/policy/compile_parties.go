@@ -36,13 +36,13 @@ func (p *Policy) compileProcessors(v *validator) {
 			}
 		}
 		switch pc.Role {
-		case RoleProcessor, RoleServiceProvider:
+		case RoleProcessor, RoleServiceProvider, RoleContractor:
 		case RoleThirdParty:
 			pr.thirdParty = true
 		case "":
-			v.errf(path, "role must be set: processor, service_provider or third_party")
+			v.errf(path, "role must be set: processor, service_provider, contractor or third_party")
 		default:
-			v.errf(path, "role %q is not processor, service_provider or third_party", pc.Role)
+			v.errf(path, "role %q is not processor, service_provider, contractor or third_party", pc.Role)
 		}
 		for j, su := range pc.SecondaryUses {
 			use, ok := SecondaryUsePurposes[su]

@@ -40,7 +40,7 @@ func TestInvalidPolicies(t *testing.T) {
 	}{
 		{"empty", "{}", []string{"processors: no processors", "tenants: no tenants", "purposes: no purposes"}},
 		{"bad role", edit(t, "role: service_provider", "role: vendor"),
-			[]string{`processors[3] (web): role "vendor" is not processor, service_provider or third_party`}},
+			[]string{`processors[3] (web): role "vendor" is not processor, service_provider, contractor or third_party`}},
 		{"missing role", edit(t, "    role: third_party\n", ""), []string{"processors[0] (ads): role must be set"}},
 		{"duplicate processor", edit(t, "id: web", "id: vendor"), []string{`id "vendor" is defined twice`}},
 		{"bad processor id", edit(t, "id: web", "id: Web Analytics"), []string{`id "Web Analytics" must be lower-case`}},

@@ -55,7 +55,7 @@ type ProcessorConfig struct {
 	ID string `mapstructure:"id"`
 	// Name is for people ("Talkdesk AI (Experience Analytics)").
 	Name string `mapstructure:"name"`
-	// Role is processor, service_provider or third_party.
+	// Role is processor, service_provider, contractor or third_party.
 	Role string `mapstructure:"role"`
 	// SecondaryUses are the uses of the data for the processor's own
 	// purposes its terms allow: train_ai_system, product_improvement,
@@ -340,7 +340,11 @@ type OptOutConfig struct {
 const (
 	RoleProcessor       = "processor"
 	RoleServiceProvider = "service_provider"
-	RoleThirdParty      = "third_party"
+	// RoleContractor is the CCPA's contractor (Civ. Code 1798.140(j)):
+	// like a service provider, it acts under a written contract that
+	// forbids its own use; not a third party.
+	RoleContractor = "contractor"
+	RoleThirdParty = "third_party"
 )
 
 // Signal scopes.

@@ -58,7 +58,7 @@ func TestLoadInvalid(t *testing.T) {
 		"none": {"set policy (inline) or policy_file"},
 		"both": {"set policy or policy_file, not both"},
 		"bad_policy": {
-			`processors[0] (genesys): role "vendor" is not processor, service_provider or third_party`,
+			`processors[0] (genesys): role "vendor" is not processor, service_provider, contractor or third_party`,
 			`notice.processors[1]: unknown processor "genesys-ai"`,
 			`unknown data use "essential.servce" (did you mean "essential.service"?)`,
 		},

@@ -593,6 +593,15 @@ func TestRulesCapabilityAndSensitive(t *testing.T) {
 				want: expect{decision: qua, reasons: []string{"third_party_role", "consent_missing"}}}},
 		},
 		{
+			name: "role contractor (CCPA) is not a third party",
+			rule: "R2: v.role not in {processor, service_provider, contractor}; consent.md §3.6 service provider / contractor",
+			policy: func(p policyDoc) {
+				p.processor("talkdesk")["role"] = "contractor"
+			},
+			steps: []step{{ev: tdCall(ccaas.EventInteractionStarted, phoneTX, "c-3", t0),
+				want: expect{decision: fwd, status: "not_required", notReasons: []string{"third_party_role"}}}},
+		},
+		{
 			name:  "sensitive tenant, consented recording by the vendor itself: forward",
 			rule:  "BRIEF sensitive: forbids secondary use (Genesys itself has none); explicit consent is not ambiguous",
 			store: []consentstore.Record{apiRecord("cr_s1", crisis, phoneKey(phoneTX), t0.Add(-time.Hour), []string{"collect.recording"}, nil)},
