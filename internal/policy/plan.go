@@ -147,6 +147,9 @@ func (p *Policy) buildPlan(vendor, tenantID, event string) *plan {
 		pl.recordingNeed = pl.recordingNeed || len(n.recording) > 0
 		pl.needs = append(pl.needs, n)
 	}
+	if t.sensitive && slices.ContainsFunc(eventPurposes, sensitiveForbidden) {
+		add(ReasonSensitivePurpose)
+	}
 	if pl.block != "" {
 		return pl
 	}
@@ -154,6 +157,14 @@ func (p *Policy) buildPlan(vendor, tenantID, event string) *plan {
 		add(ReasonContractBasis)
 	}
 	return pl
+}
+
+// sensitiveForbidden reports whether a sensitive tenant may not serve data
+// use q, even with consent: training an AI system and marketing (consent.md
+// R3: !(sensitive_context && purposes ∩ {train_ai_system, marketing.*})).
+// A processor's own secondary uses are sensitive_secondary_use already.
+func sensitiveForbidden(q string) bool {
+	return covers("train_ai_system", q) || covers("marketing", q)
 }
 
 func appendUnique(s []string, v string) []string {

@@ -21,6 +21,7 @@ const (
 	ReasonSensitiveSecondaryUse Reason = "sensitive_secondary_use"
 	ReasonSensitiveThirdParty   Reason = "sensitive_third_party"
 	ReasonSensitiveAmbiguous    Reason = "sensitive_ambiguous"
+	ReasonSensitivePurpose      Reason = "sensitive_purpose"
 	ReasonStoreError            Reason = "store_error"
 	ReasonEvaluationError       Reason = "evaluation_error"
 	ReasonSignalOutdated        Reason = "signal_outdated"
@@ -78,6 +79,7 @@ var Reasons = []ReasonInfo{
 	{ReasonSensitiveSecondaryUse, true, "The tenant is sensitive and a processor touching the event may use the data for its own purposes."},
 	{ReasonSensitiveThirdParty, true, "The tenant is sensitive and a third party touches the event."},
 	{ReasonSensitiveAmbiguous, true, "The tenant is sensitive and the consent rests on a played notice only (implied consent)."},
+	{ReasonSensitivePurpose, true, "The tenant is sensitive and the event serves a purpose sensitive tenants never allow, even with consent: training an AI system (train_ai_system) or marketing (marketing.*)."},
 	{ReasonSensitiveDataRefused, true, "The tenant is sensitive and the record's GPP string says the person opted out of, or did not consent to, the processing of sensitive data."},
 	{ReasonGDPRArt28Missing, true, "The GDPR applies (a party is in gdpr.jurisdictions) and a processor or service provider touching the event has no Art. 28 agreement (art28_agreement)."},
 	{ReasonGDPRLegalBasisMissing, true, "The GDPR applies and a purpose of the event has no legal basis in gdpr.legal_bases or the tenant's legal_bases."},
@@ -116,7 +118,7 @@ func (r Reason) Blocking() bool {
 	case ReasonPolicyUnavailable, ReasonVendorUnknown, ReasonTenantUnknown, ReasonProcessorUnknown, ReasonPurposeUnknown,
 		ReasonProcessorUndisclosed, ReasonConsentMissing, ReasonConsentDenied, ReasonOptOutSaleSharing, ReasonSubjectUnknown,
 		ReasonSignalMalformed, ReasonSignalUnmapped, ReasonNoticeUnknown, ReasonSensitiveSecondaryUse, ReasonSensitiveThirdParty,
-		ReasonSensitiveAmbiguous, ReasonStoreError, ReasonEvaluationError, ReasonSignalOutdated, ReasonSignalPostdated,
+		ReasonSensitiveAmbiguous, ReasonSensitivePurpose, ReasonStoreError, ReasonEvaluationError, ReasonSignalOutdated, ReasonSignalPostdated,
 		ReasonSensitiveDataRefused, ReasonGDPRArt28Missing, ReasonGDPRLegalBasisMissing, ReasonGDPRArt9Missing:
 		return true
 	}

@@ -624,6 +624,28 @@ func TestRulesCapabilityAndSensitive(t *testing.T) {
 			steps: []step{{ev: crisisEv(ccaas.EventRecordingAvailable, "s-3", t0), want: expect{decision: qua, status: "unknown"}}},
 		},
 		{
+			name: "sensitive tenant, marketing or the business's own AI training, with consent",
+			rule: "R3: !(i.sensitive_context && v.purposes ∩ {train_ai_system, marketing.*})",
+			policy: func(p policyDoc) {
+				// Marketing texts, and the hotline training its own model on
+				// chats (no vendor's secondary use).
+				p.tenant(tenantCrisisLine)["purposes"] = map[string]any{
+					"ccaas.message.sent":     []any{"marketing.communications.sms"},
+					"ccaas.message.received": []any{"essential.service.operations.support", "train_ai_system"},
+				}
+			},
+			store: []consentstore.Record{apiRecord("cr_s4", crisis, phoneKey(phoneTX), t0.Add(-time.Hour), []string{"marketing", "train_ai_system", "essential"}, nil)},
+			steps: []step{
+				{ev: event{vendor: "genesys", tenant: tenantCrisisLine, name: ccaas.EventMessageSent, phone: phoneTX, interaction: "s-4", channel: "message"},
+					want: expect{decision: qua, status: "granted", reasons: []string{"sensitive_purpose"}}},
+				{ev: event{vendor: "genesys", tenant: tenantCrisisLine, name: ccaas.EventMessageReceived, phone: phoneTX, interaction: "s-4", channel: "message"},
+					want: expect{decision: qua, status: "granted", reasons: []string{"sensitive_purpose"}}},
+				// Its other events still flow.
+				{ev: event{vendor: "genesys", tenant: tenantCrisisLine, name: ccaas.EventInteractionStarted, phone: phoneTX, interaction: "s-4", channel: "message"},
+					want: expect{decision: fwd, notReasons: []string{"sensitive_purpose"}}},
+			},
+		},
+		{
 			name: "sensitive tenant, a disclosed third party with consent",
 			rule: "BRIEF sensitive; R3",
 			policy: func(p policyDoc) {
