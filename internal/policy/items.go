@@ -66,17 +66,30 @@ func before(a, b *item) bool {
 	}
 }
 
-// status finds the latest evidence about purpose q for processor pr.
+// status finds the latest evidence about purpose q for processor pr. A
+// played notice (implied consent, the weakest evidence) counts only where
+// the subject made no explicit statement: continuing a call after a generic
+// "this call is recorded" prompt does not override a refusal on record.
 func (d *Decision) status(pr *processor, q string) (Status, *item) {
+	var implied *item
 	for i := range d.items {
 		it := &d.items[i]
 		if it.optOut != consentstore.OptOutUnset || !it.appliesTo(pr) || !it.coversUse(q) {
 			continue
 		}
-		if it.deny {
+		switch {
+		case it.deny:
 			return StatusDenied, it
+		case it.implied:
+			if implied == nil {
+				implied = it
+			}
+		default:
+			return StatusGranted, it
 		}
-		return StatusGranted, it
+	}
+	if implied != nil {
+		return StatusGranted, implied
 	}
 	return StatusUnknown, nil
 }

@@ -802,6 +802,18 @@ func TestRulesConsentTiming(t *testing.T) {
 				{ev: tdCall(ccaas.EventTranscriptSegment, phoneCA, "t-5", t0.Add(2*time.Hour)), want: expect{decision: qua, status: "denied"}},
 			},
 		},
+		{
+			name:  "an explicit refusal on file is not overridden by a generic played notice",
+			rule:  "BRIEF: consent evidence, strongest first: an explicit consent record ..., an in-event signal, a played-notice marker",
+			store: []consentstore.Record{apiRecord("cr_refuse", "genesys/"+tenantLocal, phoneKey(phoneCA), t0.Add(-24*time.Hour), nil, []string{"collect.recording"})},
+			steps: []step{
+				{ev: gnCall(ccaas.EventInteractionAttributes, phoneCA, "t-6", t0, "ccaas.consent.notice.id", "recording-notice-v1"), want: expect{}},
+				{ev: gnCall(ccaas.EventRecordingAvailable, phoneCA, "t-6", t0.Add(5*time.Minute)), want: expect{decision: qua, status: "denied", reasons: []string{"consent_denied"}, evidence: []string{"consent:cr_refuse"}}},
+				// An explicit yes in this call's IVR, after the notice, counts.
+				{ev: gnCall(ccaas.EventInteractionAttributes, phoneCA, "t-6", t0.Add(6*time.Minute), "ccaas.consent.signal.recording", "yes"), want: expect{}},
+				{ev: gnCall(ccaas.EventRecordingAvailable, phoneCA, "t-6", t0.Add(7*time.Minute)), want: expect{decision: fwd, status: "granted", notReasons: []string{"implied_consent"}}},
+			},
+		},
 	})
 }
 
