@@ -237,6 +237,7 @@ func signalValue(v pcommon.Value) (string, bool) {
 func (p *Policy) readCategories(v *View, src *source, base item, consentEvent bool, learnSource consentstore.Source, d *Decision) {
 	if src == nil || len(src.categories) == 0 {
 		d.AddReason(ReasonSignalIgnoredCategory)
+		unmappedCategories(v, src, d)
 		return
 	}
 	var granted, denied []string
@@ -245,17 +246,13 @@ func (p *Policy) readCategories(v *View, src *source, base item, consentEvent bo
 		cite := c.citeAbsent
 		deny := true
 		if val, ok := v.Attrs.Get(c.attr); ok {
-			switch {
-			case val.Type() == pcommon.ValueTypeBool:
-				deny = !val.Bool()
-			case val.Type() == pcommon.ValueTypeStr && strings.EqualFold(val.Str(), "true"):
-				deny = false
-			case val.Type() == pcommon.ValueTypeStr && strings.EqualFold(val.Str(), "false"):
-			default:
+			granted, ok := categoryValue(val)
+			if !ok {
 				d.AddReason(ReasonSignalMalformed)
 				d.cite(c.citeMalformed)
 				continue
 			}
+			deny = !granted
 			cite = c.citeTrue
 			if deny {
 				cite = c.citeFalse
@@ -274,14 +271,7 @@ func (p *Policy) readCategories(v *View, src *source, base item, consentEvent bo
 			granted = append(granted, c.uses...)
 		}
 	}
-	unmapped := false
-	v.Attrs.Range(func(k string, _ pcommon.Value) bool {
-		if id, ok := strings.CutPrefix(k, ccaas.AttrConsentCategoryPrefix); ok && src.categories[id] == nil {
-			unmapped = true
-		}
-		return !unmapped
-	})
-	if unmapped {
+	if unmappedCategories(v, src, d) {
 		d.AddReason(ReasonSignalIgnoredCategory)
 	}
 	if len(cites) > 0 {
@@ -289,4 +279,40 @@ func (p *Policy) readCategories(v *View, src *source, base item, consentEvent bo
 		d.Learned = append(d.Learned, consentstore.Record{Granted: granted, Denied: denied, Source: learnSource,
 			Signal: strings.Join(cites, ",")})
 	}
+}
+
+// categoryValue reads a consent category's value: a boolean (or the string
+// "true" or "false"); anything else is not a category value (ok false).
+func categoryValue(val pcommon.Value) (granted, ok bool) {
+	switch {
+	case val.Type() == pcommon.ValueTypeBool:
+		return val.Bool(), true
+	case val.Type() == pcommon.ValueTypeStr && strings.EqualFold(val.Str(), "true"):
+		return true, true
+	case val.Type() == pcommon.ValueTypeStr && strings.EqualFold(val.Str(), "false"):
+		return false, true
+	}
+	return false, false
+}
+
+// unmappedCategories reports whether the record carries consent categories
+// the policy does not map (they are ignored, as Segment ignores them). One
+// whose value is not a boolean is still signal_malformed: a consent object
+// holding something other than a yes or a no was not fully read, whichever
+// of its categories the policy happens to use.
+func unmappedCategories(v *View, src *source, d *Decision) bool {
+	unmapped := false
+	v.Attrs.Range(func(k string, val pcommon.Value) bool {
+		id, ok := strings.CutPrefix(k, ccaas.AttrConsentCategoryPrefix)
+		if !ok || src != nil && src.categories[id] != nil {
+			return true
+		}
+		unmapped = true
+		if _, ok := categoryValue(val); !ok {
+			d.AddReason(ReasonSignalMalformed)
+			d.cite("category:" + id + "=malformed")
+		}
+		return true
+	})
+	return unmapped
 }

@@ -984,6 +984,8 @@ func TestRulesSegmentCategories(t *testing.T) {
 			steps: []step{{ev: seg("c3@example.com", attrs("ccaas.consent.category.Analytics", "yes")), want: expect{decision: qua, reasons: []string{"signal_malformed"}, notReasons: []string{"consent_denied"}, evidence: []string{"category:Analytics=malformed"}}}}},
 		{name: "a number is malformed", rule: "issue 13",
 			steps: []step{{ev: seg("c4@example.com", attrs("ccaas.consent.category.Analytics", int64(1))), want: expect{decision: qua, reasons: []string{"signal_malformed"}}}}},
+		{name: "a malformed category the policy does not map is still malformed", rule: "issue 13; never silence",
+			steps: []step{{ev: seg("c5@example.com", attrs("ccaas.consent.category.Analytics", true, "ccaas.consent.category.C0004", "granted")), want: expect{decision: qua, reasons: []string{"signal_malformed"}, evidence: []string{"category:C0004=malformed"}}}}},
 		{name: "an empty consent object: every category refused", rule: "§2.5 Segment semantics",
 			steps: []step{{ev: seg("c6@example.com", attrs("ccaas.consent.categories_present", true)), want: expect{decision: qua, status: "denied"}}}},
 		{name: "an unmapped boolean category is ignored", rule: "§2.5",
