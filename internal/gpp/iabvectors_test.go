@@ -45,6 +45,14 @@ type iabVectors struct {
 		TCFEUv2  string                    `json:"tcfeuv2"`
 		Sections map[string]map[string]any `json:"sections"`
 	} `json:"combined"`
+	// UnknownSections hold a section this package does not decode (the
+	// Canadian TCF) written by the library.
+	UnknownSections []struct {
+		Name       string `json:"name"`
+		GPP        string `json:"gpp"`
+		SectionIDs []int  `json:"section_ids"`
+		Undecoded  []int  `json:"undecoded_section_ids"`
+	} `json:"unknown_sections"`
 }
 
 type iabVector struct {
@@ -274,6 +282,23 @@ func TestIABVectorsCombined(t *testing.T) {
 			if vec.TCFEUv2 != "" {
 				assert.Equal(t, vec.TCFEUv2, g.TCFEU)
 			}
+		})
+	}
+}
+
+// TestIABVectorsUnknownSections: a section the library writes but this
+// package does not decode is listed in Unknown, never an error, and the
+// sections beside it are still decoded.
+func TestIABVectorsUnknownSections(t *testing.T) {
+	v := loadIABVectors(t)
+	require.NotEmpty(t, v.UnknownSections)
+	for _, vec := range v.UnknownSections {
+		t.Run(vec.Name, func(t *testing.T) {
+			g, err := Decode(vec.GPP)
+			require.NoError(t, err)
+			assert.Equal(t, vec.SectionIDs, g.Header.SectionIDs)
+			assert.Equal(t, vec.Undecoded, g.Unknown)
+			assert.Len(t, g.US, len(vec.SectionIDs)-len(vec.Undecoded))
 		})
 	}
 }

@@ -188,6 +188,22 @@ function combinedVectors() {
   return out;
 }
 
+// unknownSectionVectors: strings holding a section Consentry does not
+// decode (the Canadian TCF, section 5), alone and beside a US section; the
+// policy reads them as signal_unmapped. The library stamps the Canadian
+// section's Created and LastUpdated with the current time unless set.
+function unknownSectionVectors() {
+  const tcfca = { CmpId: 10, CmpVersion: 2, ConsentScreen: 1, Created: day(2025, 1, 15), LastUpdated: day(2025, 2, 1) };
+  const combos = [
+    ["tcfcav1_usnat", { tcfcav1: tcfca, usnat: { SaleOptOutNotice: 1, SaleOptOut: 2 } }],
+    ["tcfcav1", { tcfcav1: tcfca }],
+  ];
+  return combos.map(([label, values]) => {
+    const s = model(values).encode();
+    return { name: "unknown/" + label, gpp: s, section_ids: new gpp.GppModel(s).getSectionIds(), undecoded_section_ids: [5] };
+  });
+}
+
 // ---------------------------------------------------------------- TCF ----
 
 // A small Global Vendor List: the encoder needs one. Vendor 755 declares
@@ -315,6 +331,7 @@ write("internal/gpp/testdata/iab-gpp-vectors.json", {
   us: usSections.flatMap(usVectors),
   uspv1: uspVectors(),
   combined: combinedVectors(),
+  unknown_sections: unknownSectionVectors(),
 });
 write("internal/tcf/testdata/iab-tcf-vectors.json", {
   generator: "scripts/iab-vectors/generate.js",
