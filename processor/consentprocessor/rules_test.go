@@ -196,6 +196,9 @@ var vectors = func() iabVectors {
 		Combined []struct {
 			Name, GPP string
 		}
+		UnknownSections []struct {
+			Name, GPP string
+		} `json:"unknown_sections"`
 	}
 	var tc struct {
 		Vectors []struct {
@@ -217,6 +220,9 @@ var vectors = func() iabVectors {
 		out.gpp[v.Name], out.fld[v.Name] = v.GPP, v.Fields
 	}
 	for _, v := range g.Combined {
+		out.gpp[v.Name] = v.GPP
+	}
+	for _, v := range g.UnknownSections {
 		out.gpp[v.Name] = v.GPP
 	}
 	for _, v := range g.Uspv1 {
@@ -915,6 +921,25 @@ func TestRulesSignalsFailClosed(t *testing.T) {
 			steps: []step{{ev: webEvent("p3@example.com", t0, "ccaas.consent.gpp", gppVector(t, "combined/every_state_one_opt_out")), want: expect{decision: qua, reasons: []string{"opt_out_sale_sharing"}}}},
 		},
 		{
+			name: "a GPP section Consentry does not decode (Canadian TCF) beside usnat: never silence",
+			rule: "issue 13: a section the decoder does not know is signal_unmapped; by default it quarantines when a third party touches the event",
+			steps: []step{
+				{ev: webEvent("p8@example.com", t0, "ccaas.consent.gpp", gppVector(t, "unknown/tcfcav1_usnat")),
+					want: expect{decision: qua, reasons: []string{"signal_unmapped"}, evidence: []string{"gpp:section=5"}}},
+				{ev: webEvent("p8b@example.com", t0, "ccaas.consent.gpp", gppVector(t, "unknown/tcfcav1")),
+					want: expect{decision: qua, reasons: []string{"signal_unmapped"}}},
+				{ev: tdCall(ccaas.EventRecordingAvailable, phoneTX, "p-8", t0, "ccaas.consent.gpp", gppVector(t, "unknown/tcfcav1_usnat")),
+					want: expect{decision: fwd, reasons: []string{"signal_unmapped"}, evidence: []string{"gpp:section=5"}}},
+			},
+		},
+		{
+			name:   "gpp.unknown_sections: quarantine stops every event carrying one",
+			rule:   "issue 13: the policy says whether it quarantines",
+			policy: func(p policyDoc) { p.section("gpp")["unknown_sections"] = "quarantine" },
+			steps: []step{{ev: tdCall(ccaas.EventRecordingAvailable, phoneTX, "p-8c", t0, "ccaas.consent.gpp", gppVector(t, "unknown/tcfcav1_usnat")),
+				want: expect{decision: qua, reasons: []string{"signal_unmapped"}}}},
+		},
+		{
 			name: "a malformed GPP string is never a grant, even without a third party",
 			rule: "issue 13: No path forwards an event whose consent signal could not be fully read",
 			steps: []step{
@@ -1147,6 +1172,16 @@ func TestRulesPlayedNotices(t *testing.T) {
 			name: "a notice offset that is not a number", rule: "BRIEF: never silence",
 			policy: timed,
 			steps:  []step{{ev: notice("n-6", t0, "ccaas.consent.notice.offset", "soon"), want: expect{decision: qua, reasons: []string{"signal_malformed"}}}},
+		},
+		{
+			name:   "a recording event dated before the vendor reported the notice is not covered (conservative)",
+			rule:   "R1: recording_allowed(i) per interaction; §3.4 Javier. The notice's consent record is dated when the vendor reported it (the interaction's start is not known to every replica), so an event of the same interaction dated earlier stays quarantined: fail closed, released by the ledger once reviewed",
+			policy: timed,
+			steps: []step{
+				{ev: gnCall(ccaas.EventInteractionStarted, phoneCA, "n-7", t0), want: expect{decision: fwd}},
+				{ev: notice("n-7", t0.Add(60*time.Second), "ccaas.consent.notice.offset", 4.0), want: expect{decision: fwd}},
+				{ev: gnCall(ccaas.EventRecordingUpdated, phoneCA, "n-7", t0.Add(30*time.Second)), want: expect{decision: qua, reasons: []string{"all_party_jurisdiction", "consent_missing"}}},
+			},
 		},
 		{
 			name: "a played notice covers only its own interaction", rule: "R1 is per interaction i",
