@@ -1302,3 +1302,46 @@ func TestRulesFailClosed(t *testing.T) {
 		}
 	})
 }
+
+// TestRulesMoreEvidence: the evidence rules beyond single signals.
+func TestRulesMoreEvidence(t *testing.T) {
+	runScenarios(t, []scenario{
+		{
+			name: "a played notice that names the AI vendor and its use is implied consent for it",
+			rule: "§3.4: the safe notice names the vendor/AI use; R3 v ∈ notice(i).named_recipients",
+			policy: func(p policyDoc) {
+				p.tenant(tenantRetailer)["played_notices"] = []any{map[string]any{"id": "ai-notice", "processors": []any{"talkdesk", "talkdesk-ai"},
+					"purposes": []any{"collect.recording", "collect.transcription", "analytics.reporting", "train_ai_system", "functional.service.improve"}}}
+			},
+			steps: []step{
+				{ev: tdCall(ccaas.EventInteractionAttributes, phoneCA, "e-1", t0, "ccaas.consent.notice.id", "ai-notice", "ccaas.consent.notice.offset", 2.0), want: expect{decision: fwd}},
+				{ev: tdCall(ccaas.EventTranscriptSegment, phoneCA, "e-1", t0.Add(time.Minute)), want: expect{decision: fwd, status: "granted", reasons: []string{"implied_consent"}}},
+			},
+		},
+		{
+			name: "a Segment consent event withdrawing analytics blocks an earlier-dated event that arrives after it",
+			rule: "issue 13 withdrawal (forwarding is processing)",
+			steps: []step{
+				{ev: event{vendor: "segment", tenant: tenantMeditationB, name: ccaas.EventConsentUpdated, email: "w2@example.com", channel: "app", at: t0.Add(-time.Hour),
+					attrs: attrs("ccaas.consent.category.Analytics", true)}, want: expect{decision: fwd}},
+				{ev: event{vendor: "segment", tenant: tenantMeditationB, name: ccaas.EventConsentUpdated, email: "w2@example.com", channel: "app", at: t0.Add(time.Hour),
+					attrs: attrs("ccaas.consent.category.Analytics", false)}, want: expect{decision: fwd}},
+				{ev: event{vendor: "segment", tenant: tenantMeditationB, name: ccaas.EventAnalyticsTrack, email: "w2@example.com", channel: "app", at: t0},
+					want: expect{decision: qua, reasons: []string{"withdrawal_after_event"}}},
+			},
+		},
+		{
+			name:  "in-event refusal and stored consent: the event's own signal is newer",
+			rule:  "BRIEF evidence; latest statement",
+			store: []consentstore.Record{apiRecord("cr_e3", "segment/"+tenantMeditationB, emailKey("e3@example.com"), t0.Add(-time.Hour), []string{"analytics"}, nil)},
+			steps: []step{{ev: event{vendor: "segment", tenant: tenantMeditationB, name: ccaas.EventAnalyticsTrack, email: "e3@example.com", channel: "app", at: t0,
+				attrs: attrs("ccaas.consent.category.Analytics", false)}, want: expect{decision: qua, status: "denied"}}},
+		},
+		{
+			name:  "consent limited to one processor does not cover another",
+			rule:  "R3 consent(i).covers(v.purposes) per vendor",
+			store: []consentstore.Record{{ID: "cr_e4", Source: consentstore.SourceAPI, Key: consentstore.Key{Scope: scopeRetailer, Subject: phoneKey(phoneTX)}, Processors: []string{"talkdesk"}, Granted: []string{"collect", "analytics", "train_ai_system", "functional"}, At: t0.Add(-time.Hour)}},
+			steps: []step{{ev: tdCall(ccaas.EventTranscriptSegment, phoneTX, "e-4", t0), want: expect{decision: qua, status: "unknown"}}},
+		},
+	})
+}
