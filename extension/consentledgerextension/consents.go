@@ -3,6 +3,7 @@ package consentledgerextension
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -147,6 +148,10 @@ func (c consentClient) Lookup(ctx context.Context, key consentstore.Key) ([]cons
 		return nil, err
 	}
 	rows, err := l.LookupConsents(ctx, key.Scope, key.Subject)
+	if errors.Is(err, ledger.ErrTampered) {
+		// Fail closed with a reason of its own (consent_tampered).
+		return nil, fmt.Errorf("%w: %w", consentstore.ErrTampered, err)
+	}
 	if err != nil || len(rows) == 0 {
 		return nil, contractErr(err)
 	}

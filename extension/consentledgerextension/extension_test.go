@@ -372,3 +372,32 @@ func TestEmptySigningKeyFileIsAnError(t *testing.T) {
 	assert.Contains(t, err.Error(), "is empty")
 	require.NoError(t, ext.Shutdown(ctx))
 }
+
+// TestTamperedConsentRowIsAReasonCode: a consent record edited in the
+// database (a denial turned into a grant) is not served: the consent
+// store's lookup fails with consentstore.ErrTampered, which the consent
+// processor turns into the blocking reason consent_tampered.
+func TestTamperedConsentRowIsAReasonCode(t *testing.T) {
+	backends(t, func(t *testing.T, cfg *Config) {
+		ctx := context.Background()
+		e := start(t, cfg)
+		defer func() { require.NoError(t, e.Shutdown(ctx)) }()
+		key := consentstore.Key{Scope: "genesys/org-1", Subject: "sk-tampered"}
+		require.NoError(t, consentClient{e}.Append(ctx, consentstore.Record{ID: "deny-1", Key: key, Denied: []string{"analytics"},
+			Source: consentstore.SourceSignal, Vendor: "genesys", Tenant: "org-1", EventID: "e1", At: time.Now().Add(-time.Hour)}))
+		got, err := consentClient{e}.Lookup(ctx, key)
+		require.NoError(t, err)
+		require.Equal(t, []string{"analytics"}, got[0].Denied)
+
+		l, err := e.ledgerOrErr()
+		require.NoError(t, err)
+		res, err := l.Store().WriteDB().ExecContext(ctx, `UPDATE consents SET status = 'granted' WHERE id = 'deny-1'`)
+		require.NoError(t, err)
+		n, _ := res.RowsAffected()
+		require.EqualValues(t, 1, n)
+
+		got, err = consentClient{e}.Lookup(ctx, key)
+		require.ErrorIs(t, err, consentstore.ErrTampered)
+		require.Empty(t, got, "an edited record must not take effect")
+	})
+}

@@ -142,6 +142,12 @@ type Notifier interface {
 	Subscribe(fn func(Key)) (unsubscribe func())
 }
 
+// ErrTampered is returned by Lookup when a stored consent record does not
+// match its tamper-evident proof (the ledger's hash chain): it was altered
+// where it is stored, so none of the subject's records can be trusted. The
+// consent processor quarantines with the reason consent_tampered.
+var ErrTampered = errors.New("a stored consent record does not match its hash-chain entry: it was altered in the database")
+
 // ErrInvalidRecord is returned by Append for a record without ID, scope or
 // subject.
 var ErrInvalidRecord = errors.New("consent record needs an id, a scope and a subject")

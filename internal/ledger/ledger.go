@@ -217,6 +217,10 @@ func Open(ctx context.Context, st *sqlstore.Store, opts Options) (l *Ledger, err
 		l.unlock()
 		return nil, err
 	}
+	if err := l.checkTail(ctx); err != nil {
+		l.unlock()
+		return nil, err
+	}
 	if v, ok, err := st.Meta(ctx, metaPurgeWatermark); err != nil {
 		l.unlock()
 		return nil, l.storeErr("open", err)

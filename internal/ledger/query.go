@@ -62,10 +62,17 @@ func (l *Ledger) List(ctx context.Context, f Filter, p Page) (RecordPage, error)
 		rows = rows[:size]
 		page.NextToken = encodeToken(rows[size-1].ID, qh)
 	}
+	refs, err := l.chainAt(ctx, len(rows), func(i int) sqlstore.ChainPos { return sqlstore.ChainPos{WriterID: rows[i].WriterID, Seq: rows[i].Seq} })
+	if err != nil {
+		return RecordPage{}, err
+	}
 	page.Records = make([]RecordMeta, 0, len(rows))
 	for i := range rows {
 		m, err := metaFromRow(&rows[i])
 		if err != nil {
+			return RecordPage{}, err
+		}
+		if err := checkRecord(&m, refs[sqlstore.ChainPos{WriterID: rows[i].WriterID, Seq: rows[i].Seq}]); err != nil {
 			return RecordPage{}, err
 		}
 		page.Records = append(page.Records, m)
@@ -167,6 +174,10 @@ func (l *Ledger) openPayload(f *sqlstore.FullRecord, cache map[string]*dataKey) 
 func (l *Ledger) Stats(ctx context.Context, f Filter) (Stats, error) {
 	sf := f.store()
 	var s Stats
+	// What is counted is first checked against the chain.
+	if err := l.checkRecordsMatching(ctx, f); err != nil {
+		return s, err
+	}
 	var err error
 	if s.Total, err = l.st.CountRecords(ctx, sf); err != nil {
 		return s, l.storeErr("stats", err)
@@ -344,11 +355,23 @@ func (l *Ledger) LookupConsents(ctx context.Context, tenant, subjectKey string) 
 		l.m.consentSkips.Add(1)
 		return []Consent{}, nil
 	}
-	rows, err := l.st.SubjectConsents(ctx, tenant, subjectKey)
+	rows, err := l.st.SubjectConsentsChecked(ctx, tenant, subjectKey)
 	if err != nil {
 		return nil, l.storeErr("lookup consent", err)
 	}
-	return consentsFromRows(rows)
+	out := make([]Consent, 0, len(rows))
+	for i := range rows {
+		c, err := consentFromRow(&rows[i].Consent)
+		if err != nil {
+			return nil, err
+		}
+		// Fail closed: an edited row could turn a denial into a grant.
+		if err := checkConsent(&c, rows[i].Chain); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }
 
 // hashParts makes a scope part of a page token's query hash.
@@ -380,8 +403,20 @@ func (l *Ledger) ListConsents(ctx context.Context, f ConsentFilter, p Page) (Con
 		rows = rows[:size]
 		page.NextToken = encodeToken(rows[size-1].ID, qh)
 	}
-	page.Consents, err = consentsFromRows(rows)
-	return page, err
+	if page.Consents, err = consentsFromRows(rows); err != nil {
+		return page, err
+	}
+	refs, err := l.chainAt(ctx, len(rows), func(i int) sqlstore.ChainPos { return sqlstore.ChainPos{WriterID: rows[i].WriterID, Seq: rows[i].Seq} })
+	if err != nil {
+		return ConsentPage{}, err
+	}
+	for i := range page.Consents {
+		c := &page.Consents[i]
+		if err := checkConsent(c, refs[sqlstore.ChainPos{WriterID: c.WriterID, Seq: int64(c.Seq)}]); err != nil {
+			return ConsentPage{}, err
+		}
+	}
+	return page, nil
 }
 
 func consentsFromRows(rows []sqlstore.ConsentRow) ([]Consent, error) {

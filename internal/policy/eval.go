@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -218,7 +219,11 @@ func (p *Policy) Evaluate(v *View, ev Evidence, d *Decision) {
 	// Evidence: the event's own signals, then the store's records.
 	at := v.Time.UnixNano()
 	p.readSignals(v, t, pl, at, d)
-	if v.Subject != "" && ev.Err != nil {
+	switch {
+	case v.Subject == "" || ev.Err == nil:
+	case errors.Is(ev.Err, consentstore.ErrTampered):
+		d.AddReason(ReasonConsentTampered)
+	default:
 		d.AddReason(ReasonStoreError)
 	}
 	p.storeItems(v, ev.Records, at, d)

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -409,4 +410,18 @@ func TestEvaluateAllocations(t *testing.T) {
 	v = view("genesys", "org", "ccaas.interaction.started", nil)
 	allocs = testing.AllocsPerRun(100, func() { p.Evaluate(v, Evidence{}, d) })
 	assert.Zero(t, allocs)
+}
+
+// TestTamperedConsentQuarantines: a store lookup that found an edited
+// consent record quarantines with consent_tampered, not the generic
+// store_error, even when the event's own signals grant consent.
+func TestTamperedConsentQuarantines(t *testing.T) {
+	p := compile(t, basePolicy)
+	v := view("genesys", "org", "ccaas.transcript.segment", nil)
+	d := &Decision{}
+	p.Evaluate(v, Evidence{Err: fmt.Errorf("ledger lookup: %w", consentstore.ErrTampered)}, d)
+	assert.False(t, d.Forward)
+	assert.True(t, has(d, ReasonConsentTampered))
+	assert.False(t, has(d, ReasonStoreError))
+	assert.True(t, ReasonConsentTampered.Blocking())
 }

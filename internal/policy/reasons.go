@@ -30,6 +30,7 @@ const (
 	ReasonGDPRArt28Missing      Reason = "gdpr_art28_missing"
 	ReasonGDPRLegalBasisMissing Reason = "gdpr_legal_basis_missing"
 	ReasonGDPRArt9Missing       Reason = "gdpr_art9_condition_missing"
+	ReasonConsentTampered       Reason = "consent_tampered"
 )
 
 // Reasons that explain the decision without blocking it.
@@ -85,6 +86,7 @@ var Reasons = []ReasonInfo{
 	{ReasonGDPRLegalBasisMissing, true, "The GDPR applies and a purpose of the event has no legal basis in gdpr.legal_bases or the tenant's legal_bases."},
 	{ReasonGDPRArt9Missing, true, "The GDPR applies, the tenant is sensitive (special categories of data, Art. 9) and names no Art. 9(2) condition (art9_condition)."},
 	{ReasonStoreError, true, "The consent store failed (lookup or write); the evidence could not be read or recorded."},
+	{ReasonConsentTampered, true, "A consent record of the subject does not match its hash-chain entry in the ledger (it was altered in the database): none of the subject's stored evidence is trusted; run VerifyLedger."},
 	{ReasonEvaluationError, true, "The evaluation failed unexpectedly."},
 	{ReasonContractBasis, false, "Some purposes are covered by the tenant's contract (contract_purposes) and need no consent."},
 	{ReasonConsentGranted, false, "Every purpose that needs consent is granted by the evidence."},
@@ -119,7 +121,8 @@ func (r Reason) Blocking() bool {
 		ReasonProcessorUndisclosed, ReasonConsentMissing, ReasonConsentDenied, ReasonOptOutSaleSharing, ReasonSubjectUnknown,
 		ReasonSignalMalformed, ReasonSignalUnmapped, ReasonNoticeUnknown, ReasonSensitiveSecondaryUse, ReasonSensitiveThirdParty,
 		ReasonSensitiveAmbiguous, ReasonSensitivePurpose, ReasonStoreError, ReasonEvaluationError, ReasonSignalOutdated, ReasonSignalPostdated,
-		ReasonSensitiveDataRefused, ReasonGDPRArt28Missing, ReasonGDPRLegalBasisMissing, ReasonGDPRArt9Missing:
+		ReasonSensitiveDataRefused, ReasonGDPRArt28Missing, ReasonGDPRLegalBasisMissing, ReasonGDPRArt9Missing,
+		ReasonConsentTampered:
 		return true
 	}
 	return false

@@ -2,6 +2,7 @@ package consentprocessor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -220,7 +221,10 @@ func (e *Evaluator) tag(ctx context.Context, pol *policy.Policy, vendor, tenant 
 		var res consentstore.Result
 		ev.Records, res, ev.Err = e.store.LookupResult(ctx, key)
 		e.lookups[res].Add(1)
-		if ev.Err != nil {
+		switch {
+		case errors.Is(ev.Err, consentstore.ErrTampered):
+			e.logger.Error("A stored consent record does not match the ledger's hash chain (altered in the database); the record is quarantined with consent_tampered: run VerifyLedger", zap.Error(ev.Err))
+		case ev.Err != nil:
 			e.logger.Warn("Consent store lookup failed; the record is quarantined", zap.Error(ev.Err))
 		}
 	}
