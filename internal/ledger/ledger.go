@@ -37,6 +37,7 @@ import (
 	"github.com/consentry/consentry/internal/ledger/chain"
 	"github.com/consentry/consentry/internal/ledger/keys"
 	"github.com/consentry/consentry/internal/ledger/sqlstore"
+	"github.com/consentry/consentry/internal/private"
 )
 
 // KEK is a key-encryption key with its id (see package keys).
@@ -258,10 +259,10 @@ func (l *Ledger) writerID(ctx context.Context) (string, error) {
 			return "", fmt.Errorf("ledger: writer id file: %w", err)
 		}
 		id := newWriterID()
-		if err := os.MkdirAll(filepath.Dir(f), 0o700); err != nil {
+		if err := private.MkdirAll(filepath.Dir(f)); err != nil {
 			return "", fmt.Errorf("ledger: writer id file: %w", err)
 		}
-		if err := os.WriteFile(f, []byte(id+"\n"), 0o600); err != nil {
+		if err := private.WriteFile(f, []byte(id+"\n")); err != nil {
 			return "", fmt.Errorf("ledger: writer id file: %w", err)
 		}
 		return id, nil

@@ -26,6 +26,7 @@ import (
 	msqlite "modernc.org/sqlite"
 
 	"github.com/consentry/consentry/internal/ledger/sqlstore"
+	"github.com/consentry/consentry/internal/private"
 )
 
 //go:embed migrations/*.sql
@@ -77,8 +78,22 @@ func Open(ctx context.Context, cfg Config) (*sqlstore.Store, error) {
 	if cfg.WALAutocheckpoint <= 0 {
 		cfg.WALAutocheckpoint = 10000
 	}
-	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o700); err != nil {
+	// The database and everything beside it is private (0600, in a 0700
+	// directory when the ledger creates it), whatever the umask: the
+	// metadata, consent records and access log are not encrypted. SQLite
+	// gives its -wal and -shm files the database file's mode.
+	if err := private.MkdirAll(filepath.Dir(cfg.Path)); err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	for _, p := range []string{cfg.Path, cfg.Path + ".lock"} {
+		if err := private.Touch(p); err != nil {
+			return nil, fmt.Errorf("sqlite: %w", err)
+		}
+	}
+	for _, p := range []string{cfg.Path + "-wal", cfg.Path + "-shm", cfg.Path + "-journal"} {
+		if err := private.Restrict(p); err != nil {
+			return nil, fmt.Errorf("sqlite: %w", err)
+		}
 	}
 	unlock, err := lockFile(cfg.Path + ".lock")
 	if err != nil {
