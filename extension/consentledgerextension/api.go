@@ -81,6 +81,9 @@ func (c *APIConfig) Validate() error {
 			errs = append(errs, fmt.Errorf("subject_salts[%s]: must be at least %d bytes", tenant, subject.MinSaltLen))
 		}
 	}
+	if len(c.Auth.ClientCerts) > 0 && !c.verifiesClientCerts() {
+		errs = append(errs, errors.New("auth.client_certs: no API server verifies client certificates (set tls.client_ca_file on http or grpc): the mappings would never match, and no caller could use them"))
+	}
 	if c.VerifyLimit.Burst < 1 || c.VerifyLimit.Interval <= 0 {
 		errs = append(errs, fmt.Errorf("verify_limit: burst must be at least 1 and interval positive (got %d, %s)", c.VerifyLimit.Burst, c.VerifyLimit.Interval))
 	}
@@ -88,6 +91,22 @@ func (c *APIConfig) Validate() error {
 		errs = append(errs, fmt.Errorf("unauthenticated_log_window: at least 1s (got %s)", c.UnauthenticatedLogWindow))
 	}
 	return errors.Join(errs...)
+}
+
+// verifiesClientCerts reports whether a served API server verifies client
+// certificates against a client CA.
+func (c *APIConfig) verifiesClientCerts() bool {
+	if c.HTTP.HasValue() {
+		if h := c.HTTP.Get(); h.TLS.HasValue() && h.TLS.Get().ClientCAFile != "" {
+			return true
+		}
+	}
+	if c.GRPC.HasValue() {
+		if g := c.GRPC.Get(); g.TLS.HasValue() && g.TLS.Get().ClientCAFile != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // keyer derives subject keys from raw identifiers the way the receivers do.

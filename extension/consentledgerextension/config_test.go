@@ -69,6 +69,10 @@ func TestConfigs(t *testing.T) {
 		"postgres_no_dsn": "postgres.dsn: required",
 		"sync_off":        `sqlite.synchronous: "OFF"`,
 		"unknown_active":  `active_key: no key has id "b"`,
+		// Settings that would silently break a promise.
+		"zero_key":             "not a random key",
+		"api_certs_without_ca": "auth.client_certs: no API server verifies client certificates",
+		"api_empty_token_hash": "SHA-256 of the empty string",
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := confmap.Validate(configtest.Load[*Config](t, NewFactory(), name))

@@ -11,11 +11,13 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/extension"
+	"go.opentelemetry.io/collector/extension/extensioncapabilities"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	"github.com/consentry/consentry/extension/consentledgerextension/internal/metadata"
+	"github.com/consentry/consentry/internal/configcheck"
 	"github.com/consentry/consentry/internal/consentledger"
 	"github.com/consentry/consentry/internal/consentstore"
 	"github.com/consentry/consentry/internal/ledger"
@@ -363,4 +365,23 @@ func isStopped(stop <-chan struct{}) bool {
 	default:
 		return false
 	}
+}
+
+var _ extensioncapabilities.ConfigSnapshotWatcher = (*ledgerExtension)(nil)
+
+// NotifyConfigSnapshot checks the collector's whole configuration, which
+// the collector hands to its extensions before it starts the pipelines: a
+// configuration that would silently break the ledger's promises (a batch
+// processor or a queue in front of the quarantine exporter, a quarantine
+// pipeline that ends elsewhere) stops the collector with the setting to
+// change (package configcheck).
+func (e *ledgerExtension) NotifyConfigSnapshot(_ context.Context, snap extensioncapabilities.ConfigSnapshot) error {
+	conf := snap.Effective()
+	if conf == nil {
+		return nil
+	}
+	if err := configcheck.Pipelines(conf.ToStringMap()); err != nil {
+		return fmt.Errorf("consent_ledger: the configuration breaks what Consentry promises:\n%w", err)
+	}
+	return nil
 }

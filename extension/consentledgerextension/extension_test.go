@@ -14,6 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/extension/extensioncapabilities"
 	"go.opentelemetry.io/collector/extension/extensiontest"
 
 	"github.com/consentry/consentry/extension/consentledgerextension/internal/metadata"
@@ -400,4 +402,26 @@ func TestTamperedConsentRowIsAReasonCode(t *testing.T) {
 		require.ErrorIs(t, err, consentstore.ErrTampered)
 		require.Empty(t, got, "an edited record must not take effect")
 	})
+}
+
+// TestPipelinesBreakingPromisesRefusedAtStart: the extension refuses, when
+// the collector hands it its configuration, a batch processor on the way
+// to the quarantine exporter (and accepts the shipped layout).
+func TestPipelinesBreakingPromisesRefusedAtStart(t *testing.T) {
+	ext := &ledgerExtension{}
+	good := map[string]any{
+		"connectors": map[string]any{"consent_router": map[string]any{"forward": []any{"logs/forward"}, "quarantine": []any{"logs/quarantine"}}},
+		"exporters":  map[string]any{"quarantine": map[string]any{"ledger": "consent_ledger"}, "debug": nil},
+		"service": map[string]any{"pipelines": map[string]any{
+			"logs":            map[string]any{"receivers": []any{"genesys"}, "processors": []any{"consent"}, "exporters": []any{"consent_router"}},
+			"logs/forward":    map[string]any{"receivers": []any{"consent_router"}, "exporters": []any{"debug"}},
+			"logs/quarantine": map[string]any{"receivers": []any{"consent_router"}, "exporters": []any{"quarantine"}},
+		}},
+	}
+	require.NoError(t, ext.NotifyConfigSnapshot(context.Background(), extensioncapabilities.NewConfigSnapshot(confmap.NewFromStringMap(good), nil)))
+	conf := confmap.NewFromStringMap(good)
+	require.NoError(t, conf.Merge(confmap.NewFromStringMap(map[string]any{"service": map[string]any{"pipelines": map[string]any{
+		"logs": map[string]any{"processors": []any{"consent", "batch"}}}}})))
+	err := ext.NotifyConfigSnapshot(context.Background(), extensioncapabilities.NewConfigSnapshot(conf, nil))
+	require.ErrorContains(t, err, "service::pipelines::logs: the batch processor is on the way to the quarantine exporter")
 }

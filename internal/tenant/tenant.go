@@ -60,6 +60,11 @@ func (r Receiver) Check(idKey string, tenants []Entry, unlisted string) []error 
 	var users []string
 	if r.InsecureAllowUnauthenticated {
 		users = append(users, "insecure mode")
+		if len(tenants) > 0 {
+			// Unauthenticated requests would be accepted beside the
+			// tenants' authenticated ones, and could claim to be theirs.
+			errs = append(errs, fmt.Errorf("insecure_allow_unauthenticated is set while %d tenant(s) are configured: anyone who can reach the port could inject events next to (and in the name of) authenticated tenants; it is for local testing without tenants only, remove it", len(tenants)))
+		}
 	}
 	if unlisted != "" {
 		users = append(users, unlisted)
@@ -113,4 +118,17 @@ func (r Receiver) Keyers(tenants []Entry) (*subject.Keyers, error) {
 		}
 	}
 	return ks, nil
+}
+
+// MinSecretLen is the shortest shared secret, token or password a receiver
+// accepts: a guessable one would let anyone sign or authenticate events.
+const MinSecretLen = 16
+
+// ShortSecret reports a secret shorter than MinSecretLen (an empty one is
+// the caller's own error): where names it in the configuration.
+func ShortSecret(where string, s configopaque.String) error {
+	if s == "" || len(s) >= MinSecretLen {
+		return nil
+	}
+	return fmt.Errorf("%s is shorter than %d bytes: a short secret can be guessed; use a random one (e.g. openssl rand -hex 32)", where, MinSecretLen)
 }

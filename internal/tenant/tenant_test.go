@@ -106,3 +106,19 @@ func TestSquashed(t *testing.T) {
 	assert.True(t, c.InsecureAllowUnauthenticated)
 	assert.Equal(t, configopaque.String(otherSalt), c.Tenants[0].SubjectSalt)
 }
+
+// TestInsecureModeWithTenantsRefused: insecure_allow_unauthenticated next
+// to real tenants would accept unauthenticated events beside (and in the
+// name of) the authenticated ones: refused. Alone, for local testing, it
+// is allowed.
+func TestInsecureModeWithTenantsRefused(t *testing.T) {
+	salt := configopaque.String("receiver-wide-salt-0123456789")
+	r := Receiver{SubjectSalt: salt, InsecureAllowUnauthenticated: true}
+	errs := r.Check("account_sid", []Entry{{ID: "AC1"}}, "")
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "insecure_allow_unauthenticated is set while 1 tenant(s) are configured") {
+		t.Fatalf("insecure mode with a tenant: %v", errs)
+	}
+	if errs := r.Check("account_sid", nil, ""); len(errs) != 0 {
+		t.Fatalf("insecure mode alone: %v", errs)
+	}
+}

@@ -147,6 +147,9 @@ func (c *Config) Validate() error {
 			default:
 				seenKey[string(k)] = t.OrganizationID
 			}
+			if err := tenant.ShortSecret(fmt.Sprintf("%s.api_keys[%d]", where, j), k); err != nil {
+				errs = append(errs, err)
+			}
 		}
 		for j, b := range t.BasicAuth {
 			if b.Username == "" || b.Password == "" {
@@ -156,10 +159,16 @@ func (c *Config) Validate() error {
 				errs = append(errs, fmt.Errorf("%s.basic_auth[%d]: username %q is also used by organization %q", where, j, b.Username, owner))
 			}
 			seenUser[b.Username] = t.OrganizationID
+			if err := tenant.ShortSecret(fmt.Sprintf("%s.basic_auth[%d].password", where, j), b.Password); err != nil {
+				errs = append(errs, err)
+			}
 		}
 		for j, s := range t.OpenMessagingSecrets {
 			if s == "" {
 				errs = append(errs, fmt.Errorf("%s.open_messaging_secrets[%d] is empty (is its environment variable set?)", where, j))
+			}
+			if err := tenant.ShortSecret(fmt.Sprintf("%s.open_messaging_secrets[%d]", where, j), s); err != nil {
+				errs = append(errs, err)
 			}
 		}
 	}

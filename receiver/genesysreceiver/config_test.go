@@ -42,9 +42,9 @@ func TestLoadFull(t *testing.T) {
 	assert.Equal(t, "Authorization", cfg.APIKeyHeader)
 	assert.Equal(t, map[string]string{"RecordingConsent": "recording"}, cfg.ConsentAttributes)
 	require.Len(t, cfg.Tenants, 2)
-	assert.Equal(t, []configopaque.String{"key-current", "key-previous"}, cfg.Tenants[0].APIKeys)
+	assert.Equal(t, []configopaque.String{"key-current-0123456789", "key-previous-0123456789"}, cfg.Tenants[0].APIKeys)
 	assert.Equal(t, "eventbridge", cfg.Tenants[0].BasicAuth[0].Username)
-	assert.Equal(t, configopaque.String("om-secret"), cfg.Tenants[0].OpenMessagingSecrets[0])
+	assert.Equal(t, configopaque.String("om-secret-0123456789"), cfg.Tenants[0].OpenMessagingSecrets[0])
 	assert.Equal(t, configopaque.String("tenant-specific-salt-abcdef"), cfg.Tenants[1].SubjectSalt)
 	acw := cfg.DataActions["acw"]
 	assert.Equal(t, "ccaas.interaction.wrapup", acw.EventName)
@@ -63,14 +63,16 @@ func TestLoadValid(t *testing.T) {
 
 func TestLoadInvalid(t *testing.T) {
 	for name, want := range map[string]string{
-		"no_tenants":      "no tenants configured",
-		"empty_secret":    "api_keys[0] is empty",
-		"no_credentials":  "no credentials",
-		"shared_key":      "keys must identify one tenant",
-		"short_salt":      "subject_salt",
-		"duplicate_org":   "configured twice",
-		"bad_dedup":       "dedup.ttl must be positive",
-		"bad_data_action": "data_actions.bad/name: the name must be usable as a URL path segment",
+		"short_secrets":         "tenants[0].api_keys[0] is shorter than 16 bytes",
+		"insecure_with_tenants": "insecure_allow_unauthenticated is set while 1 tenant(s) are configured",
+		"no_tenants":            "no tenants configured",
+		"empty_secret":          "api_keys[0] is empty",
+		"no_credentials":        "no credentials",
+		"shared_key":            "keys must identify one tenant",
+		"short_salt":            "subject_salt",
+		"duplicate_org":         "configured twice",
+		"bad_dedup":             "dedup.ttl must be positive",
+		"bad_data_action":       "data_actions.bad/name: the name must be usable as a URL path segment",
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := confmap.Validate(loadConfig(t, name))
@@ -84,5 +86,5 @@ func TestSecretsAreMaskedWhenPrinted(t *testing.T) {
 	cfg := loadConfig(t, "full")
 	out, err := cfg.Tenants[0].APIKeys[0].MarshalText()
 	require.NoError(t, err)
-	assert.NotContains(t, string(out), "key-current")
+	assert.NotContains(t, string(out), "key-current-0123456789")
 }

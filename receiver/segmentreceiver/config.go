@@ -111,6 +111,11 @@ func (c *Config) Validate() error {
 				default:
 					seen[list.key][string(s)] = t.SourceID
 				}
+				if list.key != "write_keys" { // a write key is public: it ships in the browser
+					if err := tenant.ShortSecret(fmt.Sprintf("%s.%s[%d]", where, list.key, j), s); err != nil {
+						errs = append(errs, err)
+					}
+				}
 			}
 		}
 		if len(t.BatchAuthSecrets) > 0 {

@@ -49,8 +49,8 @@ func TestLoadFull(t *testing.T) {
 	assert.Equal(t, []string{"context.consent.gppString"}, cfg.GPPFields)
 	require.Len(t, cfg.Tenants, 2)
 	assert.Equal(t, "web-prod", cfg.Tenants[0].SourceID)
-	assert.Equal(t, []configopaque.String{"shared-current", "shared-previous"}, cfg.Tenants[0].SharedSecrets)
-	assert.Equal(t, []configopaque.String{"batch-token"}, cfg.Tenants[0].BatchAuthSecrets)
+	assert.Equal(t, []configopaque.String{"shared-current-0123456789", "shared-previous-0123456789"}, cfg.Tenants[0].SharedSecrets)
+	assert.Equal(t, []configopaque.String{"batch-token-0123456789"}, cfg.Tenants[0].BatchAuthSecrets)
 	assert.Equal(t, []configopaque.String{"wk-browser", "wk-server"}, cfg.Tenants[0].WriteKeys)
 	assert.Equal(t, configopaque.String("tenant-specific-salt-abcdef"), cfg.Tenants[1].SubjectSalt)
 }
@@ -65,6 +65,8 @@ func TestLoadValid(t *testing.T) {
 
 func TestLoadInvalid(t *testing.T) {
 	for name, want := range map[string]string{
+		"short_secrets":                "tenants[0].batch_auth_secrets[0] is shorter than 16 bytes",
+		"insecure_with_tenants":        "insecure_allow_unauthenticated is set while 1 tenant(s) are configured",
 		"no_tenants":                   "no tenants configured",
 		"empty_secret":                 "write_keys[0] is empty",
 		"no_secrets":                   "no secrets",

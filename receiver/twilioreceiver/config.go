@@ -173,6 +173,9 @@ func (c *Config) Validate() error {
 			default:
 				seenToken[string(tok)] = t.AccountSID
 			}
+			if err := tenant.ShortSecret(fmt.Sprintf("%s.auth_tokens[%d]", where, j), tok); err != nil {
+				errs = append(errs, err)
+			}
 		}
 		for j, sub := range t.SubaccountSIDs {
 			if !validSID(sub) {

@@ -44,7 +44,7 @@ func TestLoadFull(t *testing.T) {
 	assert.Equal(t, map[string]string{"recording_consent": "recording", "consent.analytics": "analytics"}, cfg.ConsentAttributes)
 	assert.Equal(t, []string{"crm.customer_phone", "crm.customer_id"}, cfg.SubjectAttributes)
 	require.Len(t, cfg.Tenants, 2)
-	assert.Equal(t, []configopaque.String{"token-current", "token-previous"}, cfg.Tenants[0].AuthTokens)
+	assert.Equal(t, []configopaque.String{"token-current-0123456789", "token-previous-0123456789"}, cfg.Tenants[0].AuthTokens)
 	assert.Equal(t, []string{"ACfedcba9876543210fedcba9876543210"}, cfg.Tenants[0].SubaccountSIDs)
 	assert.Equal(t, configopaque.String("tenant-specific-salt-abcdef"), cfg.Tenants[1].SubjectSalt)
 }
@@ -59,6 +59,8 @@ func TestLoadValid(t *testing.T) {
 
 func TestLoadInvalid(t *testing.T) {
 	for name, want := range map[string]string{
+		"short_token":                 "tenants[0].auth_tokens[0] is shorter than 16 bytes",
+		"insecure_with_tenants":       "insecure_allow_unauthenticated is set while 1 tenant(s) are configured",
 		"no_tenants":                  "no tenants configured",
 		"empty_token":                 "auth_tokens[0] is empty",
 		"no_token":                    "auth_tokens must list",
@@ -85,5 +87,5 @@ func TestSecretsAreMaskedWhenPrinted(t *testing.T) {
 	cfg := loadConfig(t, "full")
 	out, err := cfg.Tenants[0].AuthTokens[0].MarshalText()
 	require.NoError(t, err)
-	assert.NotContains(t, string(out), "token-current")
+	assert.NotContains(t, string(out), "token-current-0123456789")
 }

@@ -35,7 +35,7 @@ func ParseKey(s string) ([]byte, error) {
 	}
 	if len(s) == 2*Size {
 		if b, err := hex.DecodeString(s); err == nil {
-			return b, nil
+			return b, checkRandom(b)
 		}
 	}
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
@@ -46,9 +46,22 @@ func ParseKey(s string) ([]byte, error) {
 		if len(b) != Size {
 			return nil, fmt.Errorf("key decodes to %d bytes, want %d", len(b), Size)
 		}
-		return b, nil
+		return b, checkRandom(b)
 	}
 	return nil, fmt.Errorf("key is neither 64 hex digits nor base64 of %d bytes", Size)
+}
+
+// ErrNotRandom refuses a key that is one byte repeated: all zeros (an
+// unset buffer, a placeholder copied from an example) is no secret at all.
+var ErrNotRandom = errors.New("key is one byte repeated (all zeros?), not a random key: generate one with openssl rand -hex 32")
+
+func checkRandom(b []byte) error {
+	for _, c := range b[1:] {
+		if c != b[0] {
+			return nil
+		}
+	}
+	return ErrNotRandom
 }
 
 // KEK is a key-encryption key and its id. The id is stored next to every
@@ -83,6 +96,9 @@ func NewKeyring(keks []KEK, active string) (*Keyring, error) {
 	for i, kek := range keks {
 		if len(kek.Key) != Size {
 			return nil, fmt.Errorf("key-encryption key %d is %d bytes, want %d", i, len(kek.Key), Size)
+		}
+		if err := checkRandom(kek.Key); err != nil {
+			return nil, fmt.Errorf("key-encryption key %d: %w", i, err)
 		}
 		id := kek.ID
 		if id == "" {

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -44,7 +45,7 @@ func FuzzParseKey(f *testing.F) {
 }
 
 func TestKeyring(t *testing.T) {
-	k1, k2 := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)
+	k1, k2 := bytes.Repeat([]byte{1, 9}, 16), bytes.Repeat([]byte{2, 9}, 16)
 	if _, err := NewKeyring(nil, ""); err == nil {
 		t.Fatal("empty keyring accepted")
 	}
@@ -121,4 +122,17 @@ func FuzzParseSigningKey(f *testing.F) {
 			t.Fatalf("bad key length %d", len(k))
 		}
 	})
+}
+
+// TestAllZeroLedgerKeyRefused: an all-zero key-encryption key (or any one
+// byte repeated) is no secret: refused when parsed and when configured.
+func TestAllZeroLedgerKeyRefused(t *testing.T) {
+	for _, s := range []string{strings.Repeat("0", 64), strings.Repeat("ab", 32), base64.StdEncoding.EncodeToString(make([]byte, Size))} {
+		if _, err := ParseKey(s); !errors.Is(err, ErrNotRandom) {
+			t.Errorf("ParseKey(%q): %v, want ErrNotRandom", s, err)
+		}
+	}
+	if _, err := NewKeyring([]KEK{{ID: "k", Key: make([]byte, Size)}}, ""); !errors.Is(err, ErrNotRandom) {
+		t.Errorf("NewKeyring with a zero key: %v", err)
+	}
 }

@@ -96,6 +96,10 @@ type ClientCertConfig struct {
 	Tenants []string `mapstructure:"tenants"`
 }
 
+// emptyTokenHash is the SHA-256 of the empty string: what hashing an unset
+// variable gives.
+var emptyTokenHash = HashToken("")
+
 // HashToken returns the hex SHA-256 of a bearer token: what TokenConfig
 // stores.
 func HashToken(token string) string {
@@ -154,6 +158,9 @@ func compileTokens(ts []TokenConfig, where string) ([]credential, error) {
 		b, err := hex.DecodeString(h)
 		if err != nil || len(b) != sha256.Size {
 			return nil, fmt.Errorf("%s[%d] (%s): sha256 must be the 64 hex digits of the token's SHA-256 (printf %%s \"$TOKEN\" | sha256sum), not the token", where, i, t.Identity)
+		}
+		if h == emptyTokenHash {
+			return nil, fmt.Errorf("%s[%d] (%s): sha256 is the SHA-256 of the empty string: the token was empty when it was hashed (printf %%s \"$TOKEN\" with TOKEN unset?); hash the real token", where, i, t.Identity)
 		}
 		if seen[h] {
 			return nil, fmt.Errorf("%s[%d] (%s): the same token hash is configured twice", where, i, t.Identity)

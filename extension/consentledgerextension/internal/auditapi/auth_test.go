@@ -105,3 +105,24 @@ func TestClientCertMapping(t *testing.T) {
 		}
 	}
 }
+
+// TestEmptyTokenHashRefused: the SHA-256 of the empty string as a token
+// hash (printf %s "$TOKEN" | sha256sum with TOKEN unset) would let anyone
+// who sends an empty bearer token in, were one accepted: it is refused,
+// also in upper case and in the tokens file.
+func TestEmptyTokenHashRefused(t *testing.T) {
+	empty := "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+	for _, h := range []string{empty, strings.ToUpper(empty)} {
+		err := (&AuthConfig{Tokens: []TokenConfig{{Identity: "a", Role: "admin", SHA256: h, Tenants: []string{"*"}}}}).Check()
+		if err == nil || !strings.Contains(err.Error(), "SHA-256 of the empty string") {
+			t.Errorf("%s: %v", h, err)
+		}
+	}
+	f := filepath.Join(t.TempDir(), "tokens.yaml")
+	if err := os.WriteFile(f, []byte(`tokens: [{identity: b, role: auditor, tenants: ["*"], sha256: `+empty+`}]`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newAuthenticator(&AuthConfig{TokensFile: f}); err == nil || !strings.Contains(err.Error(), "SHA-256 of the empty string") {
+		t.Errorf("tokens file: %v", err)
+	}
+}
