@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -18,6 +21,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/consentry/consentry/extension/consentledgerextension/internal/auditapi"
+	"github.com/consentry/consentry/internal/ccaas"
 	"github.com/consentry/consentry/internal/consentstore"
 	"github.com/consentry/consentry/internal/ledger"
 	"github.com/consentry/consentry/internal/subject"
@@ -110,7 +114,7 @@ func (c *APIConfig) verifiesClientCerts() bool {
 }
 
 // keyer derives subject keys from raw identifiers the way the receivers do.
-func (c *APIConfig) keyer() (func(tenant, raw string) (string, error), error) {
+func (c *APIConfig) keyer() (auditapi.SubjectKeyer, error) {
 	if c.SubjectSalt == "" && len(c.SubjectSalts) == 0 {
 		return nil, nil
 	}
@@ -123,18 +127,67 @@ func (c *APIConfig) keyer() (func(tenant, raw string) (string, error), error) {
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
-	return func(tenant, raw string) (string, error) {
-		k := ks.Resolve(tenant, c.SubjectSalt != "")
-		if k == nil {
-			return "", fmt.Errorf("no subject salt is configured for tenant %q", tenant)
+	sk := &saltKeyer{ks: ks, hasDefault: c.SubjectSalt != ""}
+	// Every distinct salt once, for a lookup that names no tenant.
+	seen := map[configopaque.String]bool{}
+	for _, salt := range append([]configopaque.String{c.SubjectSalt}, slices.Collect(maps.Values(c.SubjectSalts))...) {
+		if salt == "" || seen[salt] {
+			continue
 		}
-		t, _, err := subject.Detect(raw)
+		seen[salt] = true
+		k, err := subject.NewKeyer([]byte(salt))
 		if err != nil {
-			return "", err
+			return nil, fmt.Errorf("api: %w", err)
 		}
-		key, _, err := k.KeyRaw(t, raw)
-		return key, err
-	}, nil
+		sk.all = append(sk.all, k)
+	}
+	return sk, nil
+}
+
+// saltKeyer is the API's SubjectKeyer over the configured salts.
+type saltKeyer struct {
+	ks         *subject.Keyers
+	hasDefault bool
+	all        []*subject.Keyer
+}
+
+// SubjectKey keys raw for a tenant id or consent scope: the tenant's own
+// salt; for a vendor's default consent scope (twilio/AC123), its tenant
+// id's; else the default salt.
+func (k *saltKeyer) SubjectKey(scope, raw string) (string, error) {
+	kr := k.ks.Resolve(scope, false)
+	if v, id, ok := strings.Cut(scope, "/"); kr == nil && ok && slices.Contains(ccaas.AllVendors, v) {
+		kr = k.ks.Resolve(id, false)
+	}
+	if kr == nil {
+		kr = k.ks.Resolve(scope, k.hasDefault)
+	}
+	if kr == nil {
+		return "", fmt.Errorf("no subject salt is configured for tenant %q", scope)
+	}
+	return keyRaw(kr, raw)
+}
+
+// SubjectKeys keys raw under every configured salt.
+func (k *saltKeyer) SubjectKeys(raw string) ([]string, error) {
+	out := make([]string, 0, len(k.all))
+	for _, kr := range k.all {
+		key, err := keyRaw(kr, raw)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, key)
+	}
+	return out, nil
+}
+
+func keyRaw(k *subject.Keyer, raw string) (string, error) {
+	t, _, err := subject.Detect(raw)
+	if err != nil {
+		return "", err
+	}
+	key, _, err := k.KeyRaw(t, raw)
+	return key, err
 }
 
 // apiServers is the running auditor API.

@@ -144,3 +144,38 @@ func TestServedAPI(t *testing.T) {
 	_, err = http.Get("http://" + httpAddr + "/openapi.json")
 	assert.Error(t, err, "the REST server stopped")
 }
+
+// TestSaltKeyer: the API keys a raw identifier as the receivers do: a
+// tenant's own salt (also for its default consent scope, vendor/id),
+// else the default; a lookup without a tenant tries every distinct salt.
+func TestSaltKeyer(t *testing.T) {
+	const own = "own-salt-of-AC1-0123456789"
+	cfg := APIConfig{SubjectSalt: testSalt, SubjectSalts: map[string]configopaque.String{"AC1": own, "AC2": testSalt}}
+	k, err := cfg.keyer()
+	require.NoError(t, err)
+	key := func(salt string) string {
+		kr, err := subject.NewKeyer([]byte(salt))
+		require.NoError(t, err)
+		s, _, err := kr.KeyRaw(subject.IDTypeEmail, "Alice@Example.org")
+		require.NoError(t, err)
+		return s
+	}
+	for scope, want := range map[string]string{"AC1": key(own), "twilio/AC1": key(own), "other/AC1": key(testSalt), "AC9": key(testSalt)} {
+		got, err := k.SubjectKey(scope, " alice@example.ORG")
+		require.NoError(t, err)
+		assert.Equal(t, want, got, scope)
+	}
+	all, err := k.SubjectKeys("alice@example.org")
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{key(own), key(testSalt)}, all)
+
+	// Without a default salt, an unknown tenant has no key.
+	cfg = APIConfig{SubjectSalts: map[string]configopaque.String{"AC1": own}}
+	k, err = cfg.keyer()
+	require.NoError(t, err)
+	_, err = k.SubjectKey("AC9", "alice@example.org")
+	assert.Error(t, err)
+	all, err = k.SubjectKeys("alice@example.org")
+	require.NoError(t, err)
+	assert.Equal(t, []string{key(own)}, all)
+}

@@ -14,6 +14,9 @@ const (
 	VendorTalkdesk = "talkdesk"
 )
 
+// AllVendors lists the vendors, sorted.
+var AllVendors = []string{VendorGenesys, VendorSegment, VendorTalkdesk, VendorTwilio}
+
 // Resource attributes: constant for every event from one vendor tenant.
 const (
 	AttrVendor   = "ccaas.vendor"    // genesys | twilio | segment | talkdesk

@@ -15,7 +15,7 @@ import (
 func (f *Filter) store() sqlstore.RecordFilter {
 	sf := sqlstore.RecordFilter{
 		Tenant: f.Tenant, Vendor: f.Vendor, Reason: f.Reason, EventName: f.EventName,
-		SubjectKey: f.SubjectKey, InteractionID: f.InteractionID,
+		SubjectKey: f.SubjectKey, SubjectKeys: f.SubjectKeys, InteractionID: f.InteractionID,
 		From: unixNano(f.OccurredFrom), To: unixNano(f.OccurredTo), IDs: f.IDs,
 	}
 	if f.Scope != nil {
@@ -41,6 +41,9 @@ func (f *Filter) hash() string {
 		strconv.FormatInt(unixNano(f.From), 10), strconv.FormatInt(unixNano(f.To), 10),
 		strconv.FormatInt(unixNano(f.OccurredFrom), 10), strconv.FormatInt(unixNano(f.OccurredTo), 10), strconv.Itoa(int(f.Released))}
 	parts = append(parts, f.IDs...)
+	if len(f.SubjectKeys) > 0 {
+		parts = append(append(parts, "subject_keys"), f.SubjectKeys...)
+	}
 	return queryHash(append(parts, f.Scope.hashParts()...)...)
 }
 
@@ -384,13 +387,17 @@ func (s *TenantScope) hashParts() []string {
 
 // ListConsents returns a page of consent records, newest id first.
 func (l *Ledger) ListConsents(ctx context.Context, f ConsentFilter, p Page) (ConsentPage, error) {
-	qh := queryHash(append([]string{"consents", f.Tenant, f.SubjectKey}, f.Scope.hashParts()...)...)
+	parts := []string{"consents", f.Tenant, f.SubjectKey}
+	if len(f.SubjectKeys) > 0 {
+		parts = append(append(parts, "subject_keys"), f.SubjectKeys...)
+	}
+	qh := queryHash(append(parts, f.Scope.hashParts()...)...)
 	after, err := decodeToken(p.Token, qh)
 	if err != nil {
 		return ConsentPage{}, err
 	}
 	size := pageSize(p.Size)
-	q := sqlstore.ConsentQuery{Tenant: f.Tenant, SubjectKey: f.SubjectKey, After: after, Limit: size + 1}
+	q := sqlstore.ConsentQuery{Tenant: f.Tenant, SubjectKey: f.SubjectKey, SubjectKeys: f.SubjectKeys, After: after, Limit: size + 1}
 	if f.Scope != nil {
 		q.Scoped, q.Tenants = true, f.Scope.Tenants
 	}

@@ -84,11 +84,14 @@ type StoredRecord struct {
 // ledgers). Lower bounds are inclusive, upper bounds exclusive; zero means
 // unbounded.
 type Filter struct {
-	Tenant        string
-	Vendor        string
-	Reason        string
-	EventName     string
-	SubjectKey    string
+	Tenant     string
+	Vendor     string
+	Reason     string
+	EventName  string
+	SubjectKey string
+	// SubjectKeys, when set, restricts the selection to records of one of
+	// these subject keys (a subject's keys under several salts).
+	SubjectKeys   []string
 	InteractionID string
 	From, To      time.Time
 	OccurredFrom  time.Time
@@ -245,6 +248,8 @@ type Consent struct {
 type ConsentFilter struct {
 	Tenant     string
 	SubjectKey string
+	// SubjectKeys, when set, restricts the selection to one of these keys.
+	SubjectKeys []string
 	// Scope, when set, restricts the selection to these consent scopes (a
 	// set Scope with none selects nothing).
 	Scope *TenantScope

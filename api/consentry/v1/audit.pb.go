@@ -57,7 +57,13 @@ type RecordFilter struct {
 	// "released", "unreleased", or empty for both.
 	Released string `protobuf:"bytes,11,opt,name=released,proto3" json:"released,omitempty"`
 	// Restricts the selection to these record ids.
-	Ids           []string `protobuf:"bytes,12,rep,name=ids,proto3" json:"ids,omitempty"`
+	Ids []string `protobuf:"bytes,12,rep,name=ids,proto3" json:"ids,omitempty"`
+	// A raw phone number (E.164 or national with a country code) or e-mail
+	// address: the server derives the subject key the receivers give it
+	// (for tenant, or under every configured subject salt when tenant is
+	// empty) and selects that subject's records. Never stored or logged raw.
+	// Not with subject_key. Role: investigator.
+	RawIdentifier string `protobuf:"bytes,13,opt,name=raw_identifier,json=rawIdentifier,proto3" json:"raw_identifier,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -174,6 +180,13 @@ func (x *RecordFilter) GetIds() []string {
 		return x.Ids
 	}
 	return nil
+}
+
+func (x *RecordFilter) GetRawIdentifier() string {
+	if x != nil {
+		return x.RawIdentifier
+	}
+	return ""
 }
 
 // QuarantinedRecord is a stored record's metadata; never its payload.
@@ -393,7 +406,13 @@ type ListQuarantinedRecordsRequest struct {
 	// Page size: default 100, at most 1000.
 	PageSize int32 `protobuf:"varint,12,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// The next_page_token of the previous page; opaque.
-	PageToken     string `protobuf:"bytes,13,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,13,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// A raw phone number or e-mail address: the server derives the subject
+	// key the receivers give it (for tenant, or under every configured
+	// subject salt when tenant is empty) and lists that subject's records.
+	// Never stored or logged raw (the access log shows "[redacted]"). Not
+	// with subject_key. Role: investigator (an auditor gets 403).
+	RawIdentifier string `protobuf:"bytes,14,opt,name=raw_identifier,json=rawIdentifier,proto3" json:"raw_identifier,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -515,6 +534,13 @@ func (x *ListQuarantinedRecordsRequest) GetPageSize() int32 {
 func (x *ListQuarantinedRecordsRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListQuarantinedRecordsRequest) GetRawIdentifier() string {
+	if x != nil {
+		return x.RawIdentifier
 	}
 	return ""
 }
@@ -718,6 +744,8 @@ type GetStatsRequest struct {
 	OccurredFrom  *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=occurred_from,json=occurredFrom,proto3" json:"occurred_from,omitempty"`
 	OccurredTo    *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=occurred_to,json=occurredTo,proto3" json:"occurred_to,omitempty"`
 	Released      string                 `protobuf:"bytes,11,opt,name=released,proto3" json:"released,omitempty"`
+	// As in ListQuarantinedRecordsRequest. Role: investigator.
+	RawIdentifier string `protobuf:"bytes,12,opt,name=raw_identifier,json=rawIdentifier,proto3" json:"raw_identifier,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -825,6 +853,13 @@ func (x *GetStatsRequest) GetOccurredTo() *timestamppb.Timestamp {
 func (x *GetStatsRequest) GetReleased() string {
 	if x != nil {
 		return x.Released
+	}
+	return ""
+}
+
+func (x *GetStatsRequest) GetRawIdentifier() string {
+	if x != nil {
+		return x.RawIdentifier
 	}
 	return ""
 }
@@ -1930,10 +1965,14 @@ func (x *RecordConsentResponse) GetSubjectKey() string {
 
 type ListConsentsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// tenant is required with raw_identifier; subject_key and raw_identifier
-	// are optional (a tenant's records, or every record).
-	Tenant        string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
-	SubjectKey    string `protobuf:"bytes,2,opt,name=subject_key,json=subjectKey,proto3" json:"subject_key,omitempty"`
+	// A consent scope (e.g. twilio/AC123); subject_key and raw_identifier
+	// are optional (a scope's records, or every record).
+	Tenant     string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	SubjectKey string `protobuf:"bytes,2,opt,name=subject_key,json=subjectKey,proto3" json:"subject_key,omitempty"`
+	// A raw phone number or e-mail address: the server derives the subject
+	// key (for tenant, or under every configured subject salt when tenant is
+	// empty). Never stored or logged raw. Not with subject_key. Role:
+	// investigator (an auditor gets 403).
 	RawIdentifier string `protobuf:"bytes,3,opt,name=raw_identifier,json=rawIdentifier,proto3" json:"raw_identifier,omitempty"`
 	PageSize      int32  `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
@@ -2835,7 +2874,7 @@ var File_consentry_v1_audit_proto protoreflect.FileDescriptor
 
 const file_consentry_v1_audit_proto_rawDesc = "" +
 	"\n" +
-	"\x18consentry/v1/audit.proto\x12\fconsentry.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xdf\x03\n" +
+	"\x18consentry/v1/audit.proto\x12\fconsentry.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\x86\x04\n" +
 	"\fRecordFilter\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x16\n" +
 	"\x06vendor\x18\x02 \x01(\tR\x06vendor\x12\x16\n" +
@@ -2853,7 +2892,8 @@ const file_consentry_v1_audit_proto_rawDesc = "" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"occurredTo\x12\x1a\n" +
 	"\breleased\x18\v \x01(\tR\breleased\x12\x10\n" +
-	"\x03ids\x18\f \x03(\tR\x03ids\"\xc0\x05\n" +
+	"\x03ids\x18\f \x03(\tR\x03ids\x12%\n" +
+	"\x0eraw_identifier\x18\r \x01(\tR\rrawIdentifier\"\xc0\x05\n" +
 	"\x11QuarantinedRecord\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x12\x16\n" +
@@ -2879,7 +2919,7 @@ const file_consentry_v1_audit_proto_rawDesc = "" +
 	"\vreleased_at\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"releasedAt\x127\n" +
 	"\tpurged_at\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\bpurgedAt\x12\x16\n" +
-	"\x06erased\x18\x13 \x01(\bR\x06erased\"\x9a\x04\n" +
+	"\x06erased\x18\x13 \x01(\bR\x06erased\"\xc1\x04\n" +
 	"\x1dListQuarantinedRecordsRequest\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x16\n" +
 	"\x06vendor\x18\x02 \x01(\tR\x06vendor\x12\x16\n" +
@@ -2899,7 +2939,8 @@ const file_consentry_v1_audit_proto_rawDesc = "" +
 	"\breleased\x18\v \x01(\tR\breleased\x12\x1b\n" +
 	"\tpage_size\x18\f \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\r \x01(\tR\tpageToken\"\x83\x01\n" +
+	"page_token\x18\r \x01(\tR\tpageToken\x12%\n" +
+	"\x0eraw_identifier\x18\x0e \x01(\tR\rrawIdentifier\"\x83\x01\n" +
 	"\x1eListQuarantinedRecordsResponse\x129\n" +
 	"\arecords\x18\x01 \x03(\v2\x1f.consentry.v1.QuarantinedRecordR\arecords\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"E\n" +
@@ -2911,7 +2952,7 @@ const file_consentry_v1_audit_proto_rawDesc = "" +
 	"\apayload\x18\x02 \x01(\fR\apayload\x12!\n" +
 	"\fpayload_json\x18\x03 \x01(\tR\vpayloadJson\x12\x16\n" +
 	"\x06digest\x18\x04 \x01(\tR\x06digest\x12\x12\n" +
-	"\x04link\x18\x05 \x01(\tR\x04link\"\xd0\x03\n" +
+	"\x04link\x18\x05 \x01(\tR\x04link\"\xf7\x03\n" +
 	"\x0fGetStatsRequest\x12\x16\n" +
 	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x16\n" +
 	"\x06vendor\x18\x02 \x01(\tR\x06vendor\x12\x16\n" +
@@ -2928,7 +2969,8 @@ const file_consentry_v1_audit_proto_rawDesc = "" +
 	"\voccurred_to\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"occurredTo\x12\x1a\n" +
-	"\breleased\x18\v \x01(\tR\breleased\"/\n" +
+	"\breleased\x18\v \x01(\tR\breleased\x12%\n" +
+	"\x0eraw_identifier\x18\f \x01(\tR\rrawIdentifier\"/\n" +
 	"\x05Count\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\x03R\x05count\"\xea\x01\n" +

@@ -185,11 +185,14 @@ func (c *nullChain) row() *ChainRow {
 // bound occurred_at, IDFrom and IDTo the id (lower bounds inclusive, upper
 // exclusive; zero values: unbounded).
 type RecordFilter struct {
-	Tenant        string
-	Vendor        string
-	Reason        string
-	EventName     string
-	SubjectKey    string
+	Tenant     string
+	Vendor     string
+	Reason     string
+	EventName  string
+	SubjectKey string
+	// SubjectKeys restricts the records to these subject keys (nil: no
+	// restriction).
+	SubjectKeys   []string
 	InteractionID string
 	From, To      int64
 	IDFrom, IDTo  string
@@ -235,6 +238,16 @@ func (f *RecordFilter) where(args *[]any) string {
 		n := len(*args)
 		add("r.dk_id IN (SELECT k.dk_id FROM data_keys k WHERE k.subject_hash = $%d AND k.subject_key = $"+strconv.Itoa(n)+")", SubjectHash(f.SubjectKey))
 	}
+	if f.SubjectKeys != nil {
+		// The same, for any of several keys.
+		hashes := make([]int64, len(f.SubjectKeys))
+		for i, k := range f.SubjectKeys {
+			hashes[i] = SubjectHash(k)
+		}
+		keys := inList("k.subject_key", f.SubjectKeys, args)
+		conds = append(conds, inList("r.subject_key", f.SubjectKeys, args),
+			"r.dk_id IN (SELECT k.dk_id FROM data_keys k WHERE "+inList("k.subject_hash", hashes, args)+" AND "+keys+")")
+	}
 	if f.InteractionID != "" {
 		add("r.interaction_id = $%d", f.InteractionID)
 	}
@@ -279,7 +292,7 @@ func (f *RecordFilter) where(args *[]any) string {
 
 // inList is "col IN (...)" over vals, or a condition that is never true
 // when vals is empty.
-func inList(col string, vals []string, args *[]any) string {
+func inList[T any](col string, vals []T, args *[]any) string {
 	if len(vals) == 0 {
 		return "1 = 0"
 	}
@@ -389,6 +402,9 @@ func (s *Store) CountRecords(ctx context.Context, f RecordFilter) (int64, error)
 type ConsentQuery struct {
 	Tenant     string
 	SubjectKey string
+	// SubjectKeys restricts the records to these subject keys (nil: no
+	// restriction).
+	SubjectKeys []string
 	// Scoped restricts the records to the consent scopes in Tenants.
 	Scoped  bool
 	Tenants []string
@@ -407,6 +423,9 @@ func (s *Store) ListConsents(ctx context.Context, q ConsentQuery) ([]ConsentRow,
 	if q.SubjectKey != "" {
 		args = append(args, q.SubjectKey)
 		conds = append(conds, fmt.Sprintf("s.subject_key = $%d", len(args)))
+	}
+	if q.SubjectKeys != nil {
+		conds = append(conds, inList("s.subject_key", q.SubjectKeys, &args))
 	}
 	if q.Scoped {
 		conds = append(conds, inList("s.tenant", q.Tenants, &args))

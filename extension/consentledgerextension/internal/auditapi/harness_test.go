@@ -187,6 +187,30 @@ func appendRecords(t testing.TB, l *ledger.Ledger, tenant, subject string, n int
 	return ids
 }
 
+// fakeKeyer keys an E.164 number by tenant ("key-<tenant>-<digits>"), as
+// if every tenant had its own salt; SubjectKeys gives the keys of the
+// tenants t1 and t2 (the configured salts).
+type fakeKeyer struct{}
+
+func (fakeKeyer) SubjectKey(tenant, raw string) (string, error) {
+	if raw == "" || raw[0] != '+' {
+		return "", fmt.Errorf("not an E.164 number")
+	}
+	return "key-" + tenant + "-" + raw[1:], nil
+}
+
+func (k fakeKeyer) SubjectKeys(raw string) ([]string, error) {
+	var out []string
+	for _, t := range []string{"t1", "t2"} {
+		key, err := k.SubjectKey(t, raw)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, key)
+	}
+	return out, nil
+}
+
 type env struct {
 	l        *ledger.Ledger
 	svc      *Service
@@ -208,12 +232,7 @@ func newEnvWith(t *testing.T, b backend, opt func(*Options)) *env {
 	opts := Options{
 		Ledger: l, Auth: testAuth(), Releaser: rel, Logger: zaptest.NewLogger(t),
 		MeterProvider: tel.NewTelemetrySettings().MeterProvider,
-		Keyer: func(tenant, raw string) (string, error) {
-			if raw == "" || raw[0] != '+' {
-				return "", fmt.Errorf("not an E.164 number")
-			}
-			return "key-" + tenant + "-" + raw[1:], nil
-		},
+		Keyer:         fakeKeyer{},
 	}
 	if opt != nil {
 		opt(&opts)

@@ -81,7 +81,7 @@ func releasedFilter(s string) (ledger.ReleaseFilter, error) {
 type filterFields struct {
 	tenant, vendor, reason, eventName, subjectKey, interactionID string
 	storedFrom, storedTo, occurredFrom, occurredTo               *timestamppb.Timestamp
-	released                                                     string
+	released, rawIdentifier                                      string
 	ids                                                          []string
 }
 
@@ -119,8 +119,45 @@ func fromRecordFilter(f *consentryv1.RecordFilter) filterFields {
 		tenant: f.GetTenant(), vendor: f.GetVendor(), reason: f.GetReason(), eventName: f.GetEventName(),
 		subjectKey: f.GetSubjectKey(), interactionID: f.GetInteractionId(),
 		storedFrom: f.GetStoredFrom(), storedTo: f.GetStoredTo(), occurredFrom: f.GetOccurredFrom(), occurredTo: f.GetOccurredTo(),
-		released: f.GetReleased(), ids: f.GetIds(),
+		released: f.GetReleased(), ids: f.GetIds(), rawIdentifier: f.GetRawIdentifier(),
 	}
+}
+
+// records is the ledger filter of f, with a raw identifier turned into the
+// subject's keys.
+func (x *server) records(f filterFields) (ledger.Filter, error) {
+	out, err := f.ledger()
+	if err != nil {
+		return out, err
+	}
+	out.SubjectKey, out.SubjectKeys, err = x.subjectKeys(f.tenant, f.subjectKey, f.rawIdentifier)
+	return out, err
+}
+
+// subjectKeys resolves the subject of a filter: subject_key as given, or
+// the keys of raw_identifier, for the tenant or, without one, under every
+// configured salt (the caller's tenant scope still restricts what is
+// found).
+func (x *server) subjectKeys(tenant, subjectKey, raw string) (string, []string, error) {
+	switch {
+	case raw == "":
+		return subjectKey, nil, nil
+	case subjectKey != "":
+		return "", nil, status.Error(codes.InvalidArgument, "give subject_key or raw_identifier, not both")
+	case strings.TrimSpace(tenant) != "":
+		k, err := x.derive(strings.TrimSpace(tenant), raw)
+		return k, nil, err
+	case x.s.keyer == nil:
+		return "", nil, errNoKeyer
+	}
+	ks, err := x.s.keyer.SubjectKeys(raw)
+	if err != nil {
+		return "", nil, status.Errorf(codes.InvalidArgument, "raw_identifier: cannot derive a subject key: %v", err)
+	}
+	if len(ks) == 0 {
+		return "", nil, status.Error(codes.InvalidArgument, "raw_identifier: no subject salt is configured for a lookup without a tenant; name the tenant")
+	}
+	return "", ks, nil
 }
 
 func pageSize(n int32) (int, error) {
@@ -148,12 +185,12 @@ func (x *server) ListQuarantinedRecords(ctx context.Context, req *consentryv1.Li
 	if err != nil {
 		return nil, err
 	}
-	f, err := filterFields{
+	f, err := x.records(filterFields{
 		tenant: req.GetTenant(), vendor: req.GetVendor(), reason: req.GetReason(), eventName: req.GetEventName(),
 		subjectKey: req.GetSubjectKey(), interactionID: req.GetInteractionId(),
 		storedFrom: req.GetStoredFrom(), storedTo: req.GetStoredTo(), occurredFrom: req.GetOccurredFrom(), occurredTo: req.GetOccurredTo(),
-		released: req.GetReleased(),
-	}.ledger()
+		released: req.GetReleased(), rawIdentifier: req.GetRawIdentifier(),
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -217,12 +254,12 @@ func (x *server) GetStats(ctx context.Context, req *consentryv1.GetStatsRequest)
 	if err != nil {
 		return nil, err
 	}
-	f, err := filterFields{
+	f, err := x.records(filterFields{
 		tenant: req.GetTenant(), vendor: req.GetVendor(), reason: req.GetReason(), eventName: req.GetEventName(),
 		subjectKey: req.GetSubjectKey(), interactionID: req.GetInteractionId(),
 		storedFrom: req.GetStoredFrom(), storedTo: req.GetStoredTo(), occurredFrom: req.GetOccurredFrom(), occurredTo: req.GetOccurredTo(),
-		released: req.GetReleased(),
-	}.ledger()
+		released: req.GetReleased(), rawIdentifier: req.GetRawIdentifier(),
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -315,7 +352,7 @@ func (x *server) ExportEvidence(req *consentryv1.ExportEvidenceRequest, stream g
 	if err := requireReason(req.GetReason(), "export evidence"); err != nil {
 		return err
 	}
-	f, err := fromRecordFilter(req.GetFilter()).ledger()
+	f, err := x.records(fromRecordFilter(req.GetFilter()))
 	if err != nil {
 		return err
 	}
@@ -357,11 +394,13 @@ func (x *server) subject(sub *consentryv1.Subject, needTenant bool) (string, str
 	return tenant, k, err
 }
 
+var errNoKeyer = status.Error(codes.FailedPrecondition, "deriving subject keys from raw identifiers is not configured on this server (api.subject_salt); pass subject_key instead")
+
 func (x *server) derive(tenant, raw string) (string, error) {
 	if x.s.keyer == nil {
-		return "", status.Error(codes.FailedPrecondition, "deriving subject keys from raw identifiers is not configured on this server; pass subject_key instead")
+		return "", errNoKeyer
 	}
-	k, err := x.s.keyer(tenant, raw)
+	k, err := x.s.keyer.SubjectKey(tenant, raw)
 	if err != nil {
 		return "", status.Errorf(codes.InvalidArgument, "cannot derive a subject key from raw_identifier for tenant %q: %v", tenant, err)
 	}
@@ -449,19 +488,9 @@ func (x *server) ListConsents(ctx context.Context, req *consentryv1.ListConsents
 	if err != nil {
 		return nil, err
 	}
-	f := ledger.ConsentFilter{Tenant: req.GetTenant(), SubjectKey: req.GetSubjectKey(), Scope: c.scope.consentScope()}
-	if req.GetRawIdentifier() != "" {
-		if req.GetSubjectKey() != "" {
-			return nil, status.Error(codes.InvalidArgument, "give subject_key or raw_identifier, not both")
-		}
-		if req.GetTenant() == "" {
-			return nil, status.Error(codes.InvalidArgument, "tenant is required with raw_identifier")
-		}
-		k, err := x.derive(req.GetTenant(), req.GetRawIdentifier())
-		if err != nil {
-			return nil, err
-		}
-		f.SubjectKey = k
+	f := ledger.ConsentFilter{Tenant: req.GetTenant(), Scope: c.scope.consentScope()}
+	if f.SubjectKey, f.SubjectKeys, err = x.subjectKeys(req.GetTenant(), req.GetSubjectKey(), req.GetRawIdentifier()); err != nil {
+		return nil, err
 	}
 	size, err := pageSize(req.GetPageSize())
 	if err != nil {
@@ -500,7 +529,7 @@ func (x *server) ReleaseRecords(ctx context.Context, req *consentryv1.ReleaseRec
 		}
 		rr.Filter = ledger.Filter{Tenant: tenant, SubjectKey: key}
 	case req.GetFilter() != nil:
-		if rr.Filter, err = fromRecordFilter(req.GetFilter()).ledger(); err != nil {
+		if rr.Filter, err = x.records(fromRecordFilter(req.GetFilter())); err != nil {
 			return nil, err
 		}
 	default:

@@ -54,8 +54,9 @@ type Options struct {
 	// Auth says who may call (required).
 	Auth *AuthConfig
 	// Keyer derives the subject key (ccaas.subject.key) of a raw identifier
-	// for a tenant. Nil: requests naming a raw identifier are refused.
-	Keyer func(tenant, rawIdentifier string) (subjectKey string, err error)
+	// the way the receivers do. Nil: requests naming a raw identifier are
+	// refused.
+	Keyer SubjectKeyer
 	// Releaser releases records. Nil: release is refused with
 	// FailedPrecondition.
 	Releaser Releaser
@@ -82,11 +83,21 @@ type Options struct {
 	VerifyLimit RateLimit
 }
 
+// SubjectKeyer derives subject keys from raw identifiers (phone numbers,
+// e-mail addresses) with the receivers' subject salts.
+type SubjectKeyer interface {
+	// SubjectKey is the key raw has for a tenant id or consent scope.
+	SubjectKey(tenant, raw string) (string, error)
+	// SubjectKeys are the keys raw has under every configured salt: the
+	// keys a lookup that names no tenant searches for.
+	SubjectKeys(raw string) ([]string, error)
+}
+
 // Service is the auditor API.
 type Service struct {
 	ledger   *ledger.Ledger
 	auth     *authenticator
-	keyer    func(tenant, raw string) (string, error)
+	keyer    SubjectKeyer
 	releaser Releaser
 	tenants  Tenants
 	onChange func(tenant, subjectKey string)

@@ -277,7 +277,7 @@ func TestAuditorFlow(t *testing.T) {
 		if err != nil || rc.SubjectKey != "key-t1-15551230001" {
 			t.Fatalf("record consent: %v %v", rc, err)
 		}
-		cl, err := e.client.ListConsents(as("auditor"), &consentryv1.ListConsentsRequest{Tenant: "t1", RawIdentifier: "+15551230001"})
+		cl, err := e.client.ListConsents(as("investigator"), &consentryv1.ListConsentsRequest{Tenant: "t1", RawIdentifier: "+15551230001"})
 		if err != nil || len(cl.Consents) != 1 || cl.Consents[0].Caller != "custodian@example.org" || cl.Consents[0].Source != "api" {
 			t.Fatalf("list consents: %v %v", cl, err)
 		}

@@ -42,7 +42,7 @@ type Tenants interface {
 // the policy gives a vendor tenant by default ("<vendor>/<id>").
 func literalCoverage(name string) Coverage {
 	c := Coverage{Records: []string{name}, Scopes: []string{name}}
-	for _, v := range []string{ccaas.VendorGenesys, ccaas.VendorSegment, ccaas.VendorTalkdesk, ccaas.VendorTwilio} {
+	for _, v := range ccaas.AllVendors {
 		c.Scopes = append(c.Scopes, v+"/"+name)
 	}
 	return c
@@ -232,7 +232,30 @@ func (s *Service) authorize(ctx context.Context, c *call, req proto.Message) err
 			return status.Errorf(codes.PermissionDenied, "%s may not access %s %q: its tenants are %s", c.who.identity, what, n.value, strings.Join(c.scope.names, ", "))
 		}
 	}
+	if c.who.role < rawIdentifierRole && rawIdentifierOf(req) != "" {
+		return status.Errorf(codes.PermissionDenied, "%s (role %s) may not search by raw_identifier: it needs the %s role or stronger (or pass subject_key)", c.who.identity, c.who.role, rawIdentifierRole)
+	}
 	return nil
+}
+
+// rawIdentifierRole is the weakest role that may look records or consent
+// up by a raw phone number or e-mail address: turning personal data into
+// a subject's records is an investigation.
+const rawIdentifierRole = RoleInvestigator
+
+// rawIdentifierOf is the raw identifier a request's filter names.
+func rawIdentifierOf(req proto.Message) string {
+	type raw interface{ GetRawIdentifier() string }
+	type filtered interface {
+		GetFilter() *consentryv1.RecordFilter
+	}
+	if r, ok := req.(raw); ok {
+		return r.GetRawIdentifier()
+	}
+	if r, ok := req.(filtered); ok {
+		return r.GetFilter().GetRawIdentifier()
+	}
+	return ""
 }
 
 // targetTenantsKey is the first key of every access-log target: the
