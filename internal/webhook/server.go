@@ -122,7 +122,7 @@ func NewServer(cfg *Config, set receiver.Settings, tel Telemetry, next consumer.
 	for i := range routes {
 		rt := &routes[i]
 		rt.receiverID = attribute.String("receiver", set.ID.String())
-		rt.dupAttrs = metric.WithAttributeSet(attribute.NewSet(attribute.String("route", rt.Name)))
+		rt.dupAttrs = metric.WithAttributeSet(attribute.NewSet(rt.receiverID, attribute.String("route", rt.Name)))
 		s.routes[i] = rt
 	}
 	if cfg.Dedup.Enabled {
