@@ -8,7 +8,7 @@ BINARY   := $(DIST)/otelcol-consentry
 GOFILES  := $(shell find . -name '*.go' -not -path './$(DIST)/*' -not -path './data/*')
 TEST_TIMEOUT ?= 25m
 
-.PHONY: all build run test unit e2e lint fmt bench bench-go generate clean
+.PHONY: all build run test unit e2e fuzz soak lint fmt bench bench-go generate clean
 
 all: lint test
 
@@ -30,6 +30,23 @@ unit:
 
 e2e: $(BINARY)
 	CONSENTRY_BINARY=$(abspath $(BINARY)) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./e2e/...
+
+# Every fuzz target for FUZZTIME each (a count of executions: a time
+# budget races Go's fuzzing coordinator on a loaded machine), one target
+# at a time; a crasher fails the run and is saved under testdata/fuzz/.
+# CI runs it after `make test`.
+FUZZTIME ?= 10000x
+fuzz:
+	FUZZTIME=$(FUZZTIME) GO=$(GO) ./scripts/fuzz.sh
+
+# The soak test (minutes; not part of `make test`): the built collector
+# under signed traffic of all four vendors, bad inputs, an anonymous API
+# flood and two SIGKILLs; see docs/reliability.md.
+SOAK ?= 3m
+SOAK_RATE ?= 100
+soak: $(BINARY)
+	CONSENTRY_SOAK=$(SOAK) CONSENTRY_SOAK_RATE=$(SOAK_RATE) CONSENTRY_BINARY=$(abspath $(BINARY)) \
+	  $(GO) test -count=1 -timeout 90m -run '^TestSoak$$' -v ./e2e/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './$(DIST)/*')); \
