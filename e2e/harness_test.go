@@ -191,6 +191,9 @@ func startCollector(t *testing.T, configTemplate string, vars map[string]any, en
 	data["Ports"] = ports
 	path := renderConfig(t, configTemplate, data)
 	dir := filepath.Dir(path)
+	if rendered, err := os.ReadFile(path); err == nil {
+		searchDataAtCleanup(t, string(rendered))
+	}
 	lb := &lockedBuffer{}
 	args := []string{"--config", path}
 	if !strings.Contains(configTemplate, "telemetry:") {

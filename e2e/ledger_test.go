@@ -377,42 +377,9 @@ func (b ledgerBackend) findInDB(t *testing.T, needles []string) map[string]strin
 	db, err := sql.Open("pgx", b.dsn)
 	require.NoError(t, err)
 	defer db.Close()
-	rows, err := db.Query(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1`, b.schema)
-	require.NoError(t, err)
-	var tables []string
-	for rows.Next() {
-		var n string
-		require.NoError(t, rows.Scan(&n))
-		tables = append(tables, n)
-	}
-	require.NoError(t, rows.Err())
-	require.NotEmpty(t, tables)
-	for _, tbl := range tables {
-		rows, err := db.Query(fmt.Sprintf(`SELECT * FROM %q.%q`, b.schema, tbl))
-		require.NoError(t, err)
-		cols, err := rows.Columns()
-		require.NoError(t, err)
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		for rows.Next() {
-			require.NoError(t, rows.Scan(ptrs...))
-			for i, v := range vals {
-				switch x := v.(type) {
-				case []byte:
-					search(tbl+"."+cols[i], x)
-				case string:
-					search(tbl+"."+cols[i], []byte(x))
-				default:
-					search(tbl+"."+cols[i], []byte(fmt.Sprint(x)))
-				}
-			}
-		}
-		require.NoError(t, rows.Err())
-		rows.Close()
-	}
+	require.NoError(t, forEachValue(db, b.schema, func(where string, data []byte) {
+		search(strings.TrimPrefix(where, b.schema+"."), data)
+	}))
 	return found
 }
 
