@@ -6,6 +6,8 @@ OCB      := $(GO) tool -modfile=tools/go.mod builder
 DIST     := _build
 BINARY   := $(DIST)/otelcol-consentry
 GOFILES  := $(shell find . -name '*.go' -not -path './$(DIST)/*' -not -path './data/*')
+# Files compiled into the binary with go:embed (the auditor console).
+EMBEDDED := $(shell find extension -path '*/internal/console/assets/*' -type f)
 TEST_TIMEOUT ?= 25m
 
 .PHONY: all build run test unit e2e fuzz soak lint fmt bench bench-go generate clean
@@ -15,7 +17,7 @@ all: lint test
 build: $(BINARY)
 
 # ocb generates the distribution's sources into _build/ and compiles them.
-$(BINARY): builder-config.yaml go.mod go.sum tools/go.mod $(GOFILES)
+$(BINARY): builder-config.yaml go.mod go.sum tools/go.mod $(GOFILES) $(EMBEDDED)
 	$(OCB) --config builder-config.yaml
 	@touch $(BINARY)
 

@@ -52,6 +52,12 @@ func hashToken(token string) string {
 // rest calls the auditor API and decodes its JSON answer into out (if not nil).
 func rest(t *testing.T, method, url, token string, body any, out any) (int, string) {
 	t.Helper()
+	return restWith(t, http.DefaultClient, method, url, token, body, out)
+}
+
+// restWith is rest through client (e.g. one that trusts the listener's TLS certificate).
+func restWith(t *testing.T, client *http.Client, method, url, token string, body any, out any) (int, string) {
+	t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -63,7 +69,7 @@ func rest(t *testing.T, method, url, token string, body any, out any) (int, stri
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)

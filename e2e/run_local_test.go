@@ -85,6 +85,13 @@ func TestMakeRunScript(t *testing.T) {
 			resp.Body.Close()
 			assert.Equal(t, want, resp.StatusCode)
 		}
+		// The console is on: its page is served beside the API.
+		resp, err := http.Get("http://127.0.0.1:7480/console/")
+		require.NoError(t, err)
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusOK, resp.StatusCode)
+		assert.Contains(t, string(page), "Consentry")
 		_, err = os.Stat(filepath.Join(dataDir, "ledger.db"))
 		assert.NoError(t, err, "the ledger lives in the data directory")
 		return banner.String(), env
@@ -94,6 +101,7 @@ func TestMakeRunScript(t *testing.T) {
 	assert.Contains(t, out1, "http://127.0.0.1:7401/genesys/eventbridge")
 	assert.Contains(t, out1, "http://127.0.0.1:7401/genesys/openmessaging")
 	assert.Contains(t, out1, "Data directory:")
+	assert.Contains(t, out1, "http://127.0.0.1:7480/console/", "make run says where the console is")
 	assert.Contains(t, out1, "generated now: CONSENTRY_GENESYS_SECRET")
 	for _, name := range []string{"CONSENTRY_GENESYS_SECRET", "CONSENTRY_TWILIO_AUTH_TOKEN", "CONSENTRY_SEGMENT_SHARED_SECRET",
 		"CONSENTRY_SEGMENT_WRITE_KEY", "CONSENTRY_TALKDESK_TOKEN", "CONSENTRY_LEDGER_KEY", "CONSENTRY_SUBJECT_SALT", "CONSENTRY_AUDIT_TOKEN"} {

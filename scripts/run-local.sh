@@ -102,6 +102,7 @@ Point your vendors at:
   Consent ledger   $(cd "$DATA_DIR" && pwd)/ledger.db (SQLite; quarantined events, encrypted with \$CONSENTRY_LEDGER_KEY, and consent records)
   Auditor API      http://127.0.0.1:7480 (REST, /openapi.json), 127.0.0.1:7481 (gRPC); admin token \$CONSENTRY_AUDIT_TOKEN in local.env:
                    curl -H "Authorization: Bearer \$CONSENTRY_AUDIT_TOKEN" http://127.0.0.1:7480/v1/quarantine/records
+  Auditor console  http://127.0.0.1:7480/console/  (in a browser; sign in with \$CONSENTRY_AUDIT_TOKEN from local.env)
   Health           http://127.0.0.1:13133/status
   Metrics          http://127.0.0.1:8888/metrics
 

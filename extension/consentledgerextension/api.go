@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/consentry/consentry/extension/consentledgerextension/internal/auditapi"
+	"github.com/consentry/consentry/extension/consentledgerextension/internal/console"
 	"github.com/consentry/consentry/internal/ccaas"
 	"github.com/consentry/consentry/internal/consentstore"
 	"github.com/consentry/consentry/internal/ledger"
@@ -50,6 +51,10 @@ type APIConfig struct {
 	// UnauthenticatedLogWindow is how long unauthenticated calls are
 	// counted per source before their one access-log entry is written.
 	UnauthenticatedLogWindow time.Duration `mapstructure:"unauthenticated_log_window"`
+	// Console serves the auditor console (a web interface that calls this
+	// REST API from the browser) under /console/ on the http listener.
+	// Off by default; it needs api.http.
+	Console bool `mapstructure:"console"`
 }
 
 // RateLimitConfig allows Burst calls at once, then one every Interval, one
@@ -61,9 +66,14 @@ type RateLimitConfig struct {
 
 func (c *APIConfig) enabled() bool { return c.GRPC.HasValue() || c.HTTP.HasValue() }
 
+var errConsoleNeedsHTTP = errors.New("console: needs api.http (the console is served on the REST listener, under /console/)")
+
 // Validate checks the API section.
 func (c *APIConfig) Validate() error {
 	if !c.enabled() {
+		if c.Console {
+			return errConsoleNeedsHTTP
+		}
 		return nil
 	}
 	var errs []error
@@ -73,6 +83,9 @@ func (c *APIConfig) Validate() error {
 	// An empty endpoint would listen on a random port of every interface.
 	if c.GRPC.HasValue() && c.GRPC.Get().NetAddr.Endpoint == "" {
 		errs = append(errs, errors.New("grpc.endpoint: required (e.g. 127.0.0.1:7481)"))
+	}
+	if c.Console && !c.HTTP.HasValue() {
+		errs = append(errs, errConsoleNeedsHTTP)
 	}
 	if c.HTTP.HasValue() && c.HTTP.Get().NetAddr.Endpoint == "" {
 		errs = append(errs, errors.New("http.endpoint: required (e.g. 127.0.0.1:7480)"))
@@ -253,6 +266,11 @@ func (e *ledgerExtension) startAPI(ctx context.Context, host component.Host, l *
 		if err != nil {
 			return fmt.Errorf("api.http: %w", err)
 		}
+		if api.Console {
+			// Static files beside the API: the browser calls the API itself,
+			// so every action is authorised and logged there.
+			handler = console.Mount(handler)
+		}
 		srv, err := hcfg.ToServer(ctx, host.GetExtensions(), e.set.TelemetrySettings, handler)
 		if err != nil {
 			return fmt.Errorf("api.http: %w", err)
@@ -263,6 +281,13 @@ func (e *ledgerExtension) startAPI(ctx context.Context, host component.Host, l *
 		}
 		s.http = srv
 		e.serve("http", ln.Addr(), host, func() error { return srv.Serve(ln) })
+		if api.Console {
+			scheme := "http"
+			if hcfg.TLS.HasValue() {
+				scheme = "https"
+			}
+			e.set.Logger.Info("Auditor console listening", zap.String("url", scheme+"://"+ln.Addr().String()+console.Prefix))
+		}
 	}
 	return nil
 }

@@ -55,7 +55,9 @@ func TestConfigs(t *testing.T) {
 	require.True(t, api.API.GRPC.HasValue())
 	assert.Equal(t, "127.0.0.1:7481", api.API.GRPC.Get().NetAddr.Endpoint)
 	assert.Len(t, api.API.Auth.Tokens, 1)
+	assert.True(t, api.API.Console)
 	assert.False(t, cfg.API.HTTP.HasValue() || cfg.API.GRPC.HasValue(), "the API is off unless configured")
+	assert.False(t, cfg.API.Console, "the console is off unless configured")
 
 	for name, want := range map[string]string{
 		"api_no_auth":     "nobody could call the audit API",
@@ -73,6 +75,9 @@ func TestConfigs(t *testing.T) {
 		"zero_key":             "not a random key",
 		"api_certs_without_ca": "auth.client_certs: no API server verifies client certificates",
 		"api_empty_token_hash": "SHA-256 of the empty string",
+		// The console lives on the REST listener only.
+		"api_console_without_http": "console: needs api.http",
+		"console_without_api":      "console: needs api.http",
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := confmap.Validate(configtest.Load[*Config](t, NewFactory(), name))

@@ -1,0 +1,305 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/consentry/consentry/internal/nodetest"
+)
+
+// The console's browser test: Debian's chromium, driven by playwright-core
+// (pinned in e2e/consoleclient/package.json, installed there by npm ci).
+const (
+	chromiumPath = "/usr/bin/chromium"
+	consoleAdmin = "e2e-console-admin-token-0123456789"
+	// The caller of the Genesys fixture's recorded call (California).
+	consolePhone = "+14155550123"
+)
+
+var consoleClientDir, _ = filepath.Abs("consoleclient")
+
+// requireChromium skips loudly without Debian's chromium (fails under CI,
+// where .ci/run installs it).
+func requireChromium(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("chromium is required for the console's browser test (apt-get install chromium): %v", err)
+		}
+		t.Skipf("SKIPPED: %s not installed (apt-get install -y chromium), the console's browser test cannot run: %v", chromiumPath, err)
+	}
+}
+
+// consoleConfig is auditConfig with TLS on the REST listener, the console
+// on, and an admin token.
+func consoleConfig(certFile, keyFile string) string {
+	cfg := strings.Replace(auditConfig(), "      http:\n        endpoint: 127.0.0.1:{{.Ports.otlp}}\n",
+		fmt.Sprintf("      http:\n        endpoint: 127.0.0.1:{{.Ports.otlp}}\n        tls:\n          cert_file: %s\n          key_file: %s\n      console: true\n", certFile, keyFile), 1)
+	return strings.Replace(cfg, "        tokens:\n", fmt.Sprintf("        tokens:\n          - {identity: ada, role: admin, tenants: [\"*\"], sha256: %s}\n", hashToken(consoleAdmin)), 1)
+}
+
+// selfSignedCert writes a certificate and key for 127.0.0.1 and returns
+// their paths and a pool that trusts it.
+func selfSignedCert(t *testing.T) (string, string, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true, IsCA: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	kder, err := x509.MarshalECPrivateKey(key)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	require.NoError(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
+	require.NoError(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600))
+	cert, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
+
+// consoleRun is what e2e/consoleclient/console.js saw.
+type consoleRun struct {
+	Steps []struct {
+		Name string `json:"name"`
+		MS   int    `json:"ms"`
+	} `json:"steps"`
+	Blocked        []string `json:"blocked"`
+	Errors         []string `json:"errors"`
+	OverviewText   string   `json:"overviewText"`
+	Listed         int      `json:"listed"`
+	Decisions      []string `json:"decisions"`
+	RecordID       string   `json:"recordId"`
+	RecordSubject  string   `json:"recordSubject"`
+	RecordWords    string   `json:"recordWords"`
+	ReasonsTable   string   `json:"reasonsTable"`
+	Payload        string   `json:"payload"`
+	DecisionDetail string   `json:"decisionDetail"`
+	ConsentMessage string   `json:"consentMessage"`
+	SubjectKey     string   `json:"subjectKey"`
+	SubjectRecords []string `json:"subjectRecords"`
+	Consents       int      `json:"subjectConsents"`
+	Timeline       string   `json:"timeline"`
+	DSAR           bundle   `json:"dsar"`
+	DryRun         string   `json:"dryRun"`
+	Released       string   `json:"released"`
+	Erased         string   `json:"erased"`
+	AfterErasure   string   `json:"afterErasure"`
+	Verify         string   `json:"verify"`
+	PublicKey      string   `json:"publicKey"`
+	Export         bundle   `json:"export"`
+	Health         string   `json:"health"`
+	AccessRows     int      `json:"accessRows"`
+	RefusedRead    string   `json:"refusedRead"`
+	RefusedRelease string   `json:"refusedRelease"`
+	RefusedSignIn  string   `json:"refusedSignIn"`
+}
+
+type bundle struct {
+	File    string `json:"file"`
+	Lines   int    `json:"lines"`
+	Records int    `json:"records"`
+}
+
+// TestConsoleInChromium drives the auditor console of the built collector
+// (served under the REST listener's TLS) in a real Chromium: sign in with
+// a token, filter records, open one and read its payload with a reason,
+// record consent by phone number, look the subject up by phone number and
+// export its evidence, dry-run and release, erase, verify, export; an
+// auditor sees a payload read and a release refused. The browser reaches
+// nothing but the console's origin. Then every step is checked in the
+// access log. CONSENTRY_CONSOLE_SCREENSHOTS=dir (relative to the
+// repository) writes a screenshot of each view there (docs/console/ holds
+// the committed ones).
+func TestConsoleInChromium(t *testing.T) {
+	requireChromium(t)
+	node := nodetest.Require(t, consoleClientDir, filepath.Join("node_modules", "playwright-core", "package.json"),
+		"drive the auditor console in chromium")
+
+	fwd := newSink(t)
+	policy, err := filepath.Abs("../config/policy.yaml")
+	require.NoError(t, err)
+	certFile, keyFile, pool := selfSignedCert(t)
+	c := startCollector(t, consoleConfig(certFile, keyFile),
+		map[string]any{"Forward": fwd.url, "Policy": policy, "Ledger": sqliteBackend(t).block}, ledgerEnv...)
+	api := fmt.Sprintf("https://127.0.0.1:%d", c.ports["otlp"])
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}, Timeout: 30 * time.Second}
+	t.Cleanup(client.CloseIdleConnections)
+	call := func(method, path, token string, body any, out any) (int, string) {
+		t.Helper()
+		return restWith(t, client, method, api+path, token, body, out)
+	}
+
+	// The console's files need no credentials; the API still does.
+	code, page := call(http.MethodGet, "/console/", "", nil, nil)
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, page, "app.js")
+	code, _ = call(http.MethodGet, "/v1/quarantine/records", "", nil, nil)
+	require.Equal(t, http.StatusUnauthorized, code)
+
+	// Quarantined records: a call recorded in California without consent.
+	body := withOrg(fixture(t, "genesys", "eventbridge_batch.json"), localGenesysOrg)
+	code, _, out := post(t, c.url("genesys", "/genesys/eventbridge"), body, map[string]string{"X-API-Key": genesysKey})
+	require.Equal(t, http.StatusOK, code, out)
+	forwardedBefore := fwd.count()
+
+	shots := os.Getenv("CONSENTRY_CONSOLE_SCREENSHOTS")
+	if shots != "" {
+		if !filepath.IsAbs(shots) {
+			// Relative to the repository (the test runs in e2e/).
+			shots = filepath.Join("..", shots)
+		}
+		shots, err = filepath.Abs(shots)
+		require.NoError(t, err)
+		require.NoError(t, os.MkdirAll(shots, 0o755))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 55*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "console.js")
+	cmd.Dir = consoleClientDir
+	cmd.Env = append(os.Environ(), "CONSOLE_URL="+api+"/console/", "CHROMIUM="+chromiumPath,
+		"ADMIN_TOKEN="+consoleAdmin, "AUDITOR_TOKEN="+auditorToken, "TENANT="+localGenesysOrg, "PHONE="+consolePhone,
+		"DOWNLOADS="+t.TempDir(), "SCREENSHOTS="+shots, "HOME="+t.TempDir())
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	runErr := cmd.Run()
+	var run consoleRun
+	if stdout.Len() > 0 {
+		require.NoError(t, json.Unmarshal(stdout.Bytes(), &run), stdout.String())
+	}
+	for _, s := range run.Steps {
+		t.Logf("console step %-52q %5d ms", s.Name, s.MS)
+	}
+	require.NoError(t, runErr, "console.js:\n%s", stderr.String())
+	t.Logf("browser run: %s", time.Since(start).Round(time.Millisecond))
+	assert.Empty(t, run.Blocked, "the console reached outside its origin")
+	assert.Empty(t, run.Errors, "errors in the page (a CSP violation, a script error)")
+
+	// What the browser showed.
+	assert.Contains(t, run.OverviewText, "Quarantined and released over time")
+	assert.NotEmpty(t, run.Decisions)
+	for _, d := range run.Decisions {
+		assert.Contains(t, d, "Held back: ", "each row's decision in words")
+	}
+	assert.Contains(t, run.RecordWords, "no record of it", "consent_missing in plain language: %s", run.RecordWords)
+	assert.Contains(t, run.ReasonsTable, "consent_missing")
+	assert.Contains(t, run.ReasonsTable, "holds the event")
+	assert.Contains(t, run.Payload, "resourceLogs", "the decrypted payload as OTLP/JSON")
+	assert.Contains(t, run.DecisionDetail, "Jurisdictions")
+	assert.Contains(t, run.DecisionDetail, "US-CA", "the jurisdictions the processor wrote: %s", run.DecisionDetail)
+	assert.Regexp(t, `Policy hash\s*\S{8,}`, run.DecisionDetail)
+	assert.Contains(t, run.ConsentMessage, "Consent recorded")
+
+	// The subject found by phone number is the record's subject, with all of
+	// its records, and only its records.
+	require.NotEmpty(t, run.SubjectKey)
+	assert.Equal(t, run.RecordSubject, run.SubjectKey, "the phone number's subject is the opened record's")
+	var bySubject struct {
+		Records []auditRecord `json:"records"`
+	}
+	code, out = call(http.MethodGet, "/v1/quarantine/records?subject_key="+run.SubjectKey, auditorToken, nil, &bySubject)
+	require.Equal(t, http.StatusOK, code, out)
+	require.NotEmpty(t, run.SubjectRecords)
+	assert.Len(t, run.SubjectRecords, len(bySubject.Records))
+	for _, k := range run.SubjectRecords {
+		assert.Equal(t, run.SubjectKey, k)
+	}
+	var consents struct {
+		Consents []struct {
+			Source string `json:"source"`
+		} `json:"consents"`
+	}
+	code, out = call(http.MethodGet, "/v1/consents?tenant=genesys/"+localGenesysOrg+"&subject_key="+run.SubjectKey, auditorToken, nil, &consents)
+	require.Equal(t, http.StatusOK, code, out)
+	assert.Len(t, consents.Consents, run.Consents, "every consent record of the subject: %s", out)
+	assert.Contains(t, out, `"source":"api"`, "the consent recorded in the browser")
+	assert.Contains(t, run.Timeline, "Consent granted")
+	assert.Equal(t, len(bySubject.Records), run.DSAR.Records, "the DSAR bundle holds the subject's records")
+
+	assert.Contains(t, run.DryRun, "Dry run")
+	assert.Contains(t, run.Released, "Released")
+	waitFor(t, "released records at the forward sink", func() bool { return fwd.count() > forwardedBefore })
+	assert.Contains(t, run.Erased, "Erased subject "+run.SubjectKey)
+	assert.Contains(t, run.AfterErasure, "410")
+	assert.Contains(t, run.Verify, "Verified")
+	assert.Len(t, run.PublicKey, 64)
+	assert.Positive(t, run.Export.Records)
+	assert.Contains(t, run.Health, "Verified")
+	assert.Positive(t, run.AccessRows)
+	assert.Contains(t, run.RefusedRead, "403")
+	assert.Contains(t, run.RefusedRelease, "403")
+	assert.Contains(t, run.RefusedSignIn, "401")
+
+	// The evidence downloaded in the browser verifies offline.
+	cli := consentryCLI(t)
+	for _, b := range []bundle{run.DSAR, run.Export} {
+		vout, err := exec.Command(cli, "bundle", "verify", "--public-key", run.PublicKey, b.File).CombinedOutput()
+		assert.NoError(t, err, "bundle verify %s:\n%s", b.File, vout)
+	}
+
+	// Every step is in the access log, as the API's own calls: the console
+	// has no way around it. Raw phone numbers never are.
+	var log struct {
+		Entries []struct {
+			Identity string `json:"identity"`
+			Method   string `json:"method"`
+			Target   string `json:"target"`
+			Reason   string `json:"reason"`
+			Result   string `json:"result"`
+		} `json:"entries"`
+	}
+	code, out = call(http.MethodGet, "/v1/access-log?page_size=1000", auditorToken, nil, &log)
+	require.Equal(t, http.StatusOK, code, out)
+	seen := map[string]bool{}
+	for _, e := range log.Entries {
+		kind := strings.FieldsFunc(e.Result, func(r rune) bool { return r == ' ' || r == ';' || r == ':' })[0]
+		seen[e.Identity+" "+e.Method+" "+kind] = true
+		if e.Method == "GetQuarantinedRecord" && e.Identity == "ada" && e.Result == "ok" {
+			assert.Equal(t, "DSAR 42 via the console", e.Reason)
+			assert.Contains(t, e.Target, run.RecordID)
+		}
+		assert.NotContains(t, e.Target+e.Result+e.Reason, "4155550123", "a raw phone number in the access log: %+v", e)
+	}
+	for _, want := range []string{
+		"ada ListQuarantinedRecords ok", "ada GetStats ok", "ada GetQuarantinedRecord ok", "ada RecordConsent ok", "ada ListConsents ok",
+		"ada ExportEvidence ok", "ada ReleaseRecords ok", "ada EraseSubject ok", "ada GetQuarantinedRecord error",
+		"ada VerifyLedger ok", "ada ListAccessLog ok",
+		"alice ListQuarantinedRecords ok", "alice GetQuarantinedRecord denied", "alice ReleaseRecords denied",
+	} {
+		assert.True(t, seen[want], "access log lacks %q", want)
+	}
+	// The refused sign-in is counted with the unauthenticated calls.
+	waitFor(t, "the refused sign-in in the access log", func() bool {
+		code, out = call(http.MethodGet, "/v1/access-log?identity=unknown-token:"+hashToken("not-a-token-of-anyone")[:8], auditorToken, nil, &log)
+		return code == http.StatusOK && len(log.Entries) > 0
+	})
+}
