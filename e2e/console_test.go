@@ -121,6 +121,8 @@ type consoleRun struct {
 	RefusedRead    string   `json:"refusedRead"`
 	RefusedRelease string   `json:"refusedRelease"`
 	RefusedSignIn  string   `json:"refusedSignIn"`
+	RefusedLookup  string   `json:"refusedLookup"`
+	SubjectHash    string   `json:"subjectHash"`
 }
 
 type bundle struct {
@@ -132,9 +134,9 @@ type bundle struct {
 // TestConsoleInChromium drives the auditor console of the built collector
 // (served under the REST listener's TLS) in a real Chromium: sign in with
 // a token, filter records, open one and read its payload with a reason,
-// record consent by phone number, look the subject up by phone number and
-// export its evidence, dry-run and release, erase, verify, export; an
-// auditor sees a payload read and a release refused. The browser reaches
+// look the subject up by phone number and export its evidence, record
+// consent by phone number, dry-run and release, erase, verify, export; an
+// auditor sees a payload read, a release and a search by phone refused. The browser reaches
 // nothing but the console's origin. Then every step is checked in the
 // access log. CONSENTRY_CONSOLE_SCREENSHOTS=dir (relative to the
 // repository) writes a screenshot of each view there (docs/console/ holds
@@ -240,8 +242,9 @@ func TestConsoleInChromium(t *testing.T) {
 	}
 	code, out = call(http.MethodGet, "/v1/consents?tenant=genesys/"+localGenesysOrg+"&subject_key="+run.SubjectKey, auditorToken, nil, &consents)
 	require.Equal(t, http.StatusOK, code, out)
-	assert.Len(t, consents.Consents, run.Consents, "every consent record of the subject: %s", out)
+	assert.Len(t, consents.Consents, run.Consents+1, "every consent record of the subject at the lookup, and the one recorded after it: %s", out)
 	assert.Contains(t, out, `"source":"api"`, "the consent recorded in the browser")
+	assert.NotContains(t, run.SubjectHash, "4155550123", "a phone number never goes into the URL (nor the browser's history)")
 	assert.Contains(t, run.Timeline, "Consent granted")
 	assert.Equal(t, len(bySubject.Records), run.DSAR.Records, "the DSAR bundle holds the subject's records")
 
@@ -258,6 +261,7 @@ func TestConsoleInChromium(t *testing.T) {
 	assert.Contains(t, run.RefusedRead, "403")
 	assert.Contains(t, run.RefusedRelease, "403")
 	assert.Contains(t, run.RefusedSignIn, "401")
+	assert.Contains(t, run.RefusedLookup, "403", "an auditor may not search by phone number")
 
 	// The evidence downloaded in the browser verifies offline.
 	cli := consentryCLI(t)
@@ -280,7 +284,11 @@ func TestConsoleInChromium(t *testing.T) {
 	code, out = call(http.MethodGet, "/v1/access-log?page_size=1000", auditorToken, nil, &log)
 	require.Equal(t, http.StatusOK, code, out)
 	seen := map[string]bool{}
+	redacted := 0
 	for _, e := range log.Entries {
+		if strings.Contains(e.Target, `"raw_identifier":"[redacted]"`) {
+			redacted++
+		}
 		kind := strings.FieldsFunc(e.Result, func(r rune) bool { return r == ' ' || r == ';' || r == ':' })[0]
 		seen[e.Identity+" "+e.Method+" "+kind] = true
 		if e.Method == "GetQuarantinedRecord" && e.Identity == "ada" && e.Result == "ok" {
@@ -293,10 +301,11 @@ func TestConsoleInChromium(t *testing.T) {
 		"ada ListQuarantinedRecords ok", "ada GetStats ok", "ada GetQuarantinedRecord ok", "ada RecordConsent ok", "ada ListConsents ok",
 		"ada ExportEvidence ok", "ada ReleaseRecords ok", "ada EraseSubject ok", "ada GetQuarantinedRecord error",
 		"ada VerifyLedger ok", "ada ListAccessLog ok",
-		"alice ListQuarantinedRecords ok", "alice GetQuarantinedRecord denied", "alice ReleaseRecords denied",
+		"alice ListQuarantinedRecords ok", "alice GetQuarantinedRecord denied", "alice ReleaseRecords denied", "alice ListQuarantinedRecords denied",
 	} {
 		assert.True(t, seen[want], "access log lacks %q", want)
 	}
+	assert.GreaterOrEqual(t, redacted, 4, "the phone number searches, consent, release and erasure, logged redacted")
 	// The refused sign-in is counted with the unauthenticated calls.
 	waitFor(t, "the refused sign-in in the access log", func() bool {
 		code, out = call(http.MethodGet, "/v1/access-log?identity=unknown-token:"+hashToken("not-a-token-of-anyone")[:8], auditorToken, nil, &log)

@@ -1,7 +1,7 @@
 // Drives the auditor console in a real Chromium (Debian's chromium through
 // playwright-core), as e2e/console_test.go asks: sign in, filter, open a
-// record, state a reason and see the payload, record consent, look up a
-// subject by phone number, dry-run and release, erase, verify and export;
+// record, state a reason and see the payload, look up a subject by phone
+// number, record consent, dry-run and release, erase, verify and export;
 // then a role without permission sees its actions refused.
 //
 // Input (environment): CONSOLE_URL (https://127.0.0.1:port/console/),
@@ -144,20 +144,6 @@ async function main() {
       await shot(page, 'record');
     });
 
-    await step('record consent by phone number', async () => {
-      await open(page, '#/consent', 'consent');
-      const f = '#record-consent';
-      await page.fill(`${f} [name=tenant]`, 'genesys/' + TENANT);
-      await page.fill(`${f} [name=identifier]`, PHONE);
-      await page.selectOption(`${f} [name=status]`, 'granted');
-      await page.fill(`${f} [name=purposes]`, 'collect.recording, collect.transcription, analytics.reporting, functional.service.improve');
-      await page.fill(`${f} [name=at]`, '2025-01-01T00:00');
-      await page.fill(`${f} [name=reason]`, 'verbal consent on the recorded line, ticket 42');
-      await page.click(`${f} button[type=submit]`);
-      await page.waitForSelector(`${f} + div .msg.ok`);
-      out.consentMessage = await text(page, `${f} + div .msg.ok`);
-    });
-
     await step('look up a subject by phone number', async () => {
       await open(page, '#/subject', 'subject');
       await page.fill('#subject-form [name=tenant]', TENANT);
@@ -171,12 +157,27 @@ async function main() {
       out.subjectRecords = await page.$$eval('#subject table.records tr.link', trs => trs.map(tr => tr.children[4].title));
       out.subjectConsents = await page.$$eval('#consents tr', trs => trs.length - 1);
       out.timeline = await text(page, '#timeline');
+      out.subjectHash = await page.evaluate(() => location.hash);
       await shot(page, 'subject');
     });
 
     await step('export the subject\'s evidence (DSAR)', async () => {
       await page.fill('#subject .export-reason', 'DSAR 2026-118');
       out.dsar = await download(page, () => page.click('#subject .export-button'), 'dsar.ndjson');
+    });
+
+    await step('record consent by phone number', async () => {
+      await open(page, '#/consent', 'consent');
+      const f = '#record-consent';
+      await page.fill(`${f} [name=tenant]`, 'genesys/' + TENANT);
+      await page.fill(`${f} [name=identifier]`, PHONE);
+      await page.selectOption(`${f} [name=status]`, 'granted');
+      await page.fill(`${f} [name=purposes]`, 'collect.recording, collect.transcription, analytics.reporting, functional.service.improve');
+      await page.fill(`${f} [name=at]`, '2025-01-01T00:00');
+      await page.fill(`${f} [name=reason]`, 'verbal consent on the recorded line, ticket 42');
+      await page.click(`${f} button[type=submit]`);
+      await page.waitForSelector(`${f} + div .msg.ok`);
+      out.consentMessage = await text(page, `${f} + div .msg.ok`);
     });
 
     await step('dry-run and release', async () => {
@@ -263,6 +264,17 @@ async function main() {
       await page.waitForSelector('#release-out .msg.error');
       out.refusedRelease = await text(page, '#release-out .msg.error');
       if (await page.$('#release-out .confirm-yes')) throw new Error('a refused dry run offered a release');
+    });
+
+    await step('an auditor\'s search by phone number is refused', async () => {
+      await open(page, '#/subject', 'subject');
+      await page.fill('#subject-form [name=tenant]', TENANT);
+      await page.fill('#subject-form [name=identifier]', PHONE);
+      await page.click('#subject-form button[type=submit]');
+      await page.waitForFunction(() => location.hash.startsWith('#/subject?'));
+      await ready(page, 'subject');
+      await page.waitForSelector('#subject .msg.error');
+      out.refusedLookup = await text(page, '#subject .msg.error');
     });
 
     await step('a wrong token is refused at sign-in', async () => {

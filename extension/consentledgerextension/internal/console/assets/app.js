@@ -11,8 +11,6 @@
   const VENDORS = ['genesys', 'twilio', 'segment', 'talkdesk'];
   const METHODS = ['ListQuarantinedRecords', 'GetQuarantinedRecord', 'GetStats', 'VerifyLedger', 'ExportEvidence',
     'RecordConsent', 'ListConsents', 'ReleaseRecords', 'Purge', 'EraseSubject', 'ListAccessLog'];
-  // Record listings filter by phone number or e-mail (raw_identifier).
-  const RAW_RECORD_SEARCH = false;
   const COLORS = ['#1f5fbf', '#d9480f', '#2b8a3e', '#7048e8', '#c2255c', '#0b7285', '#5c940d', '#862e9c'];
   let reasons = {};
   // Record metadata seen in listings, by id (memory only).
@@ -131,6 +129,7 @@
     sessionStorage.removeItem(MODE);
     sessionStorage.removeItem(LAST_VERIFY);
     seen.clear();
+    held.clear();
     chrome();
     renderSignIn(why);
   }
@@ -352,7 +351,7 @@
 
   function recordFilter(q) {
     const out = Object.assign({ tenant: q.tenant, vendor: q.vendor, reason: q.reason, event_name: q.event_name, released: q.released,
-      interaction_id: q.interaction_id, subject_key: q.subject_key, raw_identifier: RAW_RECORD_SEARCH ? q.raw_identifier : '' }, timeQuery(q));
+      interaction_id: q.interaction_id, subject_key: q.subject_key, raw_identifier: q.raw_identifier }, timeQuery(q));
     for (const k of Object.keys(out)) if (!out[k]) delete out[k];
     return out;
   }
@@ -370,7 +369,7 @@
       field('Released', select('released', [['', 'any'], ['unreleased', 'held'], ['released', 'released']], q.released)),
       field('Interaction id', input('interaction_id', q.interaction_id)),
       field('Subject key', input('subject_key', q.subject_key)),
-      RAW_RECORD_SEARCH ? field('Phone number or e-mail', input('raw_identifier', q.raw_identifier, { placeholder: '+14155550123', autocomplete: 'off' })) : null,
+      field('Phone number or e-mail (investigators)', input('raw_identifier', q.raw_identifier, { placeholder: '+14155550123', autocomplete: 'off' })),
       field('Per page', select('page_size', ['25', '50', '100'], q.page_size || '50')),
       h('button', { type: 'submit' }, 'Search'));
     const out = h('div', { id: 'records' });
@@ -378,7 +377,7 @@
     form.addEventListener('submit', e => {
       e.preventDefault();
       const v = formValues(form);
-      if (v.raw_identifier && !v.tenant) { clear(out).append(msg('error', 'A phone number or e-mail is turned into a subject key per tenant: name the tenant too.')); return; }
+      if (v.raw_identifier && v.subject_key) { clear(out).append(msg('error', 'Search by a phone number or e-mail, or by a subject key: not both.')); return; }
       go('records', v);
     });
     const query = Object.assign(recordFilter(q), { page_size: q.page_size || 50, page_token: q.page_token });
@@ -510,18 +509,16 @@
     const scope = q.scope || (q.vendor ? q.vendor + '/' + q.tenant : q.tenant);
     const idq = q.identifier ? { raw_identifier: q.identifier } : { subject_key: q.subject_key };
     try {
-      const cons = await call('GET', '/v1/consents', { query: Object.assign({ tenant: scope, page_size: 1000 }, idq) }).catch(e => ({ error: e }));
+      // The server turns a phone number or e-mail address into the subject
+      // key; it is never stored or logged (the access log shows [redacted]).
+      const [recs, cons] = await Promise.all([
+        call('GET', '/v1/quarantine/records', { query: Object.assign({ tenant: q.tenant, vendor: q.vendor, page_size: 1000 }, idq) }),
+        call('GET', '/v1/consents', { query: Object.assign({ tenant: scope, page_size: 1000 }, idq) }).catch(e => ({ error: e })),
+      ]);
       const consents = cons.consents || [];
-      let key = q.subject_key || (consents[0] && consents[0].subject_key) || '';
-      // The records: by raw identifier where the API derives the key for
-      // record listings, else by the key a consent record gave.
-      let recq = null;
-      if (!q.identifier || RAW_RECORD_SEARCH) recq = idq;
-      else if (key) recq = { subject_key: key };
-      const recs = recq ? await call('GET', '/v1/quarantine/records', { query: Object.assign({ tenant: q.tenant, page_size: 1000, vendor: q.vendor }, recq) }) : { records: [] };
       const records = recs.records || [];
       records.forEach(r => seen.set(r.id, r));
-      key = key || (records[0] && records[0].subject_key) || '';
+      const key = q.subject_key || (records[0] && records[0].subject_key) || (consents[0] && consents[0].subject_key) || '';
       let erasures = [];
       if (key) {
         const log = await call('GET', '/v1/access-log', { query: { method: 'EraseSubject', page_size: 1000 } }).catch(() => ({ entries: [] }));
@@ -819,14 +816,31 @@
     const qs = p.toString();
     return '#/' + view + (qs ? '?' + qs : '');
   }
-  function go(view, q) { location.hash = hash(view, q); }
+  // Phone numbers and e-mail addresses never go into the URL (and so the
+  // browser's history): the hash holds a reference to them, in memory only.
+  const RAW_FIELDS = ['identifier', 'raw_identifier'];
+  const held = new Map();
+  function go(view, q) {
+    const out = Object.assign({}, q);
+    for (const k of RAW_FIELDS) {
+      if (!out[k]) continue;
+      const ref = 'held-' + crypto.getRandomValues(new Uint32Array(2)).join('');
+      held.set(ref, out[k]);
+      out[k] = ref;
+    }
+    location.hash = hash(view, out);
+  }
+  function unhold(q) {
+    for (const k of RAW_FIELDS) if (q[k]) q[k] = held.get(q[k]) || '';
+    return q;
+  }
 
   async function route() {
     if (!signedIn()) { renderSignIn(); return; }
     const m = /^#\/([^?/]*)(?:\/([^?]*))?(?:\?(.*))?$/.exec(location.hash || '') || [];
     const view = m[1] || 'overview';
     const arg = m[2] ? decodeURIComponent(m[2]) : '';
-    const q = Object.fromEntries(new URLSearchParams(m[3] || ''));
+    const q = unhold(Object.fromEntries(new URLSearchParams(m[3] || '')));
     for (const a of document.querySelectorAll('#nav a')) a.classList.toggle('active', a.dataset.view === view || (view === 'record' && a.dataset.view === 'records'));
     const views = { overview: viewOverview, records: viewRecords, record: () => viewRecord(arg), subject: viewSubject, consent: viewConsent, access: viewAccess, verify: viewVerify };
     const v = views[view] || viewOverview;
