@@ -52,38 +52,70 @@ func requireChromium(t *testing.T) {
 }
 
 // consoleConfig is auditConfig with TLS on the REST listener, the console
-// on, and an admin token.
-func consoleConfig(certFile, keyFile string) string {
+// on, and an admin token; with mtls, client certificates signed by the
+// test's CA are required, and "auditor.console.example" is an auditor.
+func consoleConfig(pki consolePKI, mtls bool) string {
+	tlsBlock := fmt.Sprintf("        tls:\n          cert_file: %s\n          key_file: %s\n", pki.certFile, pki.keyFile)
+	if mtls {
+		tlsBlock += fmt.Sprintf("          client_ca_file: %s\n", pki.caFile)
+	}
 	cfg := strings.Replace(auditConfig(), "      http:\n        endpoint: 127.0.0.1:{{.Ports.otlp}}\n",
-		fmt.Sprintf("      http:\n        endpoint: 127.0.0.1:{{.Ports.otlp}}\n        tls:\n          cert_file: %s\n          key_file: %s\n      console: true\n", certFile, keyFile), 1)
-	return strings.Replace(cfg, "        tokens:\n", fmt.Sprintf("        tokens:\n          - {identity: ada, role: admin, tenants: [\"*\"], sha256: %s}\n", hashToken(consoleAdmin)), 1)
+		"      http:\n        endpoint: 127.0.0.1:{{.Ports.otlp}}\n"+tlsBlock+"      console: true\n", 1)
+	auth := fmt.Sprintf("        tokens:\n          - {identity: ada, role: admin, tenants: [\"*\"], sha256: %s}\n", hashToken(consoleAdmin))
+	if mtls {
+		auth = "        client_certs:\n          - {subject: auditor.console.example, role: auditor, tenants: [\"*\"]}\n" + auth
+	}
+	return strings.Replace(cfg, "        tokens:\n", auth, 1)
 }
 
-// selfSignedCert writes a certificate and key for 127.0.0.1 and returns
-// their paths and a pool that trusts it.
-func selfSignedCert(t *testing.T) (string, string, *x509.CertPool) {
+// consolePKI is a CA, the listener's certificate for 127.0.0.1 and a
+// client certificate for auditor.console.example, all signed by it, in
+// PEM files.
+type consolePKI struct {
+	caFile, certFile, keyFile, clientCert, clientKey string
+	pool                                             *x509.CertPool
+	client                                           tls.Certificate
+}
+
+func newConsolePKI(t *testing.T) consolePKI {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true, IsCA: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	require.NoError(t, err)
-	kder, err := x509.MarshalECPrivateKey(key)
-	require.NoError(t, err)
 	dir := t.TempDir()
-	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
-	require.NoError(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
-	require.NoError(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600))
-	cert, err := x509.ParseCertificate(der)
+	write := func(name, typ string, der []byte) string {
+		path := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600))
+		return path
+	}
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return certFile, keyFile, pool
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "console test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	require.NoError(t, err)
+	ca, err := x509.ParseCertificate(caDER)
+	require.NoError(t, err)
+	pki := consolePKI{caFile: write("ca.crt", "CERTIFICATE", caDER), pool: x509.NewCertPool()}
+	pki.pool.AddCert(ca)
+	leaf := func(serial int64, name string, usage x509.ExtKeyUsage, ip net.IP) (string, string) {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		require.NoError(t, err)
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name},
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage}}
+		if ip != nil {
+			tmpl.IPAddresses = []net.IP{ip}
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+		require.NoError(t, err)
+		kder, err := x509.MarshalPKCS8PrivateKey(key)
+		require.NoError(t, err)
+		return write(name+".crt", "CERTIFICATE", der), write(name+".key", "PRIVATE KEY", kder)
+	}
+	pki.certFile, pki.keyFile = leaf(2, "127.0.0.1", x509.ExtKeyUsageServerAuth, net.ParseIP("127.0.0.1"))
+	pki.clientCert, pki.clientKey = leaf(3, "auditor.console.example", x509.ExtKeyUsageClientAuth, nil)
+	pki.client, err = tls.LoadX509KeyPair(pki.clientCert, pki.clientKey)
+	require.NoError(t, err)
+	return pki
 }
 
 // consoleRun is what e2e/consoleclient/console.js saw.
@@ -122,6 +154,7 @@ type consoleRun struct {
 	RefusedRelease string   `json:"refusedRelease"`
 	RefusedSignIn  string   `json:"refusedSignIn"`
 	RefusedLookup  string   `json:"refusedLookup"`
+	Who            string   `json:"who"`
 	SubjectHash    string   `json:"subjectHash"`
 }
 
@@ -149,11 +182,11 @@ func TestConsoleInChromium(t *testing.T) {
 	fwd := newSink(t)
 	policy, err := filepath.Abs("../config/policy.yaml")
 	require.NoError(t, err)
-	certFile, keyFile, pool := selfSignedCert(t)
-	c := startCollector(t, consoleConfig(certFile, keyFile),
+	pki := newConsolePKI(t)
+	c := startCollector(t, consoleConfig(pki, false),
 		map[string]any{"Forward": fwd.url, "Policy": policy, "Ledger": sqliteBackend(t).block}, ledgerEnv...)
 	api := fmt.Sprintf("https://127.0.0.1:%d", c.ports["otlp"])
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}, Timeout: 30 * time.Second}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pki.pool, MinVersion: tls.VersionTLS12}}, Timeout: 30 * time.Second}
 	t.Cleanup(client.CloseIdleConnections)
 	call := func(method, path, token string, body any, out any) (int, string) {
 		t.Helper()
@@ -183,28 +216,8 @@ func TestConsoleInChromium(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, os.MkdirAll(shots, 0o755))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 55*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "console.js")
-	cmd.Dir = consoleClientDir
-	cmd.Env = append(os.Environ(), "CONSOLE_URL="+api+"/console/", "CHROMIUM="+chromiumPath,
-		"ADMIN_TOKEN="+consoleAdmin, "AUDITOR_TOKEN="+auditorToken, "TENANT="+localGenesysOrg, "PHONE="+consolePhone,
-		"DOWNLOADS="+t.TempDir(), "SCREENSHOTS="+shots, "HOME="+t.TempDir())
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	runErr := cmd.Run()
-	var run consoleRun
-	if stdout.Len() > 0 {
-		require.NoError(t, json.Unmarshal(stdout.Bytes(), &run), stdout.String())
-	}
-	for _, s := range run.Steps {
-		t.Logf("console step %-52q %5d ms", s.Name, s.MS)
-	}
-	require.NoError(t, runErr, "console.js:\n%s", stderr.String())
-	t.Logf("browser run: %s", time.Since(start).Round(time.Millisecond))
-	assert.Empty(t, run.Blocked, "the console reached outside its origin")
-	assert.Empty(t, run.Errors, "errors in the page (a CSP violation, a script error)")
+	run := runConsoleJS(t, node, "CONSOLE_URL="+api+"/console/", "ADMIN_TOKEN="+consoleAdmin, "AUDITOR_TOKEN="+auditorToken,
+		"TENANT="+localGenesysOrg, "PHONE="+consolePhone, "SCREENSHOTS="+shots)
 
 	// What the browser showed.
 	assert.Contains(t, run.OverviewText, "Quarantined and released over time")
@@ -311,4 +324,76 @@ func TestConsoleInChromium(t *testing.T) {
 		code, out = call(http.MethodGet, "/v1/access-log?identity=unknown-token:"+hashToken("not-a-token-of-anyone")[:8], auditorToken, nil, &log)
 		return code == http.StatusOK && len(log.Entries) > 0
 	})
+}
+
+// runConsoleJS runs e2e/consoleclient/console.js with env and returns what
+// it saw; it fails the test if the script failed, if the page reached
+// another origin, or if the page logged an error (a CSP violation, a
+// script error).
+func runConsoleJS(t *testing.T, node string, env ...string) consoleRun {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 55*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "console.js")
+	cmd.Dir = consoleClientDir
+	cmd.Env = append(append(os.Environ(), "CHROMIUM="+chromiumPath, "DOWNLOADS="+t.TempDir(), "HOME="+t.TempDir()), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	runErr := cmd.Run()
+	var run consoleRun
+	if stdout.Len() > 0 {
+		require.NoError(t, json.Unmarshal(stdout.Bytes(), &run), stdout.String())
+	}
+	for _, s := range run.Steps {
+		t.Logf("console step %-52q %5d ms", s.Name, s.MS)
+	}
+	require.NoError(t, runErr, "console.js:\n%s", stderr.String())
+	t.Logf("browser run: %s", time.Since(start).Round(time.Millisecond))
+	assert.Empty(t, run.Blocked, "the console reached outside its origin")
+	assert.Empty(t, run.Errors, "errors in the page (a CSP violation, a script error)")
+	return run
+}
+
+// TestConsoleClientCertificateInChromium signs in to the console with a
+// client certificate (mTLS, no token): the browser presents it, the API
+// maps it to an auditor, and the access log names that identity.
+func TestConsoleClientCertificateInChromium(t *testing.T) {
+	requireChromium(t)
+	node := nodetest.Require(t, consoleClientDir, filepath.Join("node_modules", "playwright-core", "package.json"),
+		"drive the auditor console in chromium")
+	policy, err := filepath.Abs("../config/policy.yaml")
+	require.NoError(t, err)
+	pki := newConsolePKI(t)
+	c := startCollector(t, consoleConfig(pki, true),
+		map[string]any{"Forward": newSink(t).url, "Policy": policy, "Ledger": sqliteBackend(t).block}, ledgerEnv...)
+	api := fmt.Sprintf("https://127.0.0.1:%d", c.ports["otlp"])
+
+	run := runConsoleJS(t, node, "CONSOLE_URL="+api+"/console/", "CLIENT_CERT="+pki.clientCert, "CLIENT_KEY="+pki.clientKey)
+	assert.Equal(t, "client certificate", run.Who)
+
+	// Without a certificate the listener refuses the connection.
+	plain := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pki.pool, MinVersion: tls.VersionTLS12}}, Timeout: 10 * time.Second}
+	t.Cleanup(plain.CloseIdleConnections)
+	if resp, err := plain.Get(api + "/console/"); err == nil {
+		resp.Body.Close()
+		t.Fatalf("a caller without a client certificate got %d", resp.StatusCode)
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pki.pool, Certificates: []tls.Certificate{pki.client},
+		MinVersion: tls.VersionTLS12}}, Timeout: 30 * time.Second}
+	t.Cleanup(client.CloseIdleConnections)
+	var log struct {
+		Entries []struct {
+			Method string `json:"method"`
+			Result string `json:"result"`
+		} `json:"entries"`
+	}
+	code, out := restWith(t, client, http.MethodGet, api+"/v1/access-log?identity=auditor.console.example", "", nil, &log)
+	require.Equal(t, http.StatusOK, code, out)
+	methods := map[string]bool{}
+	for _, e := range log.Entries {
+		methods[e.Method+" "+e.Result] = true
+	}
+	assert.True(t, methods["ListQuarantinedRecords ok"], "the console's calls under the certificate's identity: %s", out)
+	assert.True(t, methods["GetStats ok"], "the console's calls under the certificate's identity: %s", out)
 }

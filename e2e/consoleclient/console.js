@@ -6,7 +6,8 @@
 //
 // Input (environment): CONSOLE_URL (https://127.0.0.1:port/console/),
 // CHROMIUM, ADMIN_TOKEN, AUDITOR_TOKEN, TENANT (the Genesys organization),
-// PHONE, DOWNLOADS (a directory), SCREENSHOTS (a directory, optional).
+// PHONE, DOWNLOADS (a directory), SCREENSHOTS (a directory, optional); or,
+// to sign in with a client certificate only, CLIENT_CERT and CLIENT_KEY.
 // Output: one JSON object on stdout (steps done, what was seen); exit 1 and
 // the failing step on stderr on any failure.
 'use strict';
@@ -21,9 +22,12 @@ const env = name => {
 };
 const URL_ = env('CONSOLE_URL');
 const ORIGIN = new URL(URL_).origin;
-const TENANT = env('TENANT');
-const PHONE = env('PHONE');
+const TENANT = process.env.TENANT;
+const PHONE = process.env.PHONE;
 const DOWNLOADS = env('DOWNLOADS');
+// With CLIENT_CERT and CLIENT_KEY (PEM files), the browser presents that
+// client certificate and signs in with it instead of a token.
+const CLIENT_CERT = process.env.CLIENT_CERT;
 const SCREENSHOTS = process.env.SCREENSHOTS || '';
 const STEP_TIMEOUT = 15000;
 
@@ -89,7 +93,10 @@ async function main() {
   try {
     // The listener's certificate is the test's own: accept it. Nothing but
     // the console's origin may be reached.
-    const ctx = await browser.newContext({ ignoreHTTPSErrors: true, acceptDownloads: true, viewport: { width: 1280, height: 900 } });
+    const ctx = await browser.newContext({
+      ignoreHTTPSErrors: true, acceptDownloads: true, viewport: { width: 1280, height: 900 },
+      clientCertificates: CLIENT_CERT ? [{ origin: ORIGIN, certPath: CLIENT_CERT, keyPath: env('CLIENT_KEY') }] : [],
+    });
     await ctx.route('**/*', route => {
       const u = route.request().url();
       if (u.startsWith(ORIGIN + '/') || u.startsWith('blob:') || u.startsWith('data:')) return route.continue();
@@ -103,6 +110,24 @@ async function main() {
       // A refused API call logs a failed resource load; anything else is a defect (a CSP violation included).
       if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of (400|401|403|410)/.test(m.text())) out.errors.push('console: ' + m.text());
     });
+
+    if (CLIENT_CERT) {
+      await step('sign in with a client certificate', async () => {
+        await page.goto(URL_);
+        await page.waitForSelector('#signin');
+        await page.click('#signin-cert');
+        await ready(page, 'overview');
+        out.who = (await text(page, '#who')).trim();
+        const stored = await page.evaluate(() => sessionStorage.getItem('consentry.console.token'));
+        if (stored !== null) throw new Error('a token was stored for a certificate sign-in');
+      });
+      await step('records under the certificate', async () => {
+        await open(page, '#/records', 'records');
+        await page.waitForSelector('#records p');
+      });
+      await ctx.close();
+      return;
+    }
 
     await step('sign in (admin)', async () => {
       await signIn(page, env('ADMIN_TOKEN'));
