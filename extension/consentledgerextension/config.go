@@ -57,6 +57,10 @@ type Config struct {
 	DataKeyMaxAge time.Duration `mapstructure:"data_key_max_age"`
 	// CommitTimeout bounds one group commit.
 	CommitTimeout time.Duration `mapstructure:"commit_timeout"`
+	// DedupWindow is how long a stored event keeps its retries from being
+	// stored again (SQLite; PostgreSQL de-duplicates over all time). At
+	// least 24h by default: EventBridge retries for 24 hours.
+	DedupWindow time.Duration `mapstructure:"dedup_window"`
 
 	// Retention, when set, purges quarantined records stored longer ago
 	// than this (signed tombstones stay), checked every RetentionInterval.
@@ -125,6 +129,7 @@ func createDefaultConfig() *Config {
 		KeyCacheSize:      100000,
 		DataKeyMaxAge:     24 * time.Hour,
 		CommitTimeout:     30 * time.Second,
+		DedupWindow:       24 * time.Hour,
 		RetentionInterval: time.Hour,
 		API: APIConfig{
 			// Off unless configured; when set, on top of the collector's defaults.
@@ -208,6 +213,9 @@ func (c *Config) Validate() error {
 	if c.DataKeyMaxAge <= 0 || c.CommitTimeout <= 0 {
 		errs = append(errs, errors.New("data_key_max_age and commit_timeout must be positive"))
 	}
+	if c.DedupWindow < time.Hour {
+		errs = append(errs, errors.New("dedup_window: must be at least 1h (vendors retry for hours; EventBridge for 24h)"))
+	}
 	if c.Retention < 0 {
 		errs = append(errs, errors.New("retention: must not be negative"))
 	}
@@ -231,6 +239,7 @@ func (c *Config) ledgerOptions() (ledger.Options, error) {
 		KeyCacheSize:       c.KeyCacheSize,
 		DataKeyMaxAge:      c.DataKeyMaxAge,
 		CommitTimeout:      c.CommitTimeout,
+		DedupWindow:        c.DedupWindow,
 	}
 	for i, k := range c.Keys {
 		raw := string(k.Key)

@@ -34,6 +34,7 @@ func TestConfigs(t *testing.T) {
 	assert.Equal(t, "FULL", cfg.SQLite.Synchronous)
 	assert.Equal(t, 1000, cfg.Batch.MaxRows)
 	assert.Equal(t, 2*time.Millisecond, cfg.Batch.Linger)
+	assert.Equal(t, 24*time.Hour, cfg.DedupWindow)
 
 	pg := configtest.Load[*Config](t, NewFactory(), "postgres")
 	require.NoError(t, confmap.Validate(pg))
@@ -60,17 +61,18 @@ func TestConfigs(t *testing.T) {
 	assert.False(t, cfg.API.Console, "the console is off unless configured")
 
 	for name, want := range map[string]string{
-		"api_no_auth":     "nobody could call the audit API",
-		"api_short_salt":  "subject_salt: must be at least 16 bytes",
-		"api_no_endpoint": "http.endpoint: required",
-		"no_keys":         "at least one key-encryption key is required",
-		"empty_key":       "keys[0]: key or key_file is required",
-		"short_key":       "keys[0].key:",
-		"key_and_file":    "keys[0]: set key or key_file, not both",
-		"bad_backend":     `backend: "mysql" is not sqlite or postgres`,
-		"postgres_no_dsn": "postgres.dsn: required",
-		"sync_off":        `sqlite.synchronous: "OFF"`,
-		"unknown_active":  `active_key: no key has id "b"`,
+		"api_no_auth":        "nobody could call the audit API",
+		"api_short_salt":     "subject_salt: must be at least 16 bytes",
+		"api_no_endpoint":    "http.endpoint: required",
+		"no_keys":            "at least one key-encryption key is required",
+		"empty_key":          "keys[0]: key or key_file is required",
+		"short_key":          "keys[0].key:",
+		"key_and_file":       "keys[0]: set key or key_file, not both",
+		"bad_backend":        `backend: "mysql" is not sqlite or postgres`,
+		"postgres_no_dsn":    "postgres.dsn: required",
+		"sync_off":           `sqlite.synchronous: "OFF"`,
+		"short_dedup_window": "dedup_window: must be at least 1h",
+		"unknown_active":     `active_key: no key has id "b"`,
 		// Settings that would silently break a promise.
 		"zero_key":             "not a random key",
 		"api_certs_without_ca": "auth.client_certs: no API server verifies client certificates",

@@ -291,7 +291,17 @@ func TestKeyRotation(t *testing.T) {
 				`SELECT count(*) FROM data_keys WHERE kek_id <> 'k2' AND erased_at = 0`).Scan(&n))
 			return n
 		}
-		require.Eventually(t, func() bool { return oldWrapped() == 0 }, 10*time.Second, 20*time.Millisecond,
+		rewrapSigned := func() bool {
+			var n int
+			require.NoError(t, l.Store().ReadDB().QueryRowContext(ctx,
+				`SELECT count(*) FROM chain WHERE kind = 'rewrap'`).Scan(&n))
+			return n > 0
+		}
+		// Done when the signed rewrap event is stored (the keys are
+		// rewrapped just before it; a shutdown in between leaves the last
+		// checkpoint signed by the old key, which the next start, without
+		// the old key, would rightly refuse).
+		require.Eventually(t, func() bool { return oldWrapped() == 0 && rewrapSigned() }, 10*time.Second, 20*time.Millisecond,
 			"the extension rewraps the data keys under the new active key")
 		require.NoError(t, e.Shutdown(ctx))
 

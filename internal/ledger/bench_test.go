@@ -100,6 +100,13 @@ func BenchmarkAppend(b *testing.B) {
 		b.Run(tg.name, func(b *testing.B) {
 			st, drop := tg.open(b, b.TempDir())
 			defer drop()
+			if os.Getenv("BENCH_DROP_SUBJECT_INDEXES") != "" {
+				// Prototype: what building the subject indexes off the
+				// write path would give (docs/design/ledger-write-path.md).
+				if _, err := st.WriteDB().Exec(`DROP INDEX records_key; DROP INDEX data_keys_subject`); err != nil {
+					b.Fatal(err)
+				}
+			}
 			l := openBench(b, st, "bench")
 			defer l.Close(context.Background())
 			runAppend(b, l, "bench-"+strconv.FormatInt(time.Now().UnixNano(), 36))

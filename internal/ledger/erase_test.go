@@ -125,7 +125,9 @@ func TestPurge(t *testing.T) {
 		ctx := context.Background()
 		t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 		h.clock.set(t0)
-		l := h.ledger(t)
+		// Retries of the purged records below come 10 days later: within
+		// this window.
+		l := h.ledger(t, func(o *ledger.Options) { o.DedupWindow = 30 * 24 * time.Hour })
 		var old []ledger.Record
 		for i := range 5 {
 			old = append(old, rec("org-1", "s", fmt.Sprintf("old-%d", i)))

@@ -93,6 +93,13 @@ type Options struct {
 	DataKeyMaxAge time.Duration
 	// CommitTimeout bounds one group commit (default 30s).
 	CommitTimeout time.Duration
+	// DedupWindow is how long a stored record's (tenant, vendor, event id)
+	// keeps a retry of the same event from being stored again (default
+	// 24h: EventBridge retries for 24 hours, the longest vendor horizon).
+	// A retry is recognised for at least the window and at most twice it;
+	// an older copy is stored as a new record. On PostgreSQL de-duplication
+	// is over all time (a unique index shared by the replicas).
+	DedupWindow time.Duration
 
 	// Now replaces time.Now (tests).
 	Now func() time.Time
@@ -125,6 +132,7 @@ type Ledger struct {
 	cpSeq   uint64
 	cpAt    time.Time
 	erased  map[string]bool // data keys this process erased (non-shared stores)
+	side    *sideTables     // dedup and subject_keys feeding (SQLite; nil on PostgreSQL)
 	purgeTo string          // purge watermark
 
 	m struct {
@@ -169,6 +177,9 @@ func Open(ctx context.Context, st *sqlstore.Store, opts Options) (l *Ledger, err
 	}
 	if opts.CommitTimeout <= 0 {
 		opts.CommitTimeout = 30 * time.Second
+	}
+	if opts.DedupWindow <= 0 {
+		opts.DedupWindow = 24 * time.Hour
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -231,6 +242,22 @@ func Open(ctx context.Context, st *sqlstore.Store, opts Options) (l *Ledger, err
 	if l.consents, err = loadConsentIndex(ctx, st); err != nil {
 		l.unlock()
 		return nil, l.storeErr("load consent subjects", err)
+	}
+	if !st.Dialect().Shared() {
+		var hold time.Duration
+		if v := os.Getenv("CONSENTRY_LEDGER_TEST_SIDE_HOLD"); v != "" {
+			// A test knob: no run into the side tables starts for this long
+			// after open, so that a test can kill the process while they lag.
+			if hold, err = time.ParseDuration(v); err != nil {
+				l.unlock()
+				return nil, fmt.Errorf("ledger: CONSENTRY_LEDGER_TEST_SIDE_HOLD: %w", err)
+			}
+		}
+		l.side = newSideTables(opts.DedupWindow, hold, l.now())
+		if err := l.loadSide(ctx); err != nil {
+			l.unlock()
+			return nil, l.storeErr("load the side tables' tails", err)
+		}
 	}
 	go l.run()
 	if l.seq > l.cpSeq {

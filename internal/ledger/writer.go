@@ -112,6 +112,11 @@ func (l *Ledger) run() {
 	defer close(l.done)
 	tick := time.NewTicker(l.opts.CheckpointInterval)
 	defer tick.Stop()
+	// The side tables' tails move into them when the writer is idle
+	// (under load, inside the group commits), and expired entries go.
+	idle := time.NewTicker(time.Second)
+	defer idle.Stop()
+	lastExpire := time.Time{}
 	var pending *request
 	open := true
 	lastOptimize, optimizedRows := time.Now(), int64(0)
@@ -126,6 +131,12 @@ func (l *Ledger) run() {
 					continue
 				}
 				first = r
+			case <-idle.C:
+				if l.side != nil && (l.side.busy() || time.Since(lastExpire) > time.Minute) {
+					lastExpire = time.Now()
+					l.runOp(&request{ctx: context.Background(), op: (*batchTx).sideIdle, done: make(chan struct{})})
+				}
+				continue
 			case <-tick.C:
 				if l.seq > l.cpSeq {
 					l.runOp(&request{ctx: context.Background(), op: (*batchTx).checkpoint, done: make(chan struct{})})
@@ -303,6 +314,9 @@ func (l *Ledger) recover() {
 	// On failure the old state is kept: a stale seq makes the next insert
 	// conflict, which triggers another recover.
 	_ = l.loadHead(ctx)
+	if l.side != nil {
+		_ = l.loadSide(ctx)
+	}
 }
 
 func (l *Ledger) runOp(r *request) {
@@ -403,7 +417,13 @@ func (l *Ledger) tryCommit(live []*request) error {
 		}
 	}
 	if len(keys) > 0 {
-		existing, err := b.tx.ExistingRecords(keys)
+		var existing map[sqlstore.EventKey]string
+		var err error
+		if l.side != nil {
+			existing, err = l.side.existing(b, keys)
+		} else {
+			existing, err = b.tx.ExistingRecords(keys)
+		}
 		if err != nil {
 			return err
 		}
@@ -449,7 +469,8 @@ func (l *Ledger) tryCommit(live []*request) error {
 			newKeys = append(newKeys, it.key.row)
 		}
 	}
-	if err := b.tx.InsertDataKeys(newKeys); err != nil {
+	keyRowIDs, err := b.tx.InsertDataKeys(newKeys)
+	if err != nil {
 		return err
 	}
 
@@ -513,8 +534,25 @@ func (l *Ledger) tryCommit(live []*request) error {
 			access = append(access, a.row)
 		}
 	}
-	if err := b.tx.InsertRecords(rows, payloads); err != nil {
+	rids, err := b.tx.InsertRecords(rows, payloads)
+	if err != nil {
 		return err
+	}
+	if t := l.side; t != nil {
+		// Stored records and data keys join the side tables' tails once
+		// committed (in rowid order); the tails move on into the tables by
+		// chunks of sorted runs (dedup.go).
+		b.after = append(b.after, func() {
+			for i := range newKeys {
+				t.addKey(keyRowIDs[newKeys[i].ID], newKeys[i].ID, sqlstore.SubjectHash(newKeys[i].SubjectKey))
+			}
+			for i := range rows {
+				t.addRecord(rids[rows[i].ID], rows[i].ID, sqlstore.EventHash(sqlstore.EventKey{Tenant: rows[i].Tenant, Vendor: rows[i].Vendor, EventID: rows[i].EventID}))
+			}
+		})
+		if err := t.step(b, false, runChunkRows); err != nil {
+			return err
+		}
 	}
 	if err := b.tx.InsertConsents(consents); err != nil {
 		return err

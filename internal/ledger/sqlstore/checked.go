@@ -101,7 +101,7 @@ type RecordWithChain struct {
 // before it counts.
 func (s *Store) RecordsWithChain(ctx context.Context, q RecordQuery) ([]RecordWithChain, error) {
 	var args []any
-	where, tail := q.page(&args)
+	where, tail := q.page(s, &args)
 	rows, err := s.r.QueryContext(ctx, `SELECT `+recordCols+`, c.kind, c.ref, c.digest FROM records r
 		LEFT JOIN chain c ON c.writer_id = r.writer_id AND c.seq = r.seq
 		WHERE `+where+` `+tail, args...)

@@ -20,6 +20,65 @@ func (s *Store) Meta(ctx context.Context, key string) (string, bool, error) {
 	return v, err == nil, err
 }
 
+// RecordHashesAfter calls fn for every record with rid > afterRID and id >=
+// fromID, in rid order, with its rid, id and event hash (to rebuild the
+// writer's in-memory de-duplication tail at open).
+func (s *Store) RecordHashesAfter(ctx context.Context, afterRID int64, fromID string, fn func(rid int64, id string, h []byte)) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT rid, id, event_hash FROM records WHERE rid > $1 AND id >= $2 ORDER BY rid`, afterRID, fromID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var rid int64
+		var id string
+		var h []byte
+		if err := rows.Scan(&rid, &id, &h); err != nil {
+			return err
+		}
+		fn(rid, id, h)
+	}
+	return rows.Err()
+}
+
+// DataKeysAfter calls fn for every data key with rowid > after, in rowid
+// order (to rebuild the subject_keys tail at open).
+func (s *Store) DataKeysAfter(ctx context.Context, after int64, fn func(rowid int64, dkID string, subjectHash int64)) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT rowid, dk_id, subject_hash FROM data_keys WHERE rowid > $1 ORDER BY rowid`, after)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var rowid, h int64
+		var id string
+		if err := rows.Scan(&rowid, &id, &h); err != nil {
+			return err
+		}
+		fn(rowid, id, h)
+	}
+	return rows.Err()
+}
+
+// MetaSubjectKeysRowID is the meta key of the highest data_keys rowid the
+// subject_keys table covers (SQLite).
+const MetaSubjectKeysRowID = "subject_keys_rowid"
+
+// subjectKeys is a query of the ids of a subject's data keys, given the
+// placeholders of its subject hash and subject key. On PostgreSQL an index
+// on data_keys.subject_hash finds them; on SQLite the subject_keys table,
+// which the writer fills after the commit in sorted runs, plus the data
+// keys it does not cover yet (after MetaSubjectKeysRowID: seconds' worth).
+func (s *Store) subjectKeys(h, key string) string {
+	if s.d.Shared() {
+		return "SELECT k.dk_id FROM data_keys k WHERE k.subject_hash = " + h + " AND k.subject_key = " + key
+	}
+	return "SELECT k.dk_id FROM subject_keys sk CROSS JOIN data_keys k ON k.dk_id = sk.dk_id WHERE sk.subject_hash = " + h + " AND k.subject_key = " + key +
+		" UNION ALL SELECT k.dk_id FROM data_keys k WHERE k.rowid > " + subjectKeysWatermark + " AND k.subject_hash = " + h + " AND k.subject_key = " + key
+}
+
+const subjectKeysWatermark = "(SELECT coalesce(max(CAST(value AS INTEGER)), 0) FROM meta WHERE key = '" + MetaSubjectKeysRowID + "')"
+
 // SetMeta sets a key of the meta table outside the writer's transactions
 // (used at open, before the writer starts).
 func (s *Store) SetMeta(ctx context.Context, key, value string) error {
@@ -112,7 +171,7 @@ func (s *Store) Record(ctx context.Context, id string) (*FullRecord, error) {
 // payloads, data key rows and chain entries, for export.
 func (s *Store) RecordsWithContent(ctx context.Context, q RecordQuery) ([]FullRecord, error) {
 	var args []any
-	where, tail := q.page(&args)
+	where, tail := q.page(s, &args)
 	return s.fullRecords(ctx, where, args, tail)
 }
 
@@ -214,7 +273,7 @@ type RecordQuery struct {
 	Limit int
 }
 
-func (f *RecordFilter) where(args *[]any) string {
+func (f *RecordFilter) where(s *Store, args *[]any) string {
 	var conds []string
 	add := func(cond string, v any) {
 		*args = append(*args, v)
@@ -235,8 +294,9 @@ func (f *RecordFilter) where(args *[]any) string {
 		// time-ordered and a subject's events cluster in time), where an
 		// index on the subject itself would take random inserts.
 		add("r.subject_key = $%d", f.SubjectKey)
-		n := len(*args)
-		add("r.dk_id IN (SELECT k.dk_id FROM data_keys k WHERE k.subject_hash = $%d AND k.subject_key = $"+strconv.Itoa(n)+")", SubjectHash(f.SubjectKey))
+		key := "$" + strconv.Itoa(len(*args))
+		*args = append(*args, SubjectHash(f.SubjectKey))
+		conds = append(conds, "r.dk_id IN ("+s.subjectKeys("$"+strconv.Itoa(len(*args)), key)+")")
 	}
 	if f.SubjectKeys != nil {
 		// The same, for any of several keys.
@@ -310,8 +370,8 @@ func likeEscape(s string) string {
 }
 
 // page returns the WHERE clause and the ORDER BY/LIMIT tail of a query.
-func (q *RecordQuery) page(args *[]any) (where, tail string) {
-	where = q.where(args)
+func (q *RecordQuery) page(s *Store, args *[]any) (where, tail string) {
+	where = q.where(s, args)
 	if q.After != "" {
 		*args = append(*args, q.After)
 		if q.Desc {
@@ -331,7 +391,7 @@ func (q *RecordQuery) page(args *[]any) (where, tail string) {
 // ListRecords returns a page of record metadata (never payloads).
 func (s *Store) ListRecords(ctx context.Context, q RecordQuery) ([]RecordRow, error) {
 	var args []any
-	where, tail := q.page(&args)
+	where, tail := q.page(s, &args)
 	rows, err := s.r.QueryContext(ctx, `SELECT `+recordCols+`, COALESCE(k.erased_at, -1) FROM records r
 		LEFT JOIN data_keys k ON k.dk_id = r.dk_id
 		WHERE `+where+` `+tail, args...)
@@ -372,7 +432,7 @@ func (s *Store) GroupBy(ctx context.Context, f RecordFilter, by string) ([]Group
 		return nil, fmt.Errorf("unknown grouping %q", by)
 	}
 	var args []any
-	where := f.where(&args)
+	where := f.where(s, &args)
 	rows, err := s.r.QueryContext(ctx, `SELECT `+expr+`, count(*) FROM records r WHERE `+where+` GROUP BY `+expr+` ORDER BY 1`, args...)
 	if err != nil {
 		return nil, err
@@ -392,7 +452,7 @@ func (s *Store) GroupBy(ctx context.Context, f RecordFilter, by string) ([]Group
 // CountRecords counts the records matching f.
 func (s *Store) CountRecords(ctx context.Context, f RecordFilter) (int64, error) {
 	var args []any
-	where := f.where(&args)
+	where := f.where(s, &args)
 	var n int64
 	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM records r WHERE `+where, args...).Scan(&n)
 	return n, err

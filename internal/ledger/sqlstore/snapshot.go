@@ -7,6 +7,7 @@ import (
 
 // ReadTx is a consistent read-only snapshot, used by Verify.
 type ReadTx struct {
+	s   *Store
 	tx  *sql.Tx
 	ctx context.Context
 }
@@ -17,7 +18,7 @@ func (s *Store) BeginRead(ctx context.Context) (*ReadTx, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &ReadTx{tx: tx, ctx: ctx}, nil
+	return &ReadTx{s: s, tx: tx, ctx: ctx}, nil
 }
 
 // Close ends the snapshot.
@@ -215,10 +216,17 @@ func (r *ReadTx) ErasedSubjects() ([][2]string, error) {
 	return out, rows.Err()
 }
 
-// BadDataKeyHashes returns the ids of data keys whose subject_hash does not
-// match their subject key (erasure finds keys by that hash).
+// BadDataKeyHashes returns the ids of data keys that erasure would miss:
+// their subject_hash does not match their subject key (erasure finds keys
+// by that hash), or, on SQLite, the subject_keys table lacks a key it
+// claims to cover (before its mark).
 func (r *ReadTx) BadDataKeyHashes() ([]string, error) {
-	rows, err := r.tx.QueryContext(r.ctx, `SELECT dk_id, subject_key, subject_hash FROM data_keys`)
+	q := `SELECT dk_id, subject_key, subject_hash, 0 FROM data_keys`
+	if !r.s.d.Shared() {
+		q = `SELECT k.dk_id, k.subject_key, k.subject_hash, k.rowid <= ` + subjectKeysWatermark + ` AND NOT EXISTS
+			(SELECT 1 FROM subject_keys sk WHERE sk.subject_hash = k.subject_hash AND sk.dk_id = k.dk_id) FROM data_keys k`
+	}
+	rows, err := r.tx.QueryContext(r.ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -227,10 +235,11 @@ func (r *ReadTx) BadDataKeyHashes() ([]string, error) {
 	for rows.Next() {
 		var id, subject string
 		var h int64
-		if err := rows.Scan(&id, &subject, &h); err != nil {
+		var missing bool
+		if err := rows.Scan(&id, &subject, &h, &missing); err != nil {
 			return nil, err
 		}
-		if h != SubjectHash(subject) {
+		if h != SubjectHash(subject) || missing {
 			out = append(out, id)
 		}
 	}

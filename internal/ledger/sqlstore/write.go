@@ -45,7 +45,12 @@ func (t *WriteTx) stmt(query string) (*sql.Stmt, error) {
 	return t.tx.PrepareContext(t.ctx, query)
 }
 
-const existingRecordQuery = `SELECT id FROM records WHERE event_hash = $1`
+const (
+	existingRecordQuery   = `SELECT id FROM records WHERE event_hash = $1`
+	dedupLookupQuery      = `SELECT r.id FROM dedup d CROSS JOIN records r ON r.rid = d.rid WHERE d.bucket IN ($1, $2) AND d.h = $3` // CROSS JOIN: dedup first (SQLite keeps the order)
+	dedupInsertQuery      = `INSERT INTO dedup (bucket, h, rid) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`
+	subjectKeyInsertQuery = `INSERT INTO subject_keys (subject_hash, dk_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`
+)
 
 func insertQuery(tb *table) string {
 	return "INSERT INTO " + tb.name + " (" + strings.Join(tb.cols, ", ") + ") VALUES (" + placeholders(len(tb.cols), 1) + ") ON CONFLICT DO NOTHING"
@@ -53,7 +58,7 @@ func insertQuery(tb *table) string {
 
 // writeQueries are the statements the SQLite writer runs per row.
 func writeQueries() []string {
-	qs := []string{existingRecordQuery}
+	qs := []string{dedupLookupQuery, dedupInsertQuery, subjectKeyInsertQuery}
 	for _, tb := range []*table{recordsTable, payloadsTable, chainTable, dataKeysTable, consentsTable, accessTable, checkpointsTable} {
 		qs = append(qs, insertQuery(tb))
 	}
@@ -308,20 +313,36 @@ func (t *WriteTx) ErasedKeys(ids []string) (map[string]bool, error) {
 	return out, rows.Err()
 }
 
-// InsertDataKeys stores new data keys (an id already stored is skipped).
-func (t *WriteTx) InsertDataKeys(keys []DataKeyRow) error {
+// InsertDataKeys stores new data keys (an id already stored is skipped)
+// and, on SQLite, returns the rowid of each key stored, by id.
+func (t *WriteTx) InsertDataKeys(keys []DataKeyRow) (map[string]int64, error) {
 	rows := make([][]any, len(keys))
 	for i := range keys {
 		rows[i] = keys[i].values()
 	}
-	_, _, err := t.insert(dataKeysTable, rows, false)
-	return err
+	_, rowids, err := t.insert(dataKeysTable, rows, !t.s.d.MultiRow())
+	return rowids, err
+}
+
+// SubjectKeyRow is an entry of the subject_keys table (SQLite): a data
+// key by its subject's hash; RowID is the data key's rowid.
+type SubjectKeyRow struct {
+	Hash  int64
+	DKID  string
+	RowID int64
+}
+
+// InsertSubjectKeys adds entries to subject_keys (an entry already there
+// is skipped).
+func (t *WriteTx) InsertSubjectKeys(rows []SubjectKeyRow) error {
+	return t.execEach(subjectKeyInsertQuery, len(rows), func(i int) []any { return []any{rows[i].Hash, rows[i].DKID} })
 }
 
 // InsertRecords stores records and their payloads (payloads[i] belongs to
-// recs[i]). If any record was stored concurrently (same id or event key)
-// it returns ErrConflict and the transaction must be rolled back.
-func (t *WriteTx) InsertRecords(recs []RecordRow, payloads []PayloadRow) error {
+// recs[i]) and returns the rid of each record by id. If any record was
+// stored concurrently (same id or event key) it returns ErrConflict and the
+// transaction must be rolled back.
+func (t *WriteTx) InsertRecords(recs []RecordRow, payloads []PayloadRow) (map[string]int64, error) {
 	order := make([]int, len(recs))
 	for i := range order {
 		order[i] = i
@@ -346,21 +367,101 @@ func (t *WriteTx) InsertRecords(recs []RecordRow, payloads []PayloadRow) error {
 	}
 	n, rids, err := t.insert(recordsTable, rows, true)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if n != int64(len(recs)) {
-		return ErrConflict
+		return nil, ErrConflict
 	}
 	prows := make([][]any, len(payloads))
 	for i := range payloads {
 		rid, ok := rids[recs[i].ID]
 		if !ok {
-			return ErrConflict
+			return nil, ErrConflict
 		}
 		prows[i] = []any{rid, payloads[i].Nonce, payloads[i].Ciphertext}
 	}
 	_, _, err = t.insert(payloadsTable, prows, false)
-	return err
+	return rids, err
+}
+
+// DedupRow is an entry of the de-duplication table (SQLite): a stored
+// record's event hash in the bucket of its stored time.
+type DedupRow struct {
+	Bucket int64
+	H      [16]byte
+	RID    int64
+}
+
+// DedupLookup returns the ids of the records whose event hash is in the
+// dedup table in one of the two buckets, by hash.
+func (t *WriteTx) DedupLookup(hashes [][16]byte, bucket0, bucket1 int64) (map[[16]byte]string, error) {
+	out := map[[16]byte]string{}
+	stmt, err := t.stmt(dedupLookupQuery)
+	if err != nil {
+		return nil, err
+	}
+	defer stmt.Close()
+	for _, h := range hashes {
+		var id string
+		err := stmt.QueryRowContext(t.ctx, bucket0, bucket1, h[:]).Scan(&id)
+		switch {
+		case err == nil:
+			out[h] = id
+		case !errors.Is(err, sql.ErrNoRows):
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// InsertDedup adds entries to the dedup table (an entry already there is
+// skipped: a run interrupted by a crash is written again).
+func (t *WriteTx) InsertDedup(rows []DedupRow) error {
+	return t.execEach(dedupInsertQuery, len(rows), func(i int) []any { return []any{rows[i].Bucket, rows[i].H[:], rows[i].RID} })
+}
+
+// execEach runs a prepared statement n times with args(i).
+func (t *WriteTx) execEach(query string, n int, args func(i int) []any) error {
+	if n == 0 {
+		return nil
+	}
+	stmt, err := t.stmt(query)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for i := range n {
+		if _, err := stmt.ExecContext(t.ctx, args(i)...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DeleteDedupBefore deletes up to limit entries of buckets older than
+// bucket and returns how many it deleted.
+func (t *WriteTx) DeleteDedupBefore(bucket int64, limit int) (int64, error) {
+	res, err := t.tx.ExecContext(t.ctx, `DELETE FROM dedup WHERE (bucket, h) IN (SELECT bucket, h FROM dedup WHERE bucket < $1 LIMIT $2)`, bucket, limit)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// RecordIDsByRID returns the ids of records by rid.
+func (t *WriteTx) RecordIDsByRID(rids []int64) (map[int64]string, error) {
+	out := map[int64]string{}
+	for _, rid := range rids {
+		var id string
+		err := t.tx.QueryRowContext(t.ctx, `SELECT id FROM records WHERE rid = $1`, rid).Scan(&id)
+		switch {
+		case err == nil:
+			out[rid] = id
+		case !errors.Is(err, sql.ErrNoRows):
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // InsertConsents stores consent records; ErrConflict as for records.
@@ -416,7 +517,7 @@ func (t *WriteTx) InsertCheckpoint(c CheckpointRow) error {
 // deleted and erased_at set. It returns the ids of the keys destroyed.
 func (t *WriteTx) EraseKeys(tenant, subjectKey string, at int64) ([]string, error) {
 	rows, err := t.tx.QueryContext(t.ctx, `UPDATE data_keys SET wrapped = NULL, kek_id = '', erased_at = $3
-		WHERE subject_hash = $4 AND tenant = $1 AND subject_key = $2 AND erased_at = 0 RETURNING dk_id`, tenant, subjectKey, at, SubjectHash(subjectKey))
+		WHERE dk_id IN (`+t.s.subjectKeys("$4", "$2")+`) AND tenant = $1 AND subject_key = $2 AND erased_at = 0 RETURNING dk_id`, tenant, subjectKey, at, SubjectHash(subjectKey))
 	if err != nil {
 		return nil, err
 	}
@@ -436,7 +537,7 @@ func (t *WriteTx) EraseKeys(tenant, subjectKey string, at int64) ([]string, erro
 func (t *WriteTx) CountSubjectRecords(tenant, subjectKey string) (int64, error) {
 	var n int64
 	err := t.tx.QueryRowContext(t.ctx, `SELECT count(*) FROM records r WHERE r.tenant = $3 AND r.subject_key = $2
-		AND r.dk_id IN (SELECT k.dk_id FROM data_keys k WHERE k.subject_hash = $1 AND k.subject_key = $2 AND k.tenant = $3)`,
+		AND r.dk_id IN (`+t.s.subjectKeys("$1", "$2")+`)`,
 		SubjectHash(subjectKey), subjectKey, tenant).Scan(&n)
 	return n, err
 }
