@@ -46,8 +46,8 @@ import (
 
 const (
 	metaDedupRID    = "dedup_rid"
-	runRows         = 50000
-	runInterval     = 5 * time.Second
+	runRows         = 100000
+	runInterval     = 10 * time.Second
 	runChunkRows    = 2000
 	dedupDeleteRows = 10000
 )
@@ -204,11 +204,41 @@ func (l *Ledger) loadSide(ctx context.Context) error {
 			return err
 		}
 	}
+	// A long tail (a ledger written by schema version 1, or a crash after
+	// a long hold) is written into the tables in runs as it is read, so
+	// that memory holds at most a run.
+	var flushErr error
+	flush := func(n int, hold time.Duration, write func(b *batchTx) error) {
+		if flushErr != nil || n < runRows || hold > 0 {
+			return
+		}
+		b, cancel, err := l.begin()
+		if err != nil {
+			flushErr = err
+			return
+		}
+		defer cancel()
+		if err = write(b); err == nil {
+			err = b.commit()
+		}
+		if err != nil {
+			b.tx.Rollback()
+			flushErr = err
+		}
+	}
 	from := idFloor(time.Unix(0, (t.bucket(l.now())-1)*int64(t.window)))
-	if err := l.st.RecordHashesAfter(ctx, t.maxRID, from, t.addRecord); err != nil {
+	err = l.st.RecordHashesAfter(ctx, t.maxRID, from, func(rid int64, id string, h []byte) {
+		t.addRecord(rid, id, h)
+		flush(len(t.dedup.pending), t.dedup.hold, func(b *batchTx) error { return t.dedup.step(b, true, runRows) })
+	})
+	if err = cmp.Or(err, flushErr); err != nil {
 		return err
 	}
-	return l.st.DataKeysAfter(ctx, t.maxKey, t.addKey)
+	err = l.st.DataKeysAfter(ctx, t.maxKey, func(rowid int64, dkID string, h int64) {
+		t.addKey(rowid, dkID, h)
+		flush(len(t.subjects.pending), t.subjects.hold, func(b *batchTx) error { return t.subjects.step(b, true, runRows) })
+	})
+	return cmp.Or(err, flushErr)
 }
 
 // existing returns, by event key, the id of the stored record of each key.
