@@ -139,6 +139,10 @@ func TestSubjectKeysTail(t *testing.T) {
 			if err != nil || len(p.Records) != 10 {
 				t.Fatalf("list: %v, %d records", err, len(p.Records))
 			}
+			p, err = l.List(ctx, ledger.Filter{SubjectKeys: []string{"s0", "s3", "nobody"}}, ledger.Page{Size: 100})
+			if err != nil || len(p.Records) != 20 {
+				t.Fatalf("list of several subjects: %v, %d records", err, len(p.Records))
+			}
 			res, err := l.EraseSubject(ctx, "org-1", "s2", "test")
 			if err != nil || res.Records != 10 || res.KeysDestroyed < 2 {
 				t.Fatalf("erase: %+v %v", res, err)

@@ -65,16 +65,27 @@ func (s *Store) DataKeysAfter(ctx context.Context, after int64, fn func(rowid in
 const MetaSubjectKeysRowID = "subject_keys_rowid"
 
 // subjectKeys is a query of the ids of a subject's data keys, given the
-// placeholders of its subject hash and subject key. On PostgreSQL an index
-// on data_keys.subject_hash finds them; on SQLite the subject_keys table,
-// which the writer fills after the commit in sorted runs, plus the data
-// keys it does not cover yet (after MetaSubjectKeysRowID: seconds' worth).
-func (s *Store) subjectKeys(h, key string) string {
-	if s.d.Shared() {
-		return "SELECT k.dk_id FROM data_keys k WHERE k.subject_hash = " + h + " AND k.subject_key = " + key
+// condition on a subject-hash column (hash("k.subject_hash")) and the
+// placeholder of the subject key (or a condition on k.subject_key, for
+// several subjects). On PostgreSQL an index on data_keys.subject_hash finds
+// them; on SQLite the subject_keys table, which the writer fills after the
+// commit in sorted runs, plus the data keys it does not cover yet (after
+// MetaSubjectKeysRowID: seconds' worth).
+func (s *Store) subjectKeys(hash func(col string) string, key string) string {
+	keyCond := key
+	if strings.HasPrefix(key, "$") {
+		keyCond = "k.subject_key = " + key
 	}
-	return "SELECT k.dk_id FROM subject_keys sk CROSS JOIN data_keys k ON k.dk_id = sk.dk_id WHERE sk.subject_hash = " + h + " AND k.subject_key = " + key +
-		" UNION ALL SELECT k.dk_id FROM data_keys k WHERE k.rowid > " + subjectKeysWatermark + " AND k.subject_hash = " + h + " AND k.subject_key = " + key
+	if s.d.Shared() {
+		return "SELECT k.dk_id FROM data_keys k WHERE " + hash("k.subject_hash") + " AND " + keyCond
+	}
+	return "SELECT k.dk_id FROM subject_keys sk CROSS JOIN data_keys k ON k.dk_id = sk.dk_id WHERE " + hash("sk.subject_hash") + " AND " + keyCond +
+		" UNION ALL SELECT k.dk_id FROM data_keys k WHERE k.rowid > " + subjectKeysWatermark + " AND " + hash("k.subject_hash") + " AND " + keyCond
+}
+
+// equals is a subjectKeys hash condition: col = placeholder.
+func equals(placeholder string) func(col string) string {
+	return func(col string) string { return col + " = " + placeholder }
 }
 
 const subjectKeysWatermark = "(SELECT coalesce(max(CAST(value AS INTEGER)), 0) FROM meta WHERE key = '" + MetaSubjectKeysRowID + "')"
@@ -296,7 +307,7 @@ func (f *RecordFilter) where(s *Store, args *[]any) string {
 		add("r.subject_key = $%d", f.SubjectKey)
 		key := "$" + strconv.Itoa(len(*args))
 		*args = append(*args, SubjectHash(f.SubjectKey))
-		conds = append(conds, "r.dk_id IN ("+s.subjectKeys("$"+strconv.Itoa(len(*args)), key)+")")
+		conds = append(conds, "r.dk_id IN ("+s.subjectKeys(equals("$"+strconv.Itoa(len(*args))), key)+")")
 	}
 	if f.SubjectKeys != nil {
 		// The same, for any of several keys.
@@ -305,8 +316,9 @@ func (f *RecordFilter) where(s *Store, args *[]any) string {
 			hashes[i] = SubjectHash(k)
 		}
 		keys := inList("k.subject_key", f.SubjectKeys, args)
+		hashIn := inList("$h", hashes, args)
 		conds = append(conds, inList("r.subject_key", f.SubjectKeys, args),
-			"r.dk_id IN (SELECT k.dk_id FROM data_keys k WHERE "+inList("k.subject_hash", hashes, args)+" AND "+keys+")")
+			"r.dk_id IN ("+s.subjectKeys(func(col string) string { return strings.Replace(hashIn, "$h", col, 1) }, keys)+")")
 	}
 	if f.InteractionID != "" {
 		add("r.interaction_id = $%d", f.InteractionID)

@@ -517,7 +517,7 @@ func (t *WriteTx) InsertCheckpoint(c CheckpointRow) error {
 // deleted and erased_at set. It returns the ids of the keys destroyed.
 func (t *WriteTx) EraseKeys(tenant, subjectKey string, at int64) ([]string, error) {
 	rows, err := t.tx.QueryContext(t.ctx, `UPDATE data_keys SET wrapped = NULL, kek_id = '', erased_at = $3
-		WHERE dk_id IN (`+t.s.subjectKeys("$4", "$2")+`) AND tenant = $1 AND subject_key = $2 AND erased_at = 0 RETURNING dk_id`, tenant, subjectKey, at, SubjectHash(subjectKey))
+		WHERE dk_id IN (`+t.s.subjectKeys(equals("$4"), "$2")+`) AND tenant = $1 AND subject_key = $2 AND erased_at = 0 RETURNING dk_id`, tenant, subjectKey, at, SubjectHash(subjectKey))
 	if err != nil {
 		return nil, err
 	}
@@ -537,7 +537,7 @@ func (t *WriteTx) EraseKeys(tenant, subjectKey string, at int64) ([]string, erro
 func (t *WriteTx) CountSubjectRecords(tenant, subjectKey string) (int64, error) {
 	var n int64
 	err := t.tx.QueryRowContext(t.ctx, `SELECT count(*) FROM records r WHERE r.tenant = $3 AND r.subject_key = $2
-		AND r.dk_id IN (`+t.s.subjectKeys("$1", "$2")+`)`,
+		AND r.dk_id IN (`+t.s.subjectKeys(equals("$1"), "$2")+`)`,
 		SubjectHash(subjectKey), subjectKey, tenant).Scan(&n)
 	return n, err
 }
