@@ -136,6 +136,8 @@ type consoleRun struct {
 	Payload        string   `json:"payload"`
 	DecisionDetail string   `json:"decisionDetail"`
 	ConsentMessage string   `json:"consentMessage"`
+	ConsentList    string   `json:"consentList"`
+	Purged         string   `json:"purged"`
 	SubjectKey     string   `json:"subjectKey"`
 	SubjectRecords []string `json:"subjectRecords"`
 	Consents       int      `json:"subjectConsents"`
@@ -233,6 +235,8 @@ func TestConsoleInChromium(t *testing.T) {
 	assert.Contains(t, run.DecisionDetail, "US-CA", "the jurisdictions the processor wrote: %s", run.DecisionDetail)
 	assert.Regexp(t, `Policy hash\s*\S{8,}`, run.DecisionDetail)
 	assert.Contains(t, run.ConsentMessage, "Consent recorded")
+	assert.Contains(t, run.ConsentList, "api (ada)", "the consent listed by phone number, as recorded in the browser")
+	assert.Contains(t, run.Purged, "Purged 0 payload(s)", "nothing in this ledger is 30 days old")
 
 	// The subject found by phone number is the record's subject, with all of
 	// its records, and only its records.
@@ -313,7 +317,7 @@ func TestConsoleInChromium(t *testing.T) {
 	for _, want := range []string{
 		"ada ListQuarantinedRecords ok", "ada GetStats ok", "ada GetQuarantinedRecord ok", "ada RecordConsent ok", "ada ListConsents ok",
 		"ada ExportEvidence ok", "ada ReleaseRecords ok", "ada EraseSubject ok", "ada GetQuarantinedRecord error",
-		"ada VerifyLedger ok", "ada ListAccessLog ok",
+		"ada VerifyLedger ok", "ada ListAccessLog ok", "ada Purge ok",
 		"alice ListQuarantinedRecords ok", "alice GetQuarantinedRecord denied", "alice ReleaseRecords denied", "alice ListQuarantinedRecords denied",
 	} {
 		assert.True(t, seen[want], "access log lacks %q", want)

@@ -153,6 +153,22 @@ async function main() {
       await shot(page, 'records');
     });
 
+    await step('page through records', async () => {
+      await open(page, '#/records?page_size=1', 'records');
+      const first = await page.getAttribute('table.records tr.link', 'data-id');
+      await page.click('#next-page');
+      await page.waitForFunction(() => location.hash.includes('page_token='));
+      await ready(page, 'records');
+      const second = await page.getAttribute('table.records tr.link', 'data-id');
+      if (!first || !second || first === second) throw new Error(`paging: ${first} then ${second}`);
+      await page.goBack();
+      await ready(page, 'records');
+      if (await page.getAttribute('table.records tr.link', 'data-id') !== first) throw new Error('back did not return to the first page');
+      // Back to the filtered listing the record is opened from.
+      await page.goBack();
+      await ready(page, 'records');
+    });
+
     await step('open a record, state a reason, see the payload', async () => {
       await page.click(`table.records tr[data-id="${record.id}"]`);
       await ready(page, 'record');
@@ -203,6 +219,12 @@ async function main() {
       await page.click(`${f} button[type=submit]`);
       await page.waitForSelector(`${f} + div .msg.ok`);
       out.consentMessage = await text(page, `${f} + div .msg.ok`);
+      await page.fill('#consent-filter [name=tenant]', 'genesys/' + TENANT);
+      await page.fill('#consent-filter [name=identifier]', PHONE);
+      await page.click('#consent-filter button[type=submit]');
+      await ready(page, 'consent');
+      await page.waitForSelector('#consent-list #consents');
+      out.consentList = await text(page, '#consent-list #consents');
     });
 
     await step('dry-run and release', async () => {
@@ -236,6 +258,16 @@ async function main() {
       await page.click('#show-payload');
       await page.waitForSelector('#payload .msg.error');
       out.afterErasure = await text(page, '#payload .msg.error');
+    });
+
+    await step('purge with confirmation', async () => {
+      await open(page, '#/consent', 'consent');
+      await page.fill('#purge-form [name=days]', '30');
+      await page.fill('#purge-form [name=reason]', '30-day retention');
+      await page.click('#purge-form button[type=submit]');
+      await page.click('#purge-out .confirm-yes');
+      await page.waitForSelector('#purge-out .msg.ok');
+      out.purged = await text(page, '#purge-out .msg.ok');
     });
 
     await step('verify with progress', async () => {
