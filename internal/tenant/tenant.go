@@ -11,8 +11,10 @@
 package tenant
 
 import (
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/collector/config/configopaque"
 
@@ -29,7 +31,26 @@ type Receiver struct {
 	// credentials. For local testing only: anyone who can reach the port
 	// can then inject events. Their subjects are keyed with subject_salt.
 	InsecureAllowUnauthenticated bool `mapstructure:"insecure_allow_unauthenticated"`
+
+	// TenantsFile is a tenants file or directory (see docs/operations.md):
+	// its tenants of this receiver's vendor are served beside the ones
+	// listed in tenants. It is read at start (a broken file stops the
+	// collector) and then every tenants_reload_interval.
+	TenantsFile string `mapstructure:"tenants_file"`
+	// TenantsReloadInterval is how often tenants_file is checked for
+	// changes; 0 disables reloading.
+	TenantsReloadInterval time.Duration `mapstructure:"tenants_reload_interval"`
 }
+
+// DefaultReloadInterval is how often a tenants file is checked by default.
+const DefaultReloadInterval = 5 * time.Second
+
+// Defaults is the Receiver part of a receiver's default configuration.
+func Defaults() Receiver { return Receiver{TenantsReloadInterval: DefaultReloadInterval} }
+
+// HasTenants reports whether the receiver has tenants: listed ones, or a
+// tenants file (whose content is checked at start).
+func (r Receiver) HasTenants(listed int) bool { return listed > 0 || r.TenantsFile != "" }
 
 // Tenant is squashed into each entry of a receiver's tenants list.
 type Tenant struct {
@@ -58,6 +79,12 @@ func (r Receiver) Check(idKey string, tenants []Entry, unlisted string) []error 
 	var errs []error
 	seen := map[string]int{}
 	var users []string
+	if r.TenantsReloadInterval < 0 {
+		errs = append(errs, fmt.Errorf("tenants_reload_interval must not be negative, got %s", r.TenantsReloadInterval))
+	}
+	if r.InsecureAllowUnauthenticated && r.TenantsFile != "" {
+		errs = append(errs, errors.New("insecure_allow_unauthenticated is set with a tenants_file: anyone who can reach the port could inject events next to (and in the name of) authenticated tenants; it is for local testing without tenants only, remove it"))
+	}
 	if r.InsecureAllowUnauthenticated {
 		users = append(users, "insecure mode")
 		if len(tenants) > 0 {

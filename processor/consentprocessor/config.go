@@ -13,6 +13,7 @@ import (
 	"github.com/consentry/consentry/internal/consentledger"
 	"github.com/consentry/consentry/internal/consentstore"
 	"github.com/consentry/consentry/internal/policy"
+	"github.com/consentry/consentry/internal/tenant"
 )
 
 // Config is the consent processor's configuration.
@@ -24,9 +25,17 @@ type Config struct {
 	// It is watched and reloaded when its content changes; a broken new
 	// version is logged and the previous policy stays in force.
 	PolicyFile string `mapstructure:"policy_file"`
-	// ReloadInterval is how often policy_file is checked for changes; 0
-	// disables reloading.
+	// ReloadInterval is how often policy_file and tenants_file are checked
+	// for changes; 0 disables reloading.
 	ReloadInterval time.Duration `mapstructure:"reload_interval"`
+
+	// TenantsFile is a tenants file or directory (docs/operations.md), the
+	// one the receivers read: its tenants join the policy's, each with the
+	// policy's tenant keys (consent_scope, notice, ...). It is read at
+	// Start and reloaded like policy_file; a broken version is logged,
+	// reported as the processor's status, and the previous tenants stay in
+	// force.
+	TenantsFile string `mapstructure:"tenants_file"`
 
 	// Ledger is the consent_ledger extension that keeps consent records
 	// (the processor's consent store) and to which the processor lends its
@@ -125,7 +134,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("set policy (inline) or policy_file: without a policy every record would be quarantined"))
 	case c.Policy != nil && c.PolicyFile != "":
 		errs = append(errs, errors.New("set policy or policy_file, not both"))
-	case c.Policy != nil:
+	case c.Policy != nil && c.TenantsFile == "":
+		// With a tenants file, the policy is compiled with its tenants at
+		// Start.
 		if _, err := policy.Compile(c.Policy); err != nil {
 			errs = append(errs, fmt.Errorf("policy: %w", err))
 		}
@@ -157,32 +168,56 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// LoadPolicy compiles the configured policy (reading policy_file if set).
+// LoadPolicy compiles the configured policy (reading policy_file and
+// tenants_file if set).
 func (c *Config) LoadPolicy(ctx context.Context) (*policy.Policy, error) {
-	p, _, err := c.loadPolicy(ctx)
-	return p, err
+	base, _, err := c.readPolicy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var f *tenant.File
+	if c.TenantsFile != "" {
+		if f, err = tenant.LoadFile(c.TenantsFile, nil); err != nil {
+			return nil, err
+		}
+	}
+	return c.compile(base, f)
 }
 
-// loadPolicy compiles the configured policy; for policy_file it also
-// returns the SHA-256 of the bytes it read and compiled (they are read
-// once: the digest is of the version in force).
-func (c *Config) loadPolicy(ctx context.Context) (*policy.Policy, [sha256.Size]byte, error) {
+// readPolicy reads the configured policy, without the tenants file's
+// tenants; for policy_file it also returns the SHA-256 of the bytes it read
+// (they are read once: the digest is of the version in force).
+func (c *Config) readPolicy(ctx context.Context) (*policy.Config, [sha256.Size]byte, error) {
 	if c.PolicyFile != "" {
 		b, err := os.ReadFile(c.PolicyFile)
 		if err != nil {
 			return nil, [sha256.Size]byte{}, fmt.Errorf("policy file: %w", err)
 		}
-		p, err := policy.CompileBytes(ctx, c.PolicyFile, b)
-		return p, sha256.Sum256(b), err
+		base, err := policy.LoadBytes(ctx, c.PolicyFile, b)
+		return base, sha256.Sum256(b), err
 	}
 	if c.Policy == nil {
 		return nil, [sha256.Size]byte{}, errors.New("no policy configured")
 	}
-	p, err := policy.Compile(c.Policy)
+	return c.Policy, [sha256.Size]byte{}, nil
+}
+
+// compile compiles the policy base with the tenants of the tenants file f
+// (nil: none).
+func (c *Config) compile(base *policy.Config, f *tenant.File) (*policy.Policy, error) {
+	cfg, err := withFileTenants(base, f)
 	if err != nil {
-		return nil, [sha256.Size]byte{}, fmt.Errorf("policy: %w", err)
+		return nil, err
 	}
-	return p, [sha256.Size]byte{}, nil
+	p, err := policy.Compile(cfg)
+	switch {
+	case err == nil:
+		return p, nil
+	case c.PolicyFile != "":
+		return nil, fmt.Errorf("policy file %s: %w", c.PolicyFile, err)
+	default:
+		return nil, fmt.Errorf("policy: %w", err)
+	}
 }
 
 func (c *Config) cacheConfig() consentstore.CacheConfig {

@@ -6,11 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sync"
-	"time"
 
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/processor"
 	"go.uber.org/zap"
@@ -18,19 +15,26 @@ import (
 	"github.com/consentry/consentry/internal/consentledger"
 	"github.com/consentry/consentry/internal/consentstore"
 	"github.com/consentry/consentry/internal/policy"
+	"github.com/consentry/consentry/internal/tenant"
 )
 
 // consentProcessor is the component: it builds its Evaluator at Start and
 // keeps policy_file's policy current.
 type consentProcessor struct {
-	cfg    *Config
-	set    processor.Settings
-	tel    *telemetry
-	eval   *Evaluator
-	host   component.Host
-	stop   chan struct{}
-	wg     sync.WaitGroup
-	digest [sha256.Size]byte // of the policy file's bytes in force (read and compiled once)
+	cfg  *Config
+	set  processor.Settings
+	tel  *telemetry
+	eval *Evaluator
+	host component.Host
+	// reloader follows policy_file and tenants_file.
+	reloader *tenant.Reloader
+	digest   [sha256.Size]byte // of the policy file's bytes in force (read and compiled once)
+	// base is the policy in force without the tenants file's tenants, and
+	// tenants (nil without tenants_file) follows that file; file is the
+	// version of it in force.
+	base    *policy.Config
+	tenants *tenant.Watcher
+	file    *tenant.File
 	// unregister removes the evaluator registered with a ledger store.
 	unregister func()
 }
@@ -45,11 +49,25 @@ func newConsentProcessor(cfg *Config, set processor.Settings) (*consentProcessor
 
 func (p *consentProcessor) start(ctx context.Context, host component.Host) error {
 	p.host = host
-	pol, digest, err := p.cfg.loadPolicy(ctx)
+	base, digest, err := p.cfg.readPolicy(ctx)
 	if err != nil {
 		return err
 	}
-	p.digest = digest
+	var pol *policy.Policy
+	if p.cfg.TenantsFile != "" {
+		p.tenants = tenant.NewWatcher(p.cfg.TenantsFile, nil)
+		_, err = p.tenants.Poll(func(f *tenant.File) error {
+			pol, err = p.cfg.compile(base, f)
+			p.file = f
+			return err
+		})
+	} else {
+		pol, err = p.cfg.compile(base, nil)
+	}
+	if err != nil {
+		return err
+	}
+	p.base, p.digest = base, digest
 	store, releases, shared, err := p.resolveLedger(host)
 	if err != nil {
 		return err
@@ -75,15 +93,17 @@ func (p *consentProcessor) start(ctx context.Context, host component.Host) error
 	if id := p.cfg.ledgerID(); id.IsSet() {
 		storeName = id.String()
 	}
-	p.set.Logger.Info("Consent policy loaded", zap.String("policy_hash", pol.Hash()),
+	p.set.Logger.Info("Consent policy loaded", zap.String("policy_hash", pol.Hash()), zap.Int("tenants", len(pol.Config().Tenants)),
 		zap.String("store", storeName), zap.Bool("shared_interactions", shared != nil), zap.Int("warnings", len(pol.Warnings())))
 	for _, w := range pol.Warnings() {
 		p.set.Logger.Warn("Consent policy warning", zap.String("warning", w))
 	}
-	if p.cfg.PolicyFile != "" && p.cfg.ReloadInterval > 0 {
-		p.stop = make(chan struct{})
-		p.wg.Add(1)
-		go p.watch()
+	if (p.cfg.PolicyFile != "" || p.cfg.TenantsFile != "") && p.cfg.ReloadInterval > 0 {
+		p.reloader = tenant.StartReloader(tenant.ReloaderSettings{
+			Interval: p.cfg.ReloadInterval, Host: host, Logger: p.set.Logger,
+			Message: "Consent policy file or tenants file is invalid; the previous policy stays in force",
+			Fields:  []zap.Field{zap.String("policy_file", p.cfg.PolicyFile), zap.String("tenants_file", p.cfg.TenantsFile)},
+		}, func() (bool, error) { return p.reload(context.Background()) })
 	}
 	return nil
 }
@@ -127,11 +147,8 @@ func (p *consentProcessor) shutdown(context.Context) error {
 		p.unregister()
 		p.unregister = nil
 	}
-	if p.stop != nil {
-		close(p.stop)
-		p.wg.Wait()
-		p.stop = nil
-	}
+	p.reloader.Stop()
+	p.reloader = nil
 	if p.eval != nil {
 		p.eval.Close()
 	}
@@ -139,61 +156,67 @@ func (p *consentProcessor) shutdown(context.Context) error {
 	return nil
 }
 
-// watch polls policy_file and swaps in each new valid version.
-func (p *consentProcessor) watch() {
-	defer p.wg.Done()
-	t := time.NewTicker(p.cfg.ReloadInterval)
-	defer t.Stop()
-	failing := false
-	for {
-		select {
-		case <-p.stop:
-			return
-		case <-t.C:
-			changed, err := p.reload(context.Background())
-			switch {
-			case err != nil:
-				if !failing {
-					p.set.Logger.Error("Consent policy file is invalid; the previous policy stays in force",
-						zap.String("policy_file", p.cfg.PolicyFile), zap.Error(err))
-					componentstatus.ReportStatus(p.host, componentstatus.NewRecoverableErrorEvent(err))
-				}
-				failing = true
-			case changed || failing:
-				if failing {
-					componentstatus.ReportStatus(p.host, componentstatus.NewEvent(componentstatus.StatusOK))
-				}
-				failing = false
+// reload recompiles the policy when policy_file or tenants_file changed:
+// from the bytes it read, so that the digests are of the version in force.
+// A broken version of either keeps the policy in force and returns the
+// error (it names no secret).
+func (p *consentProcessor) reload(ctx context.Context) (bool, error) {
+	base, digest := p.base, p.digest
+	baseChanged := false
+	if p.cfg.PolicyFile != "" {
+		b, err := os.ReadFile(p.cfg.PolicyFile)
+		if err != nil {
+			p.tel.reload(ctx, err)
+			return false, fmt.Errorf("policy file: %w", err)
+		}
+		if d := sha256.Sum256(b); d != p.digest {
+			if base, err = policy.LoadBytes(ctx, p.cfg.PolicyFile, b); err != nil {
+				p.tel.reload(ctx, err)
+				return false, err
 			}
+			digest, baseChanged = d, true
 		}
 	}
-}
-
-// reload compiles policy_file if its content changed: the bytes it read,
-// so that the digest is of the version in force. A broken file keeps the
-// policy in force and returns the error.
-func (p *consentProcessor) reload(ctx context.Context) (bool, error) {
-	b, err := os.ReadFile(p.cfg.PolicyFile)
-	if err != nil {
-		p.tel.reload(ctx, err)
-		return false, fmt.Errorf("policy file: %w", err)
+	if p.tenants != nil {
+		if baseChanged {
+			// A tenants file refused under the previous policy may
+			// compile under this one.
+			p.tenants.Retry()
+		}
+		changed, err := p.tenants.Poll(func(f *tenant.File) error {
+			pol, err := p.cfg.compile(base, f)
+			p.tel.reload(ctx, err)
+			if err != nil {
+				return err
+			}
+			p.install(pol, base, digest, f)
+			return nil
+		})
+		if err != nil || changed {
+			return changed, err
+		}
 	}
-	digest := sha256.Sum256(b)
-	if digest == p.digest {
+	if !baseChanged {
 		return false, nil
 	}
-	pol, err := policy.CompileBytes(ctx, p.cfg.PolicyFile, b)
+	pol, err := p.cfg.compile(base, p.file)
 	p.tel.reload(ctx, err)
 	if err != nil {
 		return false, err
 	}
-	p.digest = digest
+	p.install(pol, base, digest, p.file)
+	return true, nil
+}
+
+// install puts a new policy in force, with what it was compiled from.
+func (p *consentProcessor) install(pol *policy.Policy, base *policy.Config, digest [sha256.Size]byte, f *tenant.File) {
+	p.base, p.digest, p.file = base, digest, f
 	old := p.eval.Policy()
 	p.eval.SetPolicy(pol)
 	if old == nil || old.Hash() != pol.Hash() {
-		p.set.Logger.Info("Consent policy reloaded", zap.String("policy_hash", pol.Hash()), zap.String("previous_hash", hashOf(old)))
+		p.set.Logger.Info("Consent policy reloaded", zap.String("policy_hash", pol.Hash()), zap.String("previous_hash", hashOf(old)),
+			zap.Int("tenants", len(pol.Config().Tenants)))
 	}
-	return true, nil
 }
 
 func hashOf(p *policy.Policy) string {

@@ -127,7 +127,7 @@ func (c *Config) Validate() error {
 	if c.APIKeyHeader == "" || strings.ContainsAny(c.APIKeyHeader, " :\t\r\n") {
 		errs = append(errs, fmt.Errorf("api_key_header %q is not a valid header name", c.APIKeyHeader))
 	}
-	if len(c.Tenants) == 0 && !c.InsecureAllowUnauthenticated {
+	if !c.HasTenants(len(c.Tenants)) && !c.InsecureAllowUnauthenticated {
 		errs = append(errs, errors.New("no tenants configured: add at least one tenant with credentials, or set insecure_allow_unauthenticated: true for local testing"))
 	}
 	errs = append(errs, c.Receiver.Check("organization_id", c.tenants(), "")...)

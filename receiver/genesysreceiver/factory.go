@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/receiver"
 
+	"github.com/consentry/consentry/internal/tenant"
 	"github.com/consentry/consentry/internal/webhook"
 	"github.com/consentry/consentry/receiver/genesysreceiver/internal/metadata"
 )
@@ -23,6 +24,7 @@ func NewFactory() receiver.Factory {
 
 func createDefaultConfig() component.Config {
 	return &Config{
+		Receiver:     tenant.Defaults(),
 		Config:       webhook.NewDefaultConfig(defaultEndpoint),
 		APIKeyHeader: "X-API-Key",
 	}

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/receiver"
 
 	"github.com/consentry/consentry/internal/signature"
+	"github.com/consentry/consentry/internal/tenant"
 	"github.com/consentry/consentry/internal/webhook"
 	"github.com/consentry/consentry/receiver/genesysreceiver/internal/metadata"
 )
@@ -30,9 +31,16 @@ const (
 )
 
 type genesysReceiver struct {
-	cfg    *Config
 	server *webhook.Server
-	norm   *normalizer
+	// live holds the handlers of the tenants in force (the listed ones and
+	// tenants_file's).
+	live *tenant.Live[handlers]
+}
+
+// handlers serve requests for one version of the tenants.
+type handlers struct {
+	cfg  *Config
+	norm *normalizer
 
 	apiKeyHeader string
 	tokens       signature.TokenSet
@@ -41,9 +49,9 @@ type genesysReceiver struct {
 	omOwners     []string
 }
 
-func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*genesysReceiver, error) {
-	r := &genesysReceiver{cfg: cfg, apiKeyHeader: cfg.apiKeyHeader()}
-	norm, err := newNormalizer(cfg, set.BuildInfo.Version)
+func newHandlers(cfg *Config, version string) (*handlers, error) {
+	r := &handlers{cfg: cfg, apiKeyHeader: cfg.apiKeyHeader()}
+	norm, err := newNormalizer(cfg, version)
 	if err != nil {
 		return nil, err
 	}
@@ -60,6 +68,17 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*genes
 			r.omOwners = append(r.omOwners, t.OrganizationID)
 		}
 	}
+	return r, nil
+}
+
+func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*genesysReceiver, error) {
+	live, err := tenant.NewMerged(cfg.Receiver, cfg, metadata.Type.String(), "organization_id", set.Logger,
+		func(c *Config) *[]TenantConfig { return &c.Tenants }, (*Config).Validate,
+		func(c *Config) (*handlers, error) { return newHandlers(c, set.BuildInfo.Version) })
+	if err != nil {
+		return nil, err
+	}
+	r := &genesysReceiver{live: live}
 
 	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
 	if err != nil {
@@ -67,10 +86,10 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*genes
 	}
 	tel := webhook.Telemetry{Requests: tb.ConsentryWebhookRequests, Duplicates: tb.ConsentryWebhookDuplicates}
 	server, err := webhook.NewServer(&cfg.Config, set, tel, next,
-		webhook.Route{Path: PathEventBridge, Name: routeEventBridge, Handle: r.handleEventBridge},
-		webhook.Route{Path: PathNotifications, Name: routeNotifications, Handle: r.handleNotifications},
-		webhook.Route{Path: PathOpenMessaging, Name: routeOpenMessaging, Handle: r.handleOpenMessaging},
-		webhook.Route{Path: PathDataActions, Name: routeDataActions, Handle: r.handleDataActions},
+		webhook.Route{Path: PathEventBridge, Name: routeEventBridge, Handle: tenant.Handle(live, (*handlers).handleEventBridge)},
+		webhook.Route{Path: PathNotifications, Name: routeNotifications, Handle: tenant.Handle(live, (*handlers).handleNotifications)},
+		webhook.Route{Path: PathOpenMessaging, Name: routeOpenMessaging, Handle: tenant.Handle(live, (*handlers).handleOpenMessaging)},
+		webhook.Route{Path: PathDataActions, Name: routeDataActions, Handle: tenant.Handle(live, (*handlers).handleDataActions)},
 	)
 	if err != nil {
 		return nil, err
@@ -80,17 +99,22 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*genes
 }
 
 func (r *genesysReceiver) Start(ctx context.Context, host component.Host) error {
-	return r.server.Start(ctx, host)
+	if err := r.server.Start(ctx, host); err != nil {
+		return err
+	}
+	r.live.Start(host)
+	return nil
 }
 
 func (r *genesysReceiver) Shutdown(ctx context.Context) error {
+	r.live.Shutdown()
 	return r.server.Shutdown(ctx)
 }
 
 // credentialTenant authenticates a request by API key or Basic credentials.
 // It returns the tenant the credential belongs to; "" with ok=true means an
 // unauthenticated request that insecure_allow_unauthenticated lets through.
-func (r *genesysReceiver) credentialTenant(req *http.Request) (string, error) {
+func (r *handlers) credentialTenant(req *http.Request) (string, error) {
 	if v := req.Header.Get(r.apiKeyHeader); v != "" {
 		if r.apiKeyHeader == "Authorization" {
 			v = strings.TrimPrefix(v, "Bearer ")
@@ -112,7 +136,7 @@ func (r *genesysReceiver) credentialTenant(req *http.Request) (string, error) {
 	return "", webhook.Unauthenticated()
 }
 
-func (r *genesysReceiver) handleEventBridge(req *webhook.Request) (plog.Logs, error) {
+func (r *handlers) handleEventBridge(req *webhook.Request) (plog.Logs, error) {
 	org, err := r.credentialTenant(req.HTTP)
 	if err != nil {
 		return plog.Logs{}, err
@@ -120,7 +144,7 @@ func (r *genesysReceiver) handleEventBridge(req *webhook.Request) (plog.Logs, er
 	return r.norm.eventBridge(req.Body, org, req.Received)
 }
 
-func (r *genesysReceiver) handleNotifications(req *webhook.Request) (plog.Logs, error) {
+func (r *handlers) handleNotifications(req *webhook.Request) (plog.Logs, error) {
 	org, err := r.credentialTenant(req.HTTP)
 	if err != nil {
 		return plog.Logs{}, err
@@ -128,7 +152,7 @@ func (r *genesysReceiver) handleNotifications(req *webhook.Request) (plog.Logs, 
 	return r.norm.notifications(req.Body, org, req.Received)
 }
 
-func (r *genesysReceiver) handleDataActions(req *webhook.Request) (plog.Logs, error) {
+func (r *handlers) handleDataActions(req *webhook.Request) (plog.Logs, error) {
 	org, err := r.credentialTenant(req.HTTP)
 	if err != nil {
 		return plog.Logs{}, err
@@ -136,7 +160,7 @@ func (r *genesysReceiver) handleDataActions(req *webhook.Request) (plog.Logs, er
 	return r.norm.dataAction(req.HTTP.PathValue("action"), req.Body, org, req.Received)
 }
 
-func (r *genesysReceiver) handleOpenMessaging(req *webhook.Request) (plog.Logs, error) {
+func (r *handlers) handleOpenMessaging(req *webhook.Request) (plog.Logs, error) {
 	org := ""
 	sig := req.HTTP.Header.Get(HeaderHubSignature)
 	switch {

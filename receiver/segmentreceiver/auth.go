@@ -26,7 +26,7 @@ func errBatchNeedsHeader() error {
 //     that tenant's shared secrets, when the tenant has any.
 //   - Otherwise X-Signature authenticates a single event (object body).
 //     Arrays are refused: their signature covers only the first event.
-func (r *segmentReceiver) webhookTenant(req *http.Request, body []byte, batched bool) (string, error) {
+func (r *handlers) webhookTenant(req *http.Request, body []byte, batched bool) (string, error) {
 	sig := req.Header.Get(HeaderSignature)
 	if token := r.batchToken(req); token != "" {
 		tenant, ok := r.batchTokens.Lookup(token)
@@ -64,7 +64,7 @@ func (r *segmentReceiver) webhookTenant(req *http.Request, body []byte, batched 
 
 // batchToken is the value of the batch authentication header, if configured
 // and sent.
-func (r *segmentReceiver) batchToken(req *http.Request) string {
+func (r *handlers) batchToken(req *http.Request) string {
 	if r.batchHeader == "" {
 		return ""
 	}
@@ -92,7 +92,7 @@ func basicWriteKey(req *http.Request) (key string, ok bool, err error) {
 // trackingTenant decides the tenant of a Tracking API request from the
 // Basic credential and the write keys in the body. Every write key presented
 // must be valid, and all must belong to one tenant.
-func (r *segmentReceiver) trackingTenant(basicKey, basicTenant string, hasBasic bool, bodyKeys []string) (string, error) {
+func (r *handlers) trackingTenant(basicKey, basicTenant string, hasBasic bool, bodyKeys []string) (string, error) {
 	tenant, authed := basicTenant, hasBasic
 	for _, k := range bodyKeys {
 		if hasBasic && k == basicKey {

@@ -85,7 +85,7 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("batch_auth_header must not be %s: that header carries Segment's signature", HeaderSignature))
 		}
 	}
-	if len(c.Tenants) == 0 && !c.InsecureAllowUnauthenticated {
+	if !c.HasTenants(len(c.Tenants)) && !c.InsecureAllowUnauthenticated {
 		errs = append(errs, errors.New("no tenants configured: add at least one tenant with secrets, or set insecure_allow_unauthenticated: true for local testing"))
 	}
 	errs = append(errs, c.Receiver.Check("source_id", c.tenants(), "")...)

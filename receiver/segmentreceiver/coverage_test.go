@@ -33,7 +33,7 @@ func TestTrackingStampsLikeSegment(t *testing.T) {
 		Body:     body,
 		Received: at(t, delivered["receivedAt"].(string)),
 	}
-	ld, err := r.trackingHandler(routeBatch, "")(req)
+	ld, err := r.live.Load().handleTracking(routeBatch, "", req)
 	require.NoError(t, err)
 	recs := goldenlogs.Records(ld)
 	require.Len(t, recs, 1)

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/receiver"
 
+	"github.com/consentry/consentry/internal/tenant"
 	"github.com/consentry/consentry/internal/webhook"
 	"github.com/consentry/consentry/receiver/segmentreceiver/internal/metadata"
 )
@@ -25,6 +26,7 @@ func NewFactory() receiver.Factory {
 
 func createDefaultConfig() component.Config {
 	return &Config{
+		Receiver:  tenant.Defaults(),
 		Config:    webhook.NewDefaultConfig(defaultEndpoint),
 		TCFFields: append([]string(nil), defaultTCFFields...),
 		GPPFields: append([]string(nil), defaultGPPFields...),

@@ -131,7 +131,7 @@ func FuzzWebhookSignature(f *testing.F) {
 		if provided != "" {
 			req.Header.Set(HeaderSignature, provided)
 		}
-		tenant, err := r.webhookTenant(req, sent, isArray(sent))
+		tenant, err := r.live.Load().webhookTenant(req, sent, isArray(sent))
 		valid := false
 		for _, s := range secrets {
 			if strings.EqualFold(strings.TrimSpace(provided), sign(s, sent)) {
@@ -147,7 +147,7 @@ func FuzzWebhookSignature(f *testing.F) {
 		// A real signature of signedBody authenticates sent only if the
 		// bodies are equal.
 		req.Header.Set(HeaderSignature, sign(testShared, signedBody))
-		_, err = r.webhookTenant(req, sent, isArray(sent))
+		_, err = r.live.Load().webhookTenant(req, sent, isArray(sent))
 		if err == nil && !bytes.Equal(signedBody, sent) {
 			t.Fatalf("signature of %q accepted for %q", signedBody, sent)
 		}
@@ -171,7 +171,7 @@ func FuzzBatchAuth(f *testing.F) {
 		req := httptest.NewRequest(http.MethodPost, PathWebhook, nil)
 		req.Header.Set(batchHeader, token)
 		req.Header.Set(HeaderSignature, sig)
-		if _, err := r.webhookTenant(req, body, true); err == nil && req.Header.Get(batchHeader) != testBatchToken {
+		if _, err := r.live.Load().webhookTenant(req, body, true); err == nil && req.Header.Get(batchHeader) != testBatchToken {
 			t.Fatalf("batch authenticated with token %q", token)
 		}
 	})

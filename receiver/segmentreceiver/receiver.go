@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/receiver"
 
 	"github.com/consentry/consentry/internal/signature"
+	"github.com/consentry/consentry/internal/tenant"
 	"github.com/consentry/consentry/internal/webhook"
 	"github.com/consentry/consentry/receiver/segmentreceiver/internal/metadata"
 )
@@ -51,9 +52,16 @@ var trackingRoutes = []struct {
 }
 
 type segmentReceiver struct {
-	cfg    *Config
 	server *webhook.Server
-	norm   *normalizer
+	// live holds the handlers of the tenants in force (the listed ones and
+	// tenants_file's).
+	live *tenant.Live[handlers]
+}
+
+// handlers serve requests for one version of the tenants.
+type handlers struct {
+	cfg  *Config
+	norm *normalizer
 
 	batchHeader   string
 	sharedSecrets [][]byte // every tenant's webhook shared secrets...
@@ -63,9 +71,9 @@ type segmentReceiver struct {
 	writeKeys     signature.TokenSet
 }
 
-func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*segmentReceiver, error) {
-	r := &segmentReceiver{cfg: cfg, batchHeader: cfg.batchAuthHeader(), tenantShared: map[string][][]byte{}}
-	norm, err := newNormalizer(cfg, set.BuildInfo.Version)
+func newHandlers(cfg *Config, version string) (*handlers, error) {
+	r := &handlers{cfg: cfg, batchHeader: cfg.batchAuthHeader(), tenantShared: map[string][][]byte{}}
+	norm, err := newNormalizer(cfg, version)
 	if err != nil {
 		return nil, err
 	}
@@ -83,11 +91,23 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*segme
 			r.writeKeys.Add(string(k), t.SourceID)
 		}
 	}
+	return r, nil
+}
+
+func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*segmentReceiver, error) {
+	live, err := tenant.NewMerged(cfg.Receiver, cfg, metadata.Type.String(), "source_id", set.Logger,
+		func(c *Config) *[]TenantConfig { return &c.Tenants }, (*Config).Validate,
+		func(c *Config) (*handlers, error) { return newHandlers(c, set.BuildInfo.Version) })
+	if err != nil {
+		return nil, err
+	}
+	r := &segmentReceiver{live: live}
 
 	// Webhooks (Actions) mappings send with POST, PUT or PATCH.
-	routes := []webhook.Route{{Path: PathWebhook, Name: routeWebhook, Methods: []string{http.MethodPost, http.MethodPut, http.MethodPatch}, Handle: r.handleWebhook}}
+	routes := []webhook.Route{{Path: PathWebhook, Name: routeWebhook, Methods: []string{http.MethodPost, http.MethodPut, http.MethodPatch}, Handle: tenant.Handle(live, (*handlers).handleWebhook)}}
 	for _, tr := range trackingRoutes {
-		handle := r.trackingHandler(tr.name, tr.typ)
+		route, typ := tr.name, tr.typ
+		handle := func(req *webhook.Request) (plog.Logs, error) { return live.Load().handleTracking(route, typ, req) }
 		for _, p := range tr.paths {
 			routes = append(routes, webhook.Route{
 				Path:         p,
@@ -127,10 +147,15 @@ func newNormalizer(cfg *Config, version string) (*normalizer, error) {
 }
 
 func (r *segmentReceiver) Start(ctx context.Context, host component.Host) error {
-	return r.server.Start(ctx, host)
+	if err := r.server.Start(ctx, host); err != nil {
+		return err
+	}
+	r.live.Start(host)
+	return nil
 }
 
 func (r *segmentReceiver) Shutdown(ctx context.Context) error {
+	r.live.Shutdown()
 	return r.server.Shutdown(ctx)
 }
 
@@ -143,7 +168,7 @@ func respondLikeSegment(w http.ResponseWriter, _, _ int) {
 	_, _ = w.Write([]byte(`{"success":true}` + "\n"))
 }
 
-func (r *segmentReceiver) handleWebhook(req *webhook.Request) (plog.Logs, error) {
+func (r *handlers) handleWebhook(req *webhook.Request) (plog.Logs, error) {
 	batched := isArray(req.Body)
 	tenant, err := r.webhookTenant(req.HTTP, req.Body, batched)
 	if err != nil {
@@ -156,39 +181,38 @@ func (r *segmentReceiver) handleWebhook(req *webhook.Request) (plog.Logs, error)
 	return r.norm.records(events, "", r.requestInfo(req, tenant, routeWebhook))
 }
 
-func (r *segmentReceiver) trackingHandler(route, typ string) func(*webhook.Request) (plog.Logs, error) {
-	return func(req *webhook.Request) (plog.Logs, error) {
-		basicUser, hasBasic, err := basicWriteKey(req.HTTP)
-		if err != nil {
-			return plog.Logs{}, err
-		}
-		basicTenant := ""
-		if hasBasic {
-			// Authenticate before parsing when the credential is in a header.
-			t, ok := r.writeKeys.Lookup(basicUser)
-			if !ok {
-				return plog.Logs{}, webhook.Unauthenticated()
-			}
-			basicTenant = t
-		}
-		// The write key may be in the body (analytics.js, the mobile SDKs):
-		// decode, authenticate, and only then judge the events.
-		tb, err := parseTracking(req.Body, typ)
-		if err != nil {
-			return plog.Logs{}, err
-		}
-		tenant, err := r.trackingTenant(basicUser, basicTenant, hasBasic, tb.writeKeys)
-		if err != nil {
-			return plog.Logs{}, err
-		}
-		if tb.invalid != nil {
-			return plog.Logs{}, tb.invalid
-		}
-		return r.norm.records(tb.events, typ, r.requestInfo(req, tenant, route))
+// handleTracking handles a request to a tracking route.
+func (r *handlers) handleTracking(route, typ string, req *webhook.Request) (plog.Logs, error) {
+	basicUser, hasBasic, err := basicWriteKey(req.HTTP)
+	if err != nil {
+		return plog.Logs{}, err
 	}
+	basicTenant := ""
+	if hasBasic {
+		// Authenticate before parsing when the credential is in a header.
+		t, ok := r.writeKeys.Lookup(basicUser)
+		if !ok {
+			return plog.Logs{}, webhook.Unauthenticated()
+		}
+		basicTenant = t
+	}
+	// The write key may be in the body (analytics.js, the mobile SDKs):
+	// decode, authenticate, and only then judge the events.
+	tb, err := parseTracking(req.Body, typ)
+	if err != nil {
+		return plog.Logs{}, err
+	}
+	tenant, err := r.trackingTenant(basicUser, basicTenant, hasBasic, tb.writeKeys)
+	if err != nil {
+		return plog.Logs{}, err
+	}
+	if tb.invalid != nil {
+		return plog.Logs{}, tb.invalid
+	}
+	return r.norm.records(tb.events, typ, r.requestInfo(req, tenant, route))
 }
 
-func (r *segmentReceiver) requestInfo(req *webhook.Request, tenant, route string) *requestInfo {
+func (r *handlers) requestInfo(req *webhook.Request, tenant, route string) *requestInfo {
 	return &requestInfo{
 		tenant:   tenant,
 		route:    route,

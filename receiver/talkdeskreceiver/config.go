@@ -113,7 +113,7 @@ func (c *Config) Validate() error {
 	if c.TokenHeader == "" || strings.ContainsAny(c.TokenHeader, " :\t\r\n()<>@,;\\\"/[]?={}") {
 		errs = append(errs, fmt.Errorf("token_header %q is not a valid header name", c.TokenHeader))
 	}
-	if len(c.Tenants) == 0 && len(c.EventsAPI.SignatureKeys) == 0 && !c.InsecureAllowUnauthenticated {
+	if !c.HasTenants(len(c.Tenants)) && len(c.EventsAPI.SignatureKeys) == 0 && !c.InsecureAllowUnauthenticated {
 		errs = append(errs, errors.New("nothing can be authenticated: add tenants with tokens, events_api.signature_keys, or set insecure_allow_unauthenticated: true for local testing"))
 	}
 	unlisted := ""

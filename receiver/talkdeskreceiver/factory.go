@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/receiver"
 
+	"github.com/consentry/consentry/internal/tenant"
 	"github.com/consentry/consentry/internal/webhook"
 	"github.com/consentry/consentry/receiver/talkdeskreceiver/internal/metadata"
 )
@@ -22,6 +23,7 @@ func NewFactory() receiver.Factory {
 
 func createDefaultConfig() component.Config {
 	return &Config{
+		Receiver:    tenant.Defaults(),
 		Config:      webhook.NewDefaultConfig(defaultEndpoint),
 		TokenHeader: defaultTokenHeader,
 		Fields:      defaultFields(),

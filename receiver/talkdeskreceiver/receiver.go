@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/receiver"
 
 	"github.com/consentry/consentry/internal/signature"
+	"github.com/consentry/consentry/internal/tenant"
 	"github.com/consentry/consentry/internal/webhook"
 	"github.com/consentry/consentry/receiver/talkdeskreceiver/internal/metadata"
 )
@@ -38,9 +39,16 @@ const (
 )
 
 type talkdeskReceiver struct {
-	cfg    *Config
 	server *webhook.Server
-	norm   *normalizer
+	// live holds the handlers of the tenants in force (the listed ones and
+	// tenants_file's).
+	live *tenant.Live[handlers]
+}
+
+// handlers serve requests for one version of the tenants.
+type handlers struct {
+	cfg  *Config
+	norm *normalizer
 
 	tokenHeader  string
 	headerTokens signature.TokenSet // token -> account id
@@ -49,9 +57,9 @@ type talkdeskReceiver struct {
 	keys         signature.ECDSAKeys
 }
 
-func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*talkdeskReceiver, error) {
-	r := &talkdeskReceiver{cfg: cfg, tokenHeader: cfg.tokenHeader(), accounts: cfg.accounts()}
-	norm, err := newNormalizer(cfg, set.BuildInfo.Version)
+func newHandlers(cfg *Config, version string) (*handlers, error) {
+	r := &handlers{cfg: cfg, tokenHeader: cfg.tokenHeader(), accounts: cfg.accounts()}
+	norm, err := newNormalizer(cfg, version)
 	if err != nil {
 		return nil, err
 	}
@@ -69,6 +77,17 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*talkd
 			return nil, err
 		}
 	}
+	return r, nil
+}
+
+func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*talkdeskReceiver, error) {
+	live, err := tenant.NewMerged(cfg.Receiver, cfg, metadata.Type.String(), "account_id", set.Logger,
+		func(c *Config) *[]TenantConfig { return &c.Tenants }, (*Config).Validate,
+		func(c *Config) (*handlers, error) { return newHandlers(c, set.BuildInfo.Version) })
+	if err != nil {
+		return nil, err
+	}
+	r := &talkdeskReceiver{live: live}
 
 	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
 	if err != nil {
@@ -76,9 +95,9 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*talkd
 	}
 	tel := webhook.Telemetry{Requests: tb.ConsentryWebhookRequests, Duplicates: tb.ConsentryWebhookDuplicates}
 	server, err := webhook.NewServer(&cfg.Config, set, tel, next,
-		webhook.Route{Path: PathWebhook, Name: routeWebhook, Handle: r.handleWebhook},
-		webhook.Route{Path: PathEvents, Name: routeEvents, Handle: r.handleEvents},
-		webhook.Route{Path: PathDigitalConnect, Name: routeDigitalConnect, Handle: r.handleDigitalConnect},
+		webhook.Route{Path: PathWebhook, Name: routeWebhook, Handle: tenant.Handle(live, (*handlers).handleWebhook)},
+		webhook.Route{Path: PathEvents, Name: routeEvents, Handle: tenant.Handle(live, (*handlers).handleEvents)},
+		webhook.Route{Path: PathDigitalConnect, Name: routeDigitalConnect, Handle: tenant.Handle(live, (*handlers).handleDigitalConnect)},
 	)
 	if err != nil {
 		return nil, err
@@ -88,10 +107,15 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*talkd
 }
 
 func (r *talkdeskReceiver) Start(ctx context.Context, host component.Host) error {
-	return r.server.Start(ctx, host)
+	if err := r.server.Start(ctx, host); err != nil {
+		return err
+	}
+	r.live.Start(host)
+	return nil
 }
 
 func (r *talkdeskReceiver) Shutdown(ctx context.Context) error {
+	r.live.Shutdown()
 	return r.server.Shutdown(ctx)
 }
 
@@ -99,7 +123,7 @@ func (r *talkdeskReceiver) Shutdown(ctx context.Context) error {
 // token. Every credential presented must be valid, and two must name the
 // same account. A zero account with a nil error is an unauthenticated
 // request that insecure_allow_unauthenticated lets through.
-func (r *talkdeskReceiver) webhookAccount(req *http.Request) (account, error) {
+func (r *handlers) webhookAccount(req *http.Request) (account, error) {
 	var owner string
 	presented := false
 	if v := req.Header.Get(r.tokenHeader); v != "" {
@@ -145,7 +169,7 @@ func cutBearer(v string) (string, bool) {
 	return strings.TrimSpace(v[len(scheme):]), true
 }
 
-func (r *talkdeskReceiver) handleWebhook(req *webhook.Request) (plog.Logs, error) {
+func (r *handlers) handleWebhook(req *webhook.Request) (plog.Logs, error) {
 	acct, err := r.webhookAccount(req.HTTP)
 	if err != nil {
 		return plog.Logs{}, err
@@ -159,7 +183,7 @@ func (r *talkdeskReceiver) handleWebhook(req *webhook.Request) (plog.Logs, error
 
 // handleDigitalConnect authenticates Digital Connect events with the
 // webhook tokens.
-func (r *talkdeskReceiver) handleDigitalConnect(req *webhook.Request) (plog.Logs, error) {
+func (r *handlers) handleDigitalConnect(req *webhook.Request) (plog.Logs, error) {
 	acct, err := r.webhookAccount(req.HTTP)
 	if err != nil {
 		return plog.Logs{}, err
@@ -170,7 +194,7 @@ func (r *talkdeskReceiver) handleDigitalConnect(req *webhook.Request) (plog.Logs
 // handleEvents verifies the Events API's ECDSA signature over the raw body
 // before anything parses it. An unknown key id fails: keys are configured,
 // never fetched on demand from a URL the request could influence.
-func (r *talkdeskReceiver) handleEvents(req *webhook.Request) (plog.Logs, error) {
+func (r *handlers) handleEvents(req *webhook.Request) (plog.Logs, error) {
 	sig := req.HTTP.Header.Get(HeaderSignature)
 	keyID := strings.TrimSpace(req.HTTP.Header.Get(HeaderSignatureID))
 	switch {

@@ -133,11 +133,11 @@ type TenantConfig struct {
 // Validate checks the configuration; the collector calls it on load.
 func (c *Config) Validate() error {
 	var errs []error
-	if len(c.Tenants) == 0 && !c.InsecureAllowUnauthenticated {
+	if !c.HasTenants(len(c.Tenants)) && !c.InsecureAllowUnauthenticated {
 		errs = append(errs, errors.New("no tenants configured: add at least one Twilio account with its auth token, or set insecure_allow_unauthenticated: true for local testing"))
 	}
 	errs = append(errs, c.Receiver.Check("account_sid", c.tenants(), "")...)
-	if len(c.Tenants) > 0 || c.PublicURL != "" {
+	if c.HasTenants(len(c.Tenants)) || c.PublicURL != "" {
 		if _, err := parsePublicURL(c.PublicURL); err != nil {
 			errs = append(errs, err)
 		}

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/receiver"
 
+	"github.com/consentry/consentry/internal/tenant"
 	"github.com/consentry/consentry/internal/webhook"
 	"github.com/consentry/consentry/receiver/twilioreceiver/internal/metadata"
 )
@@ -24,7 +25,7 @@ func NewFactory() receiver.Factory {
 }
 
 func createDefaultConfig() component.Config {
-	cfg := &Config{Config: webhook.NewDefaultConfig(defaultEndpoint)}
+	cfg := &Config{Config: webhook.NewDefaultConfig(defaultEndpoint), Receiver: tenant.Defaults()}
 	// Event Streams retries for up to four hours, classic callbacks are
 	// retried only through connection overrides: a day covers both with
 	// room to spare.

@@ -29,7 +29,7 @@ import (
 
 const esIntelligence = "com.twilio.intelligence."
 
-func (r *twilioReceiver) handleIntelligence(req *webhook.Request) (plog.Logs, error) {
+func (r *handlers) handleIntelligence(req *webhook.Request) (plog.Logs, error) {
 	cred, err := r.authenticate(req, "", nil, true)
 	if err != nil {
 		return plog.Logs{}, err

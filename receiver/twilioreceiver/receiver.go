@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/receiver"
 
 	"github.com/consentry/consentry/internal/ccaas"
+	"github.com/consentry/consentry/internal/tenant"
 	"github.com/consentry/consentry/internal/webhook"
 	"github.com/consentry/consentry/receiver/twilioreceiver/internal/metadata"
 )
@@ -36,15 +37,22 @@ const (
 var jsonTypes = []string{webhook.ContentTypeJSON, "application/cloudevents-batch+json", "application/cloudevents+json"}
 
 type twilioReceiver struct {
+	server *webhook.Server
+	// live holds the handlers of the tenants in force (the listed ones and
+	// tenants_file's).
+	live *tenant.Live[handlers]
+}
+
+// handlers serve requests for one version of the tenants.
+type handlers struct {
 	cfg      *Config
-	server   *webhook.Server
 	norm     *normalizer
 	verifier *verifier
 }
 
-func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*twilioReceiver, error) {
-	r := &twilioReceiver{cfg: cfg}
-	norm, err := newNormalizer(cfg, set.BuildInfo.Version)
+func newHandlers(cfg *Config, version string) (*handlers, error) {
+	r := &handlers{cfg: cfg}
+	norm, err := newNormalizer(cfg, version)
 	if err != nil {
 		return nil, err
 	}
@@ -69,6 +77,20 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*twili
 		}
 	}
 	r.verifier = newVerifier(publicURL, accounts)
+	return r, nil
+}
+
+func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*twilioReceiver, error) {
+	live, err := tenant.NewMerged(cfg.Receiver, cfg, metadata.Type.String(), "account_sid", set.Logger,
+		func(c *Config) *[]TenantConfig { return &c.Tenants }, (*Config).Validate,
+		func(c *Config) (*handlers, error) { return newHandlers(c, set.BuildInfo.Version) })
+	if err != nil {
+		return nil, err
+	}
+	r := &twilioReceiver{live: live}
+	formRoute := func(route string) func(*webhook.Request) (plog.Logs, error) {
+		return func(req *webhook.Request) (plog.Logs, error) { return live.Load().handleForm(route, req) }
+	}
 
 	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
 	if err != nil {
@@ -77,16 +99,16 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*twili
 	tel := webhook.Telemetry{Requests: tb.ConsentryWebhookRequests, Duplicates: tb.ConsentryWebhookDuplicates}
 	form := []string{webhook.ContentTypeForm}
 	server, err := webhook.NewServer(&cfg.Config, set, tel, next,
-		webhook.Route{Path: PathEventStreams, Name: routeEventStreams, ContentTypes: jsonTypes, Handle: r.handleEventStreams},
-		webhook.Route{Path: PathVoiceStatus, Name: routeVoiceStatus, ContentTypes: form, Handle: r.formRoute(routeVoiceStatus), Respond: respondEmpty},
-		webhook.Route{Path: PathVoiceRecording, Name: routeVoiceRecording, ContentTypes: form, Handle: r.formRoute(routeVoiceRecording), Respond: respondEmpty},
-		webhook.Route{Path: PathTaskRouter, Name: routeTaskRouter, ContentTypes: form, Handle: r.formRoute(routeTaskRouter), Respond: respondTaskRouter},
-		webhook.Route{Path: PathConversations, Name: routeConversations, ContentTypes: form, Handle: r.formRoute(routeConversations), Respond: respondEmpty},
-		webhook.Route{Path: PathMessaging, Name: routeMessaging, ContentTypes: form, Handle: r.formRoute(routeMessaging), Respond: respondEmptyTwiML},
-		webhook.Route{Path: PathMessageStatus, Name: routeMessageStatus, ContentTypes: form, Handle: r.formRoute(routeMessageStatus), Respond: respondEmpty},
-		webhook.Route{Path: PathConference, Name: routeConference, ContentTypes: form, Handle: r.formRoute(routeConference), Respond: respondEmpty},
-		webhook.Route{Path: PathTranscription, Name: routeTranscription, ContentTypes: form, Handle: r.formRoute(routeTranscription), Respond: respondEmpty},
-		webhook.Route{Path: PathIntelligence, Name: routeIntelligence, ContentTypes: jsonTypes[:1], Handle: r.handleIntelligence},
+		webhook.Route{Path: PathEventStreams, Name: routeEventStreams, ContentTypes: jsonTypes, Handle: tenant.Handle(live, (*handlers).handleEventStreams)},
+		webhook.Route{Path: PathVoiceStatus, Name: routeVoiceStatus, ContentTypes: form, Handle: formRoute(routeVoiceStatus), Respond: respondEmpty},
+		webhook.Route{Path: PathVoiceRecording, Name: routeVoiceRecording, ContentTypes: form, Handle: formRoute(routeVoiceRecording), Respond: respondEmpty},
+		webhook.Route{Path: PathTaskRouter, Name: routeTaskRouter, ContentTypes: form, Handle: formRoute(routeTaskRouter), Respond: respondTaskRouter},
+		webhook.Route{Path: PathConversations, Name: routeConversations, ContentTypes: form, Handle: formRoute(routeConversations), Respond: respondEmpty},
+		webhook.Route{Path: PathMessaging, Name: routeMessaging, ContentTypes: form, Handle: formRoute(routeMessaging), Respond: respondEmptyTwiML},
+		webhook.Route{Path: PathMessageStatus, Name: routeMessageStatus, ContentTypes: form, Handle: formRoute(routeMessageStatus), Respond: respondEmpty},
+		webhook.Route{Path: PathConference, Name: routeConference, ContentTypes: form, Handle: formRoute(routeConference), Respond: respondEmpty},
+		webhook.Route{Path: PathTranscription, Name: routeTranscription, ContentTypes: form, Handle: formRoute(routeTranscription), Respond: respondEmpty},
+		webhook.Route{Path: PathIntelligence, Name: routeIntelligence, ContentTypes: jsonTypes[:1], Handle: tenant.Handle(live, (*handlers).handleIntelligence)},
 	)
 	if err != nil {
 		return nil, err
@@ -96,10 +118,15 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*twili
 }
 
 func (r *twilioReceiver) Start(ctx context.Context, host component.Host) error {
-	return r.server.Start(ctx, host)
+	if err := r.server.Start(ctx, host); err != nil {
+		return err
+	}
+	r.live.Start(host)
+	return nil
 }
 
 func (r *twilioReceiver) Shutdown(ctx context.Context) error {
+	r.live.Shutdown()
 	return r.server.Shutdown(ctx)
 }
 
@@ -135,7 +162,7 @@ func respondTaskRouter(w http.ResponseWriter, _, _ int) {
 // the canonical form parameters (nil for JSON). It returns the account whose
 // auth token signed the request, or nil for an unsigned request that
 // insecure_allow_unauthenticated lets through.
-func (r *twilioReceiver) authenticate(req *webhook.Request, named string, params []byte, jsonBody bool) (*account, error) {
+func (r *handlers) authenticate(req *webhook.Request, named string, params []byte, jsonBody bool) (*account, error) {
 	sig := req.HTTP.Header.Get(HeaderSignature)
 	if sig == "" {
 		if r.cfg.InsecureAllowUnauthenticated {
@@ -181,7 +208,7 @@ func tenantFor(cred *account, eventSID string) (string, error) {
 	}
 }
 
-func (r *twilioReceiver) handleEventStreams(req *webhook.Request) (plog.Logs, error) {
+func (r *handlers) handleEventStreams(req *webhook.Request) (plog.Logs, error) {
 	cred, err := r.authenticate(req, "", nil, true)
 	if err != nil {
 		return plog.Logs{}, err
@@ -189,22 +216,20 @@ func (r *twilioReceiver) handleEventStreams(req *webhook.Request) (plog.Logs, er
 	return r.norm.eventStreams(req.Body, cred, req.Received)
 }
 
-// formRoute returns the handler of a form-encoded callback route.
-func (r *twilioReceiver) formRoute(route string) func(*webhook.Request) (plog.Logs, error) {
-	return func(req *webhook.Request) (plog.Logs, error) {
-		if req.HTTP.Header.Get(HeaderSignature) == "" && !r.cfg.InsecureAllowUnauthenticated {
-			return plog.Logs{}, webhook.Unauthenticated()
-		}
-		f, err := parseForm(req.Body)
-		if err != nil {
-			return plog.Logs{}, webhook.Malformed("%v", err)
-		}
-		cred, err := r.authenticate(req, f.get("AccountSid"), f.canonical(), false)
-		if err != nil {
-			return plog.Logs{}, err
-		}
-		return r.norm.callback(route, f, cred, req.Received)
+// handleForm handles a form-encoded callback of route.
+func (r *handlers) handleForm(route string, req *webhook.Request) (plog.Logs, error) {
+	if req.HTTP.Header.Get(HeaderSignature) == "" && !r.cfg.InsecureAllowUnauthenticated {
+		return plog.Logs{}, webhook.Unauthenticated()
 	}
+	f, err := parseForm(req.Body)
+	if err != nil {
+		return plog.Logs{}, webhook.Malformed("%v", err)
+	}
+	cred, err := r.authenticate(req, f.get("AccountSid"), f.canonical(), false)
+	if err != nil {
+		return plog.Logs{}, err
+	}
+	return r.norm.callback(route, f, cred, req.Received)
 }
 
 // callback turns one form-encoded callback into a record.
