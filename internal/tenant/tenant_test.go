@@ -122,3 +122,15 @@ func TestInsecureModeWithTenantsRefused(t *testing.T) {
 		t.Fatalf("insecure mode alone: %v", errs)
 	}
 }
+
+// TestTenantsFileSettings: a tenants file counts as tenants (insecure mode
+// beside it is refused), and its reload interval cannot be negative.
+func TestTenantsFileSettings(t *testing.T) {
+	r := Receiver{SubjectSalt: salt, InsecureAllowUnauthenticated: true, TenantsFile: "tenants.yaml"}
+	assert.Contains(t, joined(r.Check("account_sid", nil, "")), "insecure_allow_unauthenticated is set with a tenants_file")
+	assert.True(t, r.HasTenants(0))
+	assert.False(t, Receiver{}.HasTenants(0))
+	r = Receiver{SubjectSalt: salt, TenantsFile: "tenants.yaml", TenantsReloadInterval: -1}
+	assert.Contains(t, joined(r.Check("account_sid", nil, "")), "tenants_reload_interval must not be negative")
+	assert.Equal(t, DefaultReloadInterval, Defaults().TenantsReloadInterval)
+}
