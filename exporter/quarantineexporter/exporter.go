@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/consentry/consentry/exporter/quarantineexporter/internal/metadata"
+	"github.com/consentry/consentry/internal/admission"
 	"github.com/consentry/consentry/internal/ccaas"
 	"github.com/consentry/consentry/internal/consentledger"
 )
@@ -44,6 +45,8 @@ type quarantineExporter struct {
 	stored     metric.Int64Counter
 	storedNew  metric.MeasurementOption
 	storedDups metric.MeasurementOption
+	refused    metric.Int64Counter
+	idAttr     metric.MeasurementOption
 }
 
 func newExporter(cfg *Config, set exporter.Settings) (exporter.Logs, error) {
@@ -56,7 +59,9 @@ func newExporter(cfg *Config, set exporter.Settings) (exporter.Logs, error) {
 	id := attribute.String("exporter", set.ID.String())
 	q.storedNew = metric.WithAttributeSet(attribute.NewSet(id, attribute.Bool("duplicate", false)))
 	q.storedDups = metric.WithAttributeSet(attribute.NewSet(id, attribute.Bool("duplicate", true)))
-	return exporterhelper.NewLogs(context.Background(), set, cfg, q.push,
+	q.refused = tb.ConsentryQuarantineRefused
+	q.idAttr = metric.WithAttributeSet(attribute.NewSet(id))
+	exp, err := exporterhelper.NewLogs(context.Background(), set, cfg, q.push,
 		exporterhelper.WithStart(q.start),
 		// No queue and no retry in front of the ledger: the receiver's 2xx
 		// must mean "committed", and a failed commit must reach the vendor
@@ -64,6 +69,35 @@ func newExporter(cfg *Config, set exporter.Settings) (exporter.Logs, error) {
 		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{Timeout: cfg.Timeout}),
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
 	)
+	if err != nil || !cfg.Admission.Enabled {
+		return exp, err
+	}
+	return &admitting{Logs: exp, q: q, ctl: admission.New(cfg.Admission.MaxWait)}, nil
+}
+
+// admitting puts admission control in front of the exporter (and so of
+// the ledger): a batch whose estimated wait for its commit exceeds
+// admission.max_wait is refused at once with a retryable error wrapping
+// admission.ErrOverloaded, before anything is encoded or stored; the
+// receiver answers 503 with Retry-After. It sits outside exporterhelper so
+// that a refusal is not logged as a failed export, record by record, at the
+// moment the collector can least afford it: refusals are counted in
+// consentry.quarantine.refused instead.
+type admitting struct {
+	exporter.Logs
+	q   *quarantineExporter
+	ctl *admission.Controller
+}
+
+func (a *admitting) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	n := ld.LogRecordCount()
+	if err := a.ctl.Admit(n); err != nil {
+		a.q.refused.Add(ctx, int64(n), a.q.idAttr)
+		return fmt.Errorf("quarantine: %w", err)
+	}
+	err := a.Logs.ConsumeLogs(ctx, ld)
+	a.ctl.Done(n, err == nil)
+	return err
 }
 
 func (q *quarantineExporter) start(_ context.Context, host component.Host) error {

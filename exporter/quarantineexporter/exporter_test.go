@@ -38,9 +38,18 @@ func TestConfigs(t *testing.T) {
 	require.NoError(t, confmap.Validate(cfg))
 	assert.Equal(t, component.MustNewIDWithName("consent_ledger", "pg"), cfg.Ledger.ComponentID())
 	assert.Equal(t, 3*time.Second, cfg.Timeout)
+	assert.Equal(t, AdmissionConfig{Enabled: true, MaxWait: time.Second}, cfg.Admission, "admission control is on by default")
+	cfg = configtest.Load[*Config](t, NewFactory(), "admission")
+	require.NoError(t, confmap.Validate(cfg))
+	assert.Equal(t, AdmissionConfig{Enabled: true, MaxWait: 250 * time.Millisecond}, cfg.Admission)
+	cfg = configtest.Load[*Config](t, NewFactory(), "no_admission")
+	require.NoError(t, confmap.Validate(cfg))
+	assert.False(t, cfg.Admission.Enabled)
 	for name, want := range map[string]string{
-		"no_ledger":    "ledger: the id of a consent_ledger extension is required",
-		"zero_timeout": "timeout: must be positive",
+		"no_ledger":             "ledger: the id of a consent_ledger extension is required",
+		"zero_timeout":          "timeout: must be positive",
+		"zero_max_wait":         "admission.max_wait: must be positive",
+		"max_wait_past_timeout": "admission.max_wait (2s) must be below timeout (2s)",
 	} {
 		err := confmap.Validate(configtest.Load[*Config](t, NewFactory(), name))
 		require.Error(t, err, name)

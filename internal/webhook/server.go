@@ -32,6 +32,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/consentry/consentry/internal/admission"
 	"github.com/consentry/consentry/internal/ccaas"
 	"github.com/consentry/consentry/internal/dedup"
 )
@@ -187,6 +188,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
+// overloadedMsg answers a request that admission control refused.
+const overloadedMsg = "the collector is overloaded; retry later"
+
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 const maxPooledBuffer = 256 << 10
@@ -253,8 +257,19 @@ func (s *Server) handle(rt *Route, w http.ResponseWriter, r *http.Request) int {
 			s.set.Logger.Warn("Pipeline rejected events permanently", zap.String("route", rt.Name), zap.Error(err))
 			return s.fail(w, r, rt, Errorf(http.StatusBadRequest, "the pipeline rejected the events permanently"))
 		}
-		s.set.Logger.Warn("Pipeline refused events; asking the vendor to retry", zap.String("route", rt.Name), zap.Error(err))
 		w.Header().Set("Retry-After", strconv.Itoa(int(s.cfg.RetryAfter/time.Second)))
+		if errors.Is(err, admission.ErrOverloaded) {
+			// Shedding load is the collector working as designed, and
+			// happens thousands of times a second under overload: counted
+			// (consentry.webhook.requests by status, the quarantine
+			// exporter's refusals), logged only at debug level.
+			if ce := s.set.Logger.Check(zap.DebugLevel, "Collector overloaded; asking the vendor to retry"); ce != nil {
+				ce.Write(zap.String("route", rt.Name))
+			}
+			WriteError(w, http.StatusServiceUnavailable, overloadedMsg)
+			return http.StatusServiceUnavailable
+		}
+		s.set.Logger.Warn("Pipeline refused events; asking the vendor to retry", zap.String("route", rt.Name), zap.Error(err))
 		return s.fail(w, r, rt, Errorf(http.StatusServiceUnavailable, "the pipeline is temporarily unable to accept events; retry later"))
 	}
 	for _, k := range keys {

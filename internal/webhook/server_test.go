@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/consentry/consentry/internal/admission"
 	"github.com/consentry/consentry/internal/ccaas"
 )
 
@@ -124,6 +126,29 @@ func TestPipelineErrorMapping(t *testing.T) {
 	h = newTestServer(t, consumertest.NewErr(consumererror.NewPermanent(errors.New("never"))), nil)
 	rec = do(h, "a", "application/json", "ok")
 	assert.Equal(t, http.StatusBadRequest, rec.Code)
+}
+
+// TestOverloadIs503: admission control's refusal reaches the vendor as
+// 503 with Retry-After, like any retryable failure, and the refused event
+// is not remembered as accepted: its retry goes through.
+func TestOverloadIs503(t *testing.T) {
+	overloaded := true
+	sink := new(consumertest.LogsSink)
+	next, err := consumer.NewLogs(func(ctx context.Context, ld plog.Logs) error {
+		if overloaded {
+			return fmt.Errorf("quarantine: %w", admission.ErrOverloaded)
+		}
+		return sink.ConsumeLogs(ctx, ld)
+	})
+	require.NoError(t, err)
+	h := newTestServer(t, next, nil)
+	rec := do(h, "e1", "application/json", "ok")
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	assert.Equal(t, "5", rec.Header().Get("Retry-After"))
+	assert.JSONEq(t, `{"code":503,"message":"the collector is overloaded; retry later"}`, rec.Body.String())
+	overloaded = false
+	assert.JSONEq(t, `{"accepted":1,"duplicates":0}`, do(h, "e1", "application/json", "ok").Body.String())
+	assert.Equal(t, 1, sink.LogRecordCount())
 }
 
 func TestDedupWithinAndAcrossRequests(t *testing.T) {

@@ -30,6 +30,9 @@ type Fake struct {
 	consents *consentstore.Memory
 	store    consentstore.Store // the consent store clients use: consents unless replaced
 
+	writer    fifo          // serialises throttled appends in arrival order, like the real ledger's writer
+	perRecord time.Duration // Throttle's cost of a record
+
 	mu      sync.Mutex
 	started bool
 	failErr error
@@ -101,6 +104,17 @@ func (f *Fake) Fail(err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.failErr = err
+}
+
+// Throttle makes the quarantine client a slow ledger: appends are
+// serialised, as behind the real ledger's single writer, and each takes
+// perRecord per record before it stores anything, so the ledger commits at
+// most 1/perRecord records per second and callers beyond that queue. Zero
+// turns it off. Call it before handing the fake out.
+func (f *Fake) Throttle(perRecord time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.perRecord = perRecord
 }
 
 func (f *Fake) check() error {
@@ -190,6 +204,14 @@ func (q quarantine) Append(ctx context.Context, recs []consentledger.Record) ([]
 	}
 	f := q.f
 	f.mu.Lock()
+	perRecord := f.perRecord
+	f.mu.Unlock()
+	if perRecord > 0 {
+		f.writer.lock()
+		defer f.writer.unlock()
+		time.Sleep(time.Duration(len(recs)) * perRecord)
+	}
+	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.checkLocked(); err != nil {
 		return nil, err
@@ -217,6 +239,39 @@ func (q quarantine) Append(ctx context.Context, recs []consentledger.Record) ([]
 		out[i] = consentledger.AppendResult{ID: id}
 	}
 	return out, nil
+}
+
+// fifo is a lock handed over in arrival order (sync.Mutex lets a newcomer
+// overtake waiters, which a queue in front of a writer does not).
+type fifo struct {
+	mu      sync.Mutex
+	held    bool
+	waiters []chan struct{}
+}
+
+func (l *fifo) lock() {
+	l.mu.Lock()
+	if !l.held {
+		l.held = true
+		l.mu.Unlock()
+		return
+	}
+	ch := make(chan struct{})
+	l.waiters = append(l.waiters, ch)
+	l.mu.Unlock()
+	<-ch // handed over: held stays true
+}
+
+func (l *fifo) unlock() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.waiters) == 0 {
+		l.held = false
+		return
+	}
+	next := l.waiters[0]
+	l.waiters = l.waiters[1:]
+	close(next)
 }
 
 type consents struct{ f *Fake }

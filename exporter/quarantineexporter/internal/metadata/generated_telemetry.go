@@ -21,6 +21,8 @@ type TelemetryBuilder struct {
 	meter metric.Meter
 	// ConsentryQuarantineRecords is consentry.quarantine.records: Records committed to the consent ledger; duplicate=true counts vendor retries of a record stored before.
 	ConsentryQuarantineRecords metric.Int64Counter
+	// ConsentryQuarantineRefused is consentry.quarantine.refused: Records refused at once by admission control because their estimated wait for the commit exceeded admission.max_wait; the receiver answered 503 with Retry-After and nothing was stored.
+	ConsentryQuarantineRefused metric.Int64Counter
 }
 
 // NewTelemetryBuilder creates the instruments.
@@ -30,6 +32,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilde
 	b.ConsentryQuarantineRecords, err = b.meter.Int64Counter(
 		"consentry.quarantine.records",
 		metric.WithDescription("Records committed to the consent ledger; duplicate=true counts vendor retries of a record stored before."),
+		metric.WithUnit("{record}"),
+	)
+	errs = errors.Join(errs, err)
+	b.ConsentryQuarantineRefused, err = b.meter.Int64Counter(
+		"consentry.quarantine.refused",
+		metric.WithDescription("Records refused at once by admission control because their estimated wait for the commit exceeded admission.max_wait; the receiver answered 503 with Retry-After and nothing was stored."),
 		metric.WithUnit("{record}"),
 	)
 	errs = errors.Join(errs, err)

@@ -18,4 +18,5 @@ func TestNewTelemetryBuilder(t *testing.T) {
 	b, err := NewTelemetryBuilder(componenttest.NewNopTelemetrySettings())
 	require.NoError(t, err)
 	require.NotNil(t, b.ConsentryQuarantineRecords)
+	require.NotNil(t, b.ConsentryQuarantineRefused)
 }
