@@ -15,6 +15,7 @@ type configData struct {
 	LedgerKey  string // hex KEK
 	Baseline   bool   // stock OTLP/HTTP receiver -> the same exporter
 	SyncExport bool   // forward exporter without a queue: 2xx only once the sink has the event
+	MaxWait    string // the quarantine exporter's admission.max_wait (set by renderConfig)
 }
 
 // collectorConfig is the distribution's configuration per scenario. The
@@ -125,6 +126,8 @@ exporters:
 {{- if .Ledger}}
   quarantine:
     ledger: consent_ledger
+    admission:
+      max_wait: {{.MaxWait}}
 {{- else}}
   otlp_http/quarantine:
     endpoint: {{.QSink}}
@@ -169,6 +172,7 @@ service:
 `))
 
 func renderConfig(d configData) ([]byte, error) {
+	d.MaxWait = overloadBound.String()
 	var b bytes.Buffer
 	if err := collectorConfig.Execute(&b, d); err != nil {
 		return nil, err

@@ -5,8 +5,9 @@
 // the BRIEF.md targets, to docs/benchmarks.md (between
 // <!-- bench:begin --> and <!-- bench:end -->) and to stdout.
 //
-//	consentry-bench [-scenarios baseline,forward,quarantine,mixed,prefilled]
+//	consentry-bench [-scenarios baseline,forward,quarantine,overload,mixed,prefilled]
 //	                [-duration 20s] [-warmup 3s] [-rate 5000] [-connections 256]
+//	                [-overload-connections 1024]
 //	                [-prefill 10000000] [-doc docs/benchmarks.md | -doc ""]
 //
 // Scenarios (each starts the collector afresh, with a generated config in a
@@ -18,6 +19,11 @@
 //	            every event forwarded
 //	quarantine  the same, every event quarantined into the SQLite ledger (consent_ledger
 //	            extension + quarantine exporter: durable before the 2xx)
+//	overload    quarantine offered at twice the flat-out rate the quarantine scenario measured
+//	            in the same run (or measured first, without it), over -overload-connections
+//	            with the vendors' 5 s timeout, one phase: the share of 503s (admission control),
+//	            the 2xx answers' p99 against admission.max_wait, and that every 2xx is in the
+//	            ledger (its row count after the collector stopped)
 //	mixed       half forwarded, half quarantined
 //	prefilled   quarantine into a ledger already holding -prefill records (made once through
 //	            internal/ledger and cached under -data-dir, keyed by the count)
@@ -56,11 +62,24 @@ const (
 	scBaseline   = "baseline"
 	scForward    = "forward"
 	scQuarantine = "quarantine"
+	scOverload   = "overload"
 	scMixed      = "mixed"
 	scPrefilled  = "prefilled"
 )
 
-var allScenarios = []string{scBaseline, scForward, scQuarantine, scMixed, scPrefilled}
+var allScenarios = []string{scBaseline, scForward, scQuarantine, scOverload, scMixed, scPrefilled}
+
+// The overload scenario's settings.
+const (
+	// overloadFactor times the quarantine flat-out rate is offered.
+	overloadFactor = 2
+	// overloadBound is the quarantine exporter's admission.max_wait in
+	// every scenario (its default).
+	overloadBound = time.Second
+	// vendorTimeout is how long Amazon EventBridge, Segment and Twilio
+	// Event Streams wait for an answer.
+	vendorTimeout = 5 * time.Second
+)
 
 type benchConfig struct {
 	Binary      string
@@ -69,16 +88,18 @@ type benchConfig struct {
 	Warmup      time.Duration
 	Rate        float64
 	Connections int
-	Subjects    int
-	Prefill     int64
-	DataDir     string
-	Policy      string
-	Doc         string
-	JSONOut     string
-	SyncExport  bool
-	Verify      bool
-	Keep        bool
-	CommandLine string
+	// OverloadConnections is the overload scenario's connections.
+	OverloadConnections int
+	Subjects            int
+	Prefill             int64
+	DataDir             string
+	Policy              string
+	Doc                 string
+	JSONOut             string
+	SyncExport          bool
+	Verify              bool
+	Keep                bool
+	CommandLine         string
 }
 
 // scenarioResult is one row of the table.
@@ -104,6 +125,31 @@ type scenarioResult struct {
 	// CPU while flat out (from a CPU profile through the pprof extension).
 	ProcessorShare float64 `json:"consent_processor_cpu_share,omitempty"`
 	ProfileSamples int64   `json:"profile_samples,omitempty"`
+	// Overload is the overload scenario's result (nil in the others).
+	Overload *overloadResult `json:"overload,omitempty"`
+}
+
+// overloadResult is what the overload scenario measured.
+type overloadResult struct {
+	Offered      float64 `json:"offered_events_per_s"`  // the schedule
+	Achieved     float64 `json:"achieved_events_per_s"` // answered per second
+	Accepted     float64 `json:"accepted_events_per_s"` // 2xx per second
+	Connections  int     `json:"connections"`
+	Share503     float64 `json:"share_503"`
+	ShareTimeout float64 `json:"share_timeout"` // past the vendors' 5 s
+	ShareOther   float64 `json:"share_other"`   // any other non-2xx or error
+	AcceptedP50  float64 `json:"accepted_p50_ms"`
+	AcceptedP99  float64 `json:"accepted_p99_ms"`
+	AcceptedMax  float64 `json:"accepted_max_ms"`
+	RefusedP99   float64 `json:"all_answers_p99_ms"`
+	BoundMs      float64 `json:"bound_ms"` // admission.max_wait
+	// Acknowledged counts the 2xx of the whole run (warm-up included);
+	// LedgerRows the records the ledger holds after the collector stopped.
+	// Lost = Acknowledged - LedgerRows when positive: must be 0.
+	Acknowledged int64   `json:"acknowledged"`
+	LedgerRows   int64   `json:"ledger_rows"`
+	Lost         int64   `json:"lost"`
+	Cores        float64 `json:"cpu_cores"`
 }
 
 func main() {
@@ -122,6 +168,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.Warmup, "warmup", 3*time.Second, "unmeasured warm-up before each phase")
 	fs.Float64Var(&cfg.Rate, "rate", 5000, "events/s of the fixed-rate phase")
 	fs.IntVar(&cfg.Connections, "connections", 256, "keep-alive connections of the load generator (requests in flight at most; vendors deliver with many)")
+	fs.IntVar(&cfg.OverloadConnections, "overload-connections", 1024, "connections of the overload scenario")
 	fs.IntVar(&cfg.Subjects, "subjects", 100000, "distinct subjects")
 	fs.Int64Var(&cfg.Prefill, "prefill", 10_000_000, "records in the prefilled ledger")
 	fs.StringVar(&cfg.DataDir, "data-dir", "data/bench", "where the prefilled ledger is cached")
@@ -160,8 +207,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		cfg.Scenarios = append(cfg.Scenarios, s)
 	}
-	if len(cfg.Scenarios) == 0 || cfg.Duration <= 0 || cfg.Rate <= 0 || cfg.Connections < 1 || cfg.Prefill < 1 {
-		fmt.Fprintln(stderr, "consentry-bench: need scenarios, a positive -duration, -rate, -connections and -prefill")
+	if len(cfg.Scenarios) == 0 || cfg.Duration <= 0 || cfg.Rate <= 0 || cfg.Connections < 1 || cfg.OverloadConnections < 1 || cfg.Prefill < 1 {
+		fmt.Fprintln(stderr, "consentry-bench: need scenarios, a positive -duration, -rate, -connections, -overload-connections and -prefill")
 		return 2
 	}
 	var err error
@@ -281,10 +328,22 @@ func bench(ctx context.Context, cfg benchConfig, log io.Writer) ([]*scenarioResu
 		}
 		r := &scenarioResult{Name: name, Title: title(name, cfg)}
 		out = append(out, r)
-		needsLedger := name == scQuarantine || name == scMixed || name == scPrefilled
+		needsLedger := name == scQuarantine || name == scOverload || name == scMixed || name == scPrefilled
 		if needsLedger && !ledgerOK {
 			r.Skipped = "the distribution has no quarantine exporter / consent_ledger extension yet"
 			fmt.Fprintf(log, "%s: skipped (%s)\n", name, r.Skipped)
+			continue
+		}
+		if name == scOverload {
+			var flat float64
+			for _, q := range out {
+				if q.Name == scQuarantine && q.Skipped == "" {
+					flat = q.FlatRate
+				}
+			}
+			if err := re.overload(ctx, r, flat); err != nil {
+				return out, fmt.Errorf("%s: %w", name, err)
+			}
 			continue
 		}
 		if err := re.scenario(ctx, r, ledgerOK); err != nil {
@@ -302,6 +361,8 @@ func title(name string, cfg benchConfig) string {
 		return "forward: every event forwarded"
 	case scQuarantine:
 		return "quarantine: every event quarantined (SQLite, durable)"
+	case scOverload:
+		return fmt.Sprintf("overload: quarantine offered at %d× its flat-out rate, %s connections", overloadFactor, num(float64(cfg.OverloadConnections)))
 	case scMixed:
 		return "mixed: half forwarded, half quarantined"
 	case scPrefilled:
@@ -370,28 +431,46 @@ func (re *runEnv) verify(ctx context.Context) error {
 	return nil
 }
 
+// workspace prepares a scenario's run: the forward sink, free ports, a
+// temporary directory and the configuration's common part. cleanup undoes
+// it (keeping the directory with -keep).
+func (re *runEnv) workspace(r *scenarioResult) (d configData, dir string, cleanup func(), err error) {
+	fwdSink, err := newSink(false)
+	if err != nil {
+		return d, "", nil, err
+	}
+	ports, err := freePorts("genesys", "twilio", "segment", "talkdesk", "otlp", "health", "metrics", "pprof")
+	if err != nil {
+		fwdSink.close()
+		return d, "", nil, err
+	}
+	dir, err = os.MkdirTemp("", "consentry-bench-"+r.Name+"-")
+	if err != nil {
+		fwdSink.close()
+		return d, "", nil, err
+	}
+	if re.cfg.Keep {
+		fmt.Fprintf(re.log, "%s: files in %s\n", r.Name, dir)
+	}
+	cleanup = func() {
+		fwdSink.close()
+		if !re.cfg.Keep {
+			os.RemoveAll(dir)
+		}
+	}
+	return configData{Ports: ports, Policy: re.cfg.Policy, Sink: fwdSink.url, SyncExport: re.cfg.SyncExport}, dir, cleanup, nil
+}
+
 // scenario runs one scenario's two phases.
 func (re *runEnv) scenario(ctx context.Context, r *scenarioResult, ledgerOK bool) error {
 	cfg := re.cfg
-	fwdSink, err := newSink(false)
+	d, dir, cleanup, err := re.workspace(r)
 	if err != nil {
 		return err
 	}
-	defer fwdSink.close()
-	ports, err := freePorts("genesys", "twilio", "segment", "talkdesk", "otlp", "health", "metrics", "pprof")
-	if err != nil {
-		return err
-	}
-	dir, err := os.MkdirTemp("", "consentry-bench-"+r.Name+"-")
-	if err != nil {
-		return err
-	}
-	if cfg.Keep {
-		fmt.Fprintf(re.log, "%s: files in %s\n", r.Name, dir)
-	} else {
-		defer os.RemoveAll(dir)
-	}
-	d := configData{Ports: ports, Policy: cfg.Policy, Sink: fwdSink.url, SyncExport: cfg.SyncExport, Baseline: r.Name == scBaseline}
+	defer cleanup()
+	ports := d.Ports
+	d.Baseline = r.Name == scBaseline
 	env := append([]string{}, re.env...)
 	forward := 1.0
 	switch r.Name {

@@ -131,6 +131,14 @@ func table(rs []*scenarioResult, cfg benchConfig) string {
 			fmt.Fprintf(&b, "| %s | skipped: %s | | | | | | | |\n", r.Title, r.Skipped)
 			continue
 		}
+		if o := r.Overload; r.Name == scOverload && o != nil {
+			bound := fmt.Sprintf("%s ms", num(o.BoundMs))
+			fmt.Fprintf(&b, "| %s | %s accepted of %s offered | 503s, nothing lost | %.1f %% 503, %.1f %% timed out (5 s), %s lost%s | 2xx only: %.1f / %.1f / max %.1f ms | 2xx p99 ≤ %s%s | %.2f (overloaded) | %s | %d / %d |\n",
+				r.Title, num(o.Accepted), num(o.Offered), 100*o.Share503, 100*o.ShareTimeout, num(float64(o.Lost)), mark(o.Lost == 0 && o.Acknowledged > 0),
+				o.AcceptedP50, o.AcceptedP99, o.AcceptedMax, bound, mark(o.AcceptedP99 <= o.BoundMs),
+				o.Cores, mib(r.FixedRSS), r.Non2xx, r.Errors)
+			continue
+		}
 		target, ratio, p99t := "", "", "—"
 		switch r.Name {
 		case scBaseline:
@@ -179,8 +187,19 @@ func table(rs []*scenarioResult, cfg benchConfig) string {
 		}
 	}
 	b.WriteString("\n")
+	for _, r := range rs {
+		if o := r.Overload; r.Name == scOverload && o != nil {
+			fmt.Fprintf(&b, "\nOverload: %s events/s offered (%d× the quarantine flat-out rate of %s/s) over %s connections, each request given the vendors' 5 s; "+
+				"%s answered per second, %s of them 2xx; %.1f %% answered 503 with Retry-After (admission control, `admission.max_wait` %s ms), %.1f %% timed out, %.1f %% other. "+
+				"p99 of every answer (503s included) %.1f ms. Nothing lost: %s events acknowledged (2xx, warm-up included), %s records in the ledger after the collector stopped "+
+				"(counted through the ledger's statistics), %s acknowledged events missing%s.\n",
+				num(o.Offered), overloadFactor, num(o.Offered/overloadFactor), num(float64(o.Connections)),
+				num(o.Achieved), num(o.Accepted), 100*o.Share503, num(o.BoundMs), 100*o.ShareTimeout, 100*o.ShareOther,
+				o.RefusedP99, num(float64(o.Acknowledged)), num(float64(o.LedgerRows)), num(float64(o.Lost)), mark(o.Lost == 0))
+		}
+	}
 	b.WriteString("\nScenarios: *forward* = every event's consent evidence lets config/policy.yaml forward it; " +
-		"*quarantine* = every event quarantined into the SQLite ledger (durable before the 2xx); *mixed* = half and half; " +
+		"*quarantine* = every event quarantined into the SQLite ledger (durable before the 2xx); *overload* = quarantine offered at twice its flat-out rate, one phase; *mixed* = half and half; " +
 		"*prefilled* = quarantine into a ledger that already holds the stated number of records; " +
 		"*baseline* = the same distribution's stock `otlp` receiver (OTLP/HTTP) fed the same events as OTLP/JSON, one per request, " +
 		"straight to the same exporter. Every forward path ends in the same `otlp_http` exporter " + exporterNote(cfg) +

@@ -59,11 +59,18 @@ type Result struct {
 	Duplicates   int64            `json:"duplicates"` // re-sent events
 	Bytes        int64            `json:"bytes"`      // request bodies
 	Latency      LatencyMs        `json:"latency_ms"`
+	// OKLatency is the latency of the 2xx answers alone (a refusal, fast
+	// by design, would flatter Latency under overload).
+	OKLatency LatencyMs `json:"ok_latency_ms"`
+	// AllOK counts the 2xx answers of the whole run, warm-up included:
+	// what the target acknowledged.
+	AllOK int64 `json:"all_ok"`
 	// MaxLag is how far behind schedule the sender fell at worst (fixed
 	// rate only): a large value means the generator, not the target, was
 	// the bottleneck or the target stalled.
 	MaxLagMs float64 `json:"max_lag_ms"`
 	hist     Histogram
+	okHist   Histogram
 }
 
 // LatencyMs are latency percentiles in milliseconds.
@@ -81,6 +88,8 @@ func (r *Result) Histogram() *Histogram { return &r.hist }
 
 type workerStats struct {
 	hist     Histogram
+	okHist   Histogram
+	allOK    int64
 	statuses map[int]int64
 	errors   map[string]int64
 	byVendor map[string]int64
@@ -187,6 +196,10 @@ func Run(ctx context.Context, g *Generator, opts RunOptions) (*Result, error) {
 				}
 				status, err := send(runCtx, client, req)
 				done := time.Now()
+				ok := err == nil && status >= 200 && status < 300
+				if ok {
+					st.allOK++
+				}
 				if due.Before(warmEnd) {
 					continue
 				}
@@ -207,8 +220,9 @@ func Run(ctx context.Context, g *Generator, opts RunOptions) (*Result, error) {
 					continue
 				}
 				st.statuses[status]++
-				if status >= 200 && status < 300 {
+				if ok {
 					st.ok++
+					st.okHist.RecordDuration(done.Sub(due))
 				}
 			}
 		}()
@@ -235,6 +249,8 @@ func Run(ctx context.Context, g *Generator, opts RunOptions) (*Result, error) {
 	var maxLag time.Duration
 	for _, st := range stats {
 		res.hist.Merge(&st.hist)
+		res.okHist.Merge(&st.okHist)
+		res.AllOK += st.allOK
 		for k, v := range st.statuses {
 			res.Statuses[k] += v
 		}
@@ -263,9 +279,7 @@ func Run(ctx context.Context, g *Generator, opts RunOptions) (*Result, error) {
 		}
 	}
 	res.MaxLagMs = ms(int64(maxLag))
-	h := &res.hist
-	res.Latency = LatencyMs{P50: ms(h.Quantile(0.5)), P90: ms(h.Quantile(0.9)), P99: ms(h.Quantile(0.99)),
-		P999: ms(h.Quantile(0.999)), Max: ms(h.Max()), Mean: h.Mean() / 1e6}
+	res.Latency, res.OKLatency = latencyMs(&res.hist), latencyMs(&res.okHist)
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}
@@ -273,6 +287,11 @@ func Run(ctx context.Context, g *Generator, opts RunOptions) (*Result, error) {
 }
 
 func ms(ns int64) float64 { return float64(ns) / 1e6 }
+
+func latencyMs(h *Histogram) LatencyMs {
+	return LatencyMs{P50: ms(h.Quantile(0.5)), P90: ms(h.Quantile(0.9)), P99: ms(h.Quantile(0.99)),
+		P999: ms(h.Quantile(0.999)), Max: ms(h.Max()), Mean: h.Mean() / 1e6}
+}
 
 func send(ctx context.Context, c *http.Client, r *Request) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.URL, bytes.NewReader(r.Body))
@@ -341,6 +360,11 @@ func (r *Result) WriteText(w io.Writer) {
 	}
 	fmt.Fprintf(w, "latency   p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms, mean %.2f ms (%s)\n",
 		l.P50, l.P90, l.P99, l.P999, l.Max, l.Mean, from)
+	if r.OK < r.Sent {
+		l = r.OKLatency
+		fmt.Fprintf(w, "2xx only  p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms, mean %.2f ms\n",
+			l.P50, l.P90, l.P99, l.P999, l.Max, l.Mean)
+	}
 	if r.TargetRate > 0 {
 		fmt.Fprintf(w, "lag       the sender was at most %.2f ms behind schedule\n", r.MaxLagMs)
 	}

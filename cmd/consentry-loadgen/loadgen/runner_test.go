@@ -147,6 +147,30 @@ func TestWarmupIsNotMeasured(t *testing.T) {
 	require.NoError(t, err)
 	assert.InDelta(t, 500, cs.hits.Load(), 3, "warm-up events are sent")
 	assert.InDelta(t, 300, res.Sent, 3, "but only the measured window counts")
+	assert.EqualValues(t, cs.hits.Load(), res.AllOK, "AllOK counts every 2xx, warm-up included")
+}
+
+// TestOKLatencyLeavesRefusalsOut: a server that refuses every other
+// request at once and answers the rest slowly; the 2xx latency is the slow
+// one, the overall latency mixes both.
+func TestOKLatencyLeavesRefusalsOut(t *testing.T) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		if n.Add(1)%2 == 0 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(srv.Close)
+	res, err := Run(context.Background(), genFor(t, srv.URL, 0), RunOptions{Connections: 1, Count: 40})
+	require.NoError(t, err)
+	assert.EqualValues(t, 20, res.OK)
+	assert.EqualValues(t, 20, res.Statuses[http.StatusServiceUnavailable])
+	assert.GreaterOrEqual(t, res.OKLatency.P50, 20.0, "2xx answers took at least 20 ms")
+	assert.Less(t, res.Latency.P50, res.OKLatency.P50, "half the answers were immediate refusals")
 }
 
 func TestDuplicatesRepeatEarlierEvents(t *testing.T) {
