@@ -99,6 +99,7 @@ type benchConfig struct {
 	SyncExport          bool
 	Verify              bool
 	Keep                bool
+	ProfileDir          string
 	CommandLine         string
 }
 
@@ -177,6 +178,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.JSONOut, "json", "", "also write the results as JSON to this file")
 	fs.BoolVar(&cfg.SyncExport, "sync-export", false, "forward exporter without a sending queue (2xx only once the sink has the event)")
 	fs.BoolVar(&cfg.Verify, "verify", true, "first check, on the running collector, that the generator's consent mix is what the policy decides")
+	fs.StringVar(&cfg.ProfileDir, "profile-dir", "", "also write each scenario's flat-out CPU profile to DIR/SCENARIO.pprof")
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the scenarios' temporary directories (configs, collector logs, ledgers)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: consentry-bench [flags]\n\nRuns the built distribution under load and writes the benchmark table (see the package documentation).\n\nFlags:")
@@ -572,7 +574,11 @@ func (re *runEnv) scenario(ctx context.Context, r *scenarioResult, ledgerOK bool
 				shareCh <- shareResult{err: ctx.Err()}
 				return
 			}
-			sh, n, err := cpuShare(ctx, ports["pprof"], cfg.Duration-time.Second, processorPackage)
+			save := ""
+			if cfg.ProfileDir != "" {
+				save = filepath.Join(cfg.ProfileDir, r.Name+".pprof")
+			}
+			sh, n, err := cpuShare(ctx, ports["pprof"], cfg.Duration-time.Second, processorPackage, save)
 			shareCh <- shareResult{sh, n, err}
 		}()
 	} else {

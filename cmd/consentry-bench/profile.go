@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -16,8 +18,9 @@ const processorPackage = "github.com/consentry/consentry/processor/consentproces
 
 // cpuShare takes a CPU profile of the collector through its pprof extension
 // for d and returns the share of samples with a function of pkg on the
-// stack, and the number of samples.
-func cpuShare(ctx context.Context, pprofPort int, d time.Duration, pkg string) (float64, int64, error) {
+// stack, and the number of samples. A non-empty save is where the profile
+// is also written (for go tool pprof).
+func cpuShare(ctx context.Context, pprofPort int, d time.Duration, pkg, save string) (float64, int64, error) {
 	secs := int(d / time.Second)
 	if secs < 1 {
 		secs = 1
@@ -37,7 +40,16 @@ func cpuShare(ctx context.Context, pprofPort int, d time.Duration, pkg string) (
 	if resp.StatusCode != http.StatusOK {
 		return 0, 0, fmt.Errorf("pprof: %s", resp.Status)
 	}
-	p, err := profile.Parse(resp.Body)
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, 0, fmt.Errorf("pprof: %w", err)
+	}
+	if save != "" {
+		if err := os.WriteFile(save, body, 0o644); err != nil {
+			return 0, 0, err
+		}
+	}
+	p, err := profile.ParseData(body)
 	if err != nil {
 		return 0, 0, fmt.Errorf("pprof: %w", err)
 	}

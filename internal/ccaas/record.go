@@ -26,10 +26,17 @@ func NewBatch(vendor, scope, version string) *Batch {
 	return &Batch{vendor: vendor, scope: scope, version: version, logs: plog.NewLogs()}
 }
 
+// RecordAttributeCapacity is the room a new record's attribute map is
+// given at once: what the receivers write (14-20 attributes) plus the
+// consent processor's twelve consent.* attributes. Grown one attribute at a
+// time, the map would be reallocated five times by the receiver and once
+// more by the processor, copying every attribute each time.
+const RecordAttributeCapacity = 32
+
 // Record appends a new record for tenant and returns it.
 func (b *Batch) Record(tenant string) plog.LogRecord {
 	if recs, ok := b.byTenant[tenant]; ok {
-		return recs.AppendEmpty()
+		return newRecord(recs)
 	}
 	rl := b.logs.ResourceLogs().AppendEmpty()
 	rl.Resource().Attributes().PutStr(AttrVendor, b.vendor)
@@ -42,7 +49,13 @@ func (b *Batch) Record(tenant string) plog.LogRecord {
 		b.byTenant = make(map[string]plog.LogRecordSlice, 1)
 	}
 	b.byTenant[tenant] = recs
-	return recs.AppendEmpty()
+	return newRecord(recs)
+}
+
+func newRecord(recs plog.LogRecordSlice) plog.LogRecord {
+	lr := recs.AppendEmpty()
+	lr.Attributes().EnsureCapacity(RecordAttributeCapacity)
+	return lr
 }
 
 // Logs returns what was built.

@@ -60,11 +60,26 @@ type place struct {
 
 func (p place) empty() bool { return *p.country == "" && *p.region == "" && len(*p.hints) == 0 }
 
+// interactionShard keeps its entries by value in a ring of slots, in
+// insertion order (the oldest is the next to evict), found through a map
+// from the key's 64-bit hash to the slot. Remembering a new interaction, as
+// nearly every webhook does, so allocates nothing once the ring is full
+// (until then only its amortised growth), and the index holds no pointers
+// for the garbage collector to scan. Two keys with the same hash (about
+// once in 2^64) share an index entry: the newer replaces the older, which
+// is forgotten early, as an eviction would.
 type interactionShard struct {
-	mu   sync.Mutex
-	m    map[interactionKey]*interactionEntry
-	ring []interactionKey // insertion order, for eviction
-	next int
+	mu    sync.Mutex
+	index map[uint64]int32 // key hash -> slot
+	slots []interactionSlot
+	max   int // slots at most: then the ring wraps
+	next  int // the slot to overwrite next once full
+}
+
+type interactionSlot struct {
+	key  interactionKey
+	hash uint64
+	interactionEntry
 }
 
 const interactionShards = 32
@@ -80,14 +95,26 @@ func newInteractionMemory(maxEntries int, ttl time.Duration) *interactionMemory 
 	per := maxEntries / n
 	m := &interactionMemory{seed: maphash.MakeSeed(), ttl: int64(ttl), shards: make([]interactionShard, n)}
 	for i := range m.shards {
-		m.shards[i].m = make(map[interactionKey]*interactionEntry)
-		m.shards[i].ring = make([]interactionKey, 0, per)
+		m.shards[i].index = make(map[uint64]int32)
+		m.shards[i].max = per
 	}
 	return m
 }
 
-func (m *interactionMemory) shard(k interactionKey) *interactionShard {
-	return &m.shards[maphash.String(m.seed, k.interaction)%uint64(len(m.shards))]
+// locate returns k's shard and hash.
+func (m *interactionMemory) locate(k interactionKey) (*interactionShard, uint64) {
+	h := maphash.Comparable(m.seed, k)
+	return &m.shards[h%uint64(len(m.shards))], h
+}
+
+// get returns k's entry, or nil. The shard's lock must be held; the entry
+// is valid until the next insert.
+func (s *interactionShard) get(k interactionKey, h uint64) *interactionEntry {
+	i, ok := s.index[h]
+	if !ok || s.slots[i].key != k {
+		return nil
+	}
+	return &s.slots[i].interactionEntry
 }
 
 // observe fills in what a record lacks from its interaction and, when
@@ -97,10 +124,10 @@ func (m *interactionMemory) observe(k interactionKey, subject *string, loc place
 	if m == nil || k.interaction == "" {
 		return o
 	}
-	s := m.shard(k)
+	s, h := m.locate(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e := s.m[k]
+	e := s.get(k, h)
 	if e != nil && e.expires <= now {
 		if !learn {
 			o.recall = *subject == "" && e.missUntil <= now
@@ -123,7 +150,7 @@ func (m *interactionMemory) observe(k interactionKey, subject *string, loc place
 		return o
 	}
 	if e == nil {
-		e = s.insert(k)
+		e = s.insert(k, h)
 	}
 	changed := false
 	if *subject != "" && e.subject != *subject {
@@ -146,32 +173,35 @@ func (m *interactionMemory) observe(k interactionKey, subject *string, loc place
 	return o
 }
 
-// insert adds an entry for k, evicting the oldest inserted when the shard
-// is full. The shard's lock must be held.
-func (s *interactionShard) insert(k interactionKey) *interactionEntry {
-	e := &interactionEntry{}
-	if cap(s.ring) > 0 && len(s.ring) == cap(s.ring) {
-		victim := s.ring[s.next]
-		delete(s.m, victim)
-		s.ring[s.next] = k
-		s.next = (s.next + 1) % len(s.ring)
+// insert adds an empty entry for k, evicting the oldest inserted when the
+// shard is full. The shard's lock must be held.
+func (s *interactionShard) insert(k interactionKey, h uint64) *interactionEntry {
+	var i int
+	if len(s.slots) < s.max {
+		s.slots = append(s.slots, interactionSlot{})
+		i = len(s.slots) - 1
 	} else {
-		s.ring = append(s.ring, k)
+		i = s.next
+		s.next = (s.next + 1) % len(s.slots)
+		if victim := s.slots[i].hash; s.index[victim] == int32(i) {
+			delete(s.index, victim)
+		}
 	}
-	s.m[k] = e
-	return e
+	s.slots[i] = interactionSlot{key: k, hash: h}
+	s.index[h] = int32(i)
+	return &s.slots[i].interactionEntry
 }
 
 // recalled keeps what the shared memory answered about k: the interaction
 // (it), or that it does not know it (nil, until missUntil). What this
 // memory learned meanwhile is not overwritten.
 func (m *interactionMemory) recalled(k interactionKey, it *consentledger.Interaction, missUntil int64) {
-	s := m.shard(k)
+	s, h := m.locate(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e := s.m[k]
+	e := s.get(k, h)
 	if e == nil {
-		e = s.insert(k)
+		e = s.insert(k, h)
 	}
 	if it == nil {
 		e.missUntil = missUntil
@@ -197,7 +227,7 @@ func (m *interactionMemory) len() int {
 	for i := range m.shards {
 		s := &m.shards[i]
 		s.mu.Lock()
-		n += len(s.m)
+		n += len(s.index)
 		s.mu.Unlock()
 	}
 	return n
