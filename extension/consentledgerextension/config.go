@@ -51,8 +51,10 @@ type Config struct {
 	Batch      BatchConfig      `mapstructure:"batch"`
 	Checkpoint CheckpointConfig `mapstructure:"checkpoint"`
 
-	// KeyCacheSize is how many subjects' data keys stay unwrapped in memory.
+	// KeyCacheSize is how many subjects' data keys stay unwrapped in
+	// memory, KeyCacheMiB how much memory they may take.
 	KeyCacheSize int `mapstructure:"key_cache_size"`
+	KeyCacheMiB  int `mapstructure:"key_cache_mib"`
 	// DataKeyMaxAge is how long a subject's data key encrypts new records.
 	DataKeyMaxAge time.Duration `mapstructure:"data_key_max_age"`
 	// CommitTimeout bounds one group commit.
@@ -127,6 +129,7 @@ func createDefaultConfig() *Config {
 		Batch:             BatchConfig{MaxRows: 1000, Linger: 2 * time.Millisecond, QueueSize: 4096},
 		Checkpoint:        CheckpointConfig{Every: 10000, Interval: 30 * time.Second},
 		KeyCacheSize:      100000,
+		KeyCacheMiB:       32,
 		DataKeyMaxAge:     24 * time.Hour,
 		CommitTimeout:     30 * time.Second,
 		DedupWindow:       24 * time.Hour,
@@ -210,6 +213,9 @@ func (c *Config) Validate() error {
 	if c.KeyCacheSize < 1 {
 		errs = append(errs, errors.New("key_cache_size: must be at least 1"))
 	}
+	if c.KeyCacheMiB < 1 {
+		errs = append(errs, errors.New("key_cache_mib: must be at least 1"))
+	}
 	if c.DataKeyMaxAge <= 0 || c.CommitTimeout <= 0 {
 		errs = append(errs, errors.New("data_key_max_age and commit_timeout must be positive"))
 	}
@@ -237,6 +243,7 @@ func (c *Config) ledgerOptions() (ledger.Options, error) {
 		CheckpointEvery:    c.Checkpoint.Every,
 		CheckpointInterval: c.Checkpoint.Interval,
 		KeyCacheSize:       c.KeyCacheSize,
+		KeyCacheBytes:      int64(c.KeyCacheMiB) << 20,
 		DataKeyMaxAge:      c.DataKeyMaxAge,
 		CommitTimeout:      c.CommitTimeout,
 		DedupWindow:        c.DedupWindow,

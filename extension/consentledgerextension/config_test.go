@@ -72,6 +72,7 @@ func TestConfigs(t *testing.T) {
 		"postgres_no_dsn":    "postgres.dsn: required",
 		"sync_off":           `sqlite.synchronous: "OFF"`,
 		"short_dedup_window": "dedup_window: must be at least 1h",
+		"no_key_cache":       "key_cache_mib: must be at least 1",
 		"unknown_active":     `active_key: no key has id "b"`,
 		// Settings that would silently break a promise.
 		"zero_key":             "not a random key",

@@ -116,11 +116,15 @@ func (l *Ledger) seal(ctx context.Context, r *Record) (*recItem, error) {
 	}
 	now := l.now()
 	id := l.ids.next(now)
-	nonce := make([]byte, key.aead.NonceSize())
+	aead, err := key.aead()
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, aead.NonceSize())
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, err
 	}
-	ct := key.aead.Seal(nil, nonce, r.Payload, payloadAAD(r.Tenant, r.Vendor, r.EventID, id))
+	ct := aead.Seal(nil, nonce, r.Payload, payloadAAD(r.Tenant, r.Vendor, r.EventID, id))
 	received := r.ReceivedAt
 	if received.IsZero() {
 		received = now

@@ -61,7 +61,7 @@ type benchTarget struct {
 func benchTargets() []benchTarget {
 	sq := func(sync string) func(b *testing.B, dir string) (*sqlstore.Store, func()) {
 		return func(b *testing.B, dir string) (*sqlstore.Store, func()) {
-			st, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(dir, "ledger-"+sync+".db"), Synchronous: sync, CacheSizeMiB: envInt("BENCH_CACHE_MIB", 64)})
+			st, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(dir, "ledger-"+sync+".db"), Synchronous: sync, CacheSizeMiB: envInt("BENCH_CACHE_MIB", 64), WALAutocheckpoint: envInt("BENCH_WAL_PAGES", 0)})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -241,7 +241,14 @@ func BenchmarkAppendFilled(b *testing.B) {
 			l := openBench(b, st, "bench-fill")
 			defer l.Close(context.Background())
 			fillLedger(b, l, fill)
+			if tg.name != "postgres" && os.Getenv("BENCH_WAL_PAGES") != "" {
+				st.WriteDB().Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+			}
 			runAppend(b, l, "run-"+strconv.FormatInt(time.Now().UnixNano(), 36))
+			if p := os.Getenv("BENCH_KEEP_WAL"); p != "" {
+				wal, _ := os.ReadFile(filepath.Join(dir, "ledger-FULL.db-wal"))
+				os.WriteFile(p, wal, 0o600)
+			}
 			if os.Getenv("CONSENTRY_LEDGER_BENCH_VERIFY") != "" {
 				start := time.Now()
 				rep, err := l.Verify(context.Background())

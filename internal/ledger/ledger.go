@@ -85,8 +85,10 @@ type Options struct {
 	CheckpointEvery    int
 	CheckpointInterval time.Duration
 	// KeyCacheSize is how many subjects' data keys are kept unwrapped in
-	// memory (default 100000).
-	KeyCacheSize int
+	// memory (default 100000), and KeyCacheBytes how much memory they may
+	// take (default 32 MiB, about 80,000 subjects of 40-byte keys).
+	KeyCacheSize  int
+	KeyCacheBytes int64
 	// DataKeyMaxAge is how long a subject's data key encrypts new records
 	// before the subject gets a new one (default 24h). Fresh keys keep a
 	// subject's new records near the right edge of the dk_id index.
@@ -172,6 +174,9 @@ func Open(ctx context.Context, st *sqlstore.Store, opts Options) (l *Ledger, err
 	if opts.KeyCacheSize <= 0 {
 		opts.KeyCacheSize = 100000
 	}
+	if opts.KeyCacheBytes <= 0 {
+		opts.KeyCacheBytes = 32 << 20
+	}
 	if opts.DataKeyMaxAge <= 0 {
 		opts.DataKeyMaxAge = 24 * time.Hour
 	}
@@ -193,7 +198,7 @@ func Open(ctx context.Context, st *sqlstore.Store, opts Options) (l *Ledger, err
 		opts:    opts,
 		ring:    ring,
 		now:     opts.Now,
-		keys:    newKeyCache(opts.KeyCacheSize),
+		keys:    newKeyCache(opts.KeyCacheSize, opts.KeyCacheBytes),
 		trusted: map[string]ed25519.PublicKey{},
 		erased:  map[string]bool{},
 		reqs:    make(chan *request, opts.QueueSize),

@@ -166,7 +166,11 @@ func (l *Ledger) openPayload(f *sqlstore.FullRecord, cache map[string]*dataKey) 
 			cache[f.Key.ID] = k
 		}
 	}
-	pt, err := k.aead.Open(nil, f.Payload.Nonce, f.Payload.Ciphertext, payloadAAD(r.Tenant, r.Vendor, r.EventID, r.ID))
+	aead, err := k.aead()
+	if err != nil {
+		return nil, err
+	}
+	pt, err := aead.Open(nil, f.Payload.Nonce, f.Payload.Ciphertext, payloadAAD(r.Tenant, r.Vendor, r.EventID, r.ID))
 	if err != nil {
 		return nil, fmt.Errorf("%w: record %s does not decrypt", ErrTampered, r.ID)
 	}
