@@ -16,6 +16,7 @@ import (
 	"github.com/consentry/consentry/connector/consentrouterconnector/internal/metadata"
 	"github.com/consentry/consentry/internal/ccaas"
 	"github.com/consentry/consentry/internal/consentledger"
+	"github.com/consentry/consentry/internal/consentroute"
 )
 
 const (
@@ -28,6 +29,8 @@ type router struct {
 	id         component.ID
 	ledger     consentledger.ID
 	unregister func()
+	// unroute withdraws the router's registration with consentroute.
+	unroute func()
 
 	forward    consumer.Logs
 	quarantine consumer.Logs
@@ -67,9 +70,14 @@ func newRouter(cfg *Config, set connector.Settings, next consumer.Logs) (*router
 	}, nil
 }
 
-// Start registers the forward pipelines with the ledger extension, if one
-// is configured: released records are pushed into them.
+// Start tells the consent processors of this collector that a router
+// follows them (package consentroute), and registers the forward pipelines
+// with the ledger extension, if one is configured: released records are
+// pushed into them.
 func (r *router) Start(_ context.Context, host component.Host) error {
+	if r.unroute == nil {
+		r.unroute = consentroute.Register(host, r.id)
+	}
 	if !r.ledger.IsSet() {
 		return nil
 	}
@@ -81,8 +89,12 @@ func (r *router) Start(_ context.Context, host component.Host) error {
 	return nil
 }
 
-// Shutdown removes the registration.
+// Shutdown removes the registrations.
 func (r *router) Shutdown(context.Context) error {
+	if r.unroute != nil {
+		r.unroute()
+		r.unroute = nil
+	}
 	if r.unregister != nil {
 		r.unregister()
 		r.unregister = nil

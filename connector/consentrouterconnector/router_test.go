@@ -25,6 +25,7 @@ import (
 	"github.com/consentry/consentry/internal/ccaas"
 	"github.com/consentry/consentry/internal/consentledger"
 	"github.com/consentry/consentry/internal/consentledger/consentledgertest"
+	"github.com/consentry/consentry/internal/consentroute"
 )
 
 var (
@@ -294,4 +295,24 @@ func TestRegistersForwardPipelinesWithTheLedger(t *testing.T) {
 	require.NoError(t, conn.Shutdown(ctx))
 	_, err = l.Hub().Release(ctx, batch("quarantine"), false)
 	require.ErrorIs(t, err, consentledger.ErrNoForward, "shutdown unregisters")
+}
+
+// TestTellsTheConsentProcessorsItIsThere: a consent processor upstream,
+// which starts after the router, finds it through consentroute; after
+// Shutdown it is gone (docs/design/unrouted.md).
+func TestTellsTheConsentProcessorsItIsThere(t *testing.T) {
+	ctx := context.Background()
+	set := connectortest.NewNopSettings(metadata.Type)
+	conn, err := NewFactory().CreateLogsToLogs(ctx, set, testCf,
+		connector.NewLogsRouter(map[pipeline.ID]consumer.Logs{fwdID: consumertest.NewNop(), qID: consumertest.NewNop()}))
+	require.NoError(t, err)
+	host := &struct {
+		component.Host
+		n int // not zero-sized, so that this host is a key of its own
+	}{componenttest.NewNopHost(), 1}
+	assert.Empty(t, consentroute.Routers(host))
+	require.NoError(t, conn.Start(ctx, host))
+	assert.Equal(t, []component.ID{set.ID}, consentroute.Routers(host))
+	require.NoError(t, conn.Shutdown(ctx))
+	assert.Empty(t, consentroute.Routers(host))
 }

@@ -91,6 +91,7 @@ const (
 	AttrConsentNoticeIDTag           = "consent.notice.id"
 	AttrConsentEvidence              = "consent.evidence"
 	AttrConsentPolicyHash            = "consent.policy.hash"
+	AttrConsentUnrouted              = "consent.unrouted"
 )
 
 // The values of consent.decision: the one vocabulary of the consent

@@ -64,6 +64,11 @@ type Config struct {
 	// auditors' evidence.
 	ForwardedAttributes string `mapstructure:"forwarded_attributes"`
 
+	// Unrouted is what the processor does with a record it decided to
+	// quarantine when no consent_router follows it in the collector:
+	// drop_body (default), drop or pass (unrouted.go).
+	Unrouted string `mapstructure:"unrouted"`
+
 	// Metrics configures the processor's own metrics.
 	Metrics MetricsConfig `mapstructure:"metrics"`
 }
@@ -119,6 +124,7 @@ func createDefaultConfig() component.Config {
 		Metrics:        MetricsConfig{TenantAttribute: true},
 
 		ForwardedAttributes: AttributesFull,
+		Unrouted:            UnroutedDropBody,
 	}
 }
 
@@ -146,6 +152,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ForwardedAttributes != AttributesFull && c.ForwardedAttributes != AttributesMinimal {
 		errs = append(errs, fmt.Errorf("forwarded_attributes must be %q or %q, got %q", AttributesFull, AttributesMinimal, c.ForwardedAttributes))
+	}
+	if err := validateUnrouted(c.Unrouted); err != nil {
+		errs = append(errs, err)
 	}
 	if c.ReloadInterval < 0 {
 		errs = append(errs, fmt.Errorf("reload_interval must not be negative, got %s", c.ReloadInterval))

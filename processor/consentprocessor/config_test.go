@@ -28,6 +28,7 @@ func TestDefaultConfig(t *testing.T) {
 	assert.Equal(t, CacheConfig{TTL: 30 * time.Second, NegativeTTL: 10 * time.Second, MaxEntries: 100_000}, cfg.Cache)
 	assert.Equal(t, InteractionsConfig{MaxEntries: 100_000, TTL: 4 * time.Hour, Shared: true, SharedMissTTL: time.Second}, cfg.Interactions)
 	assert.True(t, cfg.Metrics.TenantAttribute)
+	assert.Equal(t, UnroutedDropBody, cfg.Unrouted)
 	assert.False(t, cfg.Ledger.IsSet())
 	err := confmap.Validate(cfg)
 	require.ErrorContains(t, err, "set policy (inline) or policy_file", "no policy is a configuration error")
@@ -43,6 +44,7 @@ func TestLoadFull(t *testing.T) {
 	assert.Equal(t, CacheConfig{TTL: time.Minute, NegativeTTL: 5 * time.Second, MaxEntries: 5000}, cfg.Cache)
 	assert.Equal(t, InteractionsConfig{MaxEntries: 1000, TTL: time.Hour, Shared: false, SharedMissTTL: 500 * time.Millisecond}, cfg.Interactions)
 	assert.False(t, cfg.Metrics.TenantAttribute)
+	assert.Equal(t, UnroutedDrop, cfg.Unrouted)
 }
 
 func TestLoadInline(t *testing.T) {

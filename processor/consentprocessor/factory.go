@@ -1,9 +1,10 @@
 // Package consentprocessor decides, for every log record, whether the
 // person behind it agreed to what is happening to their data, and writes
 // the answer on the record (consent.status, consent.decision,
-// consent.reasons and the other consent.* attributes). It never drops a
-// record: the consent_router connector forwards or quarantines on
-// consent.decision. See README.md and docs/policy.md.
+// consent.reasons and the other consent.* attributes); the consent_router
+// connector forwards or quarantines on consent.decision. Without a router
+// after it, it withholds what it quarantines (unrouted.go). See README.md
+// and docs/policy.md.
 package consentprocessor
 
 import (

@@ -100,7 +100,8 @@ func logsOf(events ...event) plog.Logs {
 	return ld
 }
 
-// harness is a started processor feeding a sink.
+// harness is a started processor feeding a sink, with a consent_router
+// after it (unrouted_test.go tests the processor alone).
 type harness struct {
 	t    *testing.T
 	proc processor.Logs
@@ -113,6 +114,7 @@ func startProcessor(t *testing.T, cfg *Config, host component.Host) *harness {
 	if host == nil {
 		host = componenttest.NewNopHost()
 	}
+	host = routedHost(t, host)
 	sink := new(consumertest.LogsSink)
 	set := processortest.NewNopSettings(metadata.Type)
 	proc, cp, err := newLogs(context.Background(), set, cfg, sink)

@@ -37,6 +37,9 @@ type consentProcessor struct {
 	file    *tenant.File
 	// unregister removes the evaluator registered with a ledger store.
 	unregister func()
+	// unrouted is set at Start when no consent_router follows the
+	// processor: quarantined records are then handled by cfg.Unrouted.
+	unrouted bool
 }
 
 func newConsentProcessor(cfg *Config, set processor.Settings) (*consentProcessor, error) {
@@ -98,6 +101,7 @@ func (p *consentProcessor) start(ctx context.Context, host component.Host) error
 	for _, w := range pol.Warnings() {
 		p.set.Logger.Warn("Consent policy warning", zap.String("warning", w))
 	}
+	p.checkRouted(host)
 	if (p.cfg.PolicyFile != "" || p.cfg.TenantsFile != "") && p.cfg.ReloadInterval > 0 {
 		p.reloader = tenant.StartReloader(tenant.ReloaderSettings{
 			Interval: p.cfg.ReloadInterval, Host: host, Logger: p.set.Logger,
@@ -234,6 +238,9 @@ func (p *consentProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.
 		return ld, errNotStarted
 	}
 	p.eval.ProcessLogs(ctx, ld)
+	if p.unrouted {
+		return p.handleUnrouted(ld)
+	}
 	return ld, nil
 }
 
