@@ -5,12 +5,13 @@ GO       ?= go
 OCB      := $(GO) tool -modfile=tools/go.mod builder
 DIST     := _build
 BINARY   := $(DIST)/otelcol-consentry
+SUBSET   := $(DIST)/subset/otelcol-consentry-subset
 GOFILES  := $(shell find . -name '*.go' -not -path './$(DIST)/*' -not -path './data/*')
 # Files compiled into the binary with go:embed (the auditor console).
 EMBEDDED := $(shell find extension -path '*/internal/console/assets/*' -type f)
 TEST_TIMEOUT ?= 25m
 
-.PHONY: all build run test unit e2e fuzz soak lint fmt bench bench-go generate clean
+.PHONY: all build build-subset run test unit e2e fuzz soak lint fmt bench bench-go generate clean
 
 all: lint test
 
@@ -21,6 +22,15 @@ $(BINARY): builder-config.yaml go.mod go.sum tools/go.mod $(GOFILES) $(EMBEDDED)
 	$(OCB) --config builder-config.yaml
 	@touch $(BINARY)
 
+# A collector with only some of our components, as docs/use-in-your-collector.md
+# shows (deploy/ocb/builder-subset.yaml); the e2e tests build and drive it.
+build-subset: $(SUBSET)
+
+$(SUBSET): deploy/ocb/builder-subset.yaml go.mod go.sum tools/go.mod $(GOFILES)
+	mkdir -p $(dir $(SUBSET))
+	$(OCB) --config deploy/ocb/builder-subset.yaml
+	@touch $(SUBSET)
+
 run: $(BINARY)
 	./scripts/run-local.sh
 
@@ -30,8 +40,8 @@ test: unit e2e
 unit:
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v /e2e)
 
-e2e: $(BINARY)
-	CONSENTRY_BINARY=$(abspath $(BINARY)) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./e2e/...
+e2e: $(BINARY) $(SUBSET)
+	CONSENTRY_BINARY=$(abspath $(BINARY)) CONSENTRY_SUBSET_BINARY=$(abspath $(SUBSET)) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./e2e/...
 
 # Every fuzz target for FUZZTIME each (a count of executions: a time
 # budget races Go's fuzzing coordinator on a loaded machine), one target
@@ -55,6 +65,9 @@ lint:
 	  if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	cd tools && $(GO) mod verify >/dev/null && $(GO) vet ./protogen
+	@# go mod tidy must leave both modules unchanged.
+	$(GO) mod tidy -diff
+	cd tools && $(GO) mod tidy -diff
 
 fmt:
 	gofmt -w $(GOFILES)
