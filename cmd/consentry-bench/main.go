@@ -138,12 +138,15 @@ type overloadResult struct {
 	Connections  int     `json:"connections"`
 	Share503     float64 `json:"share_503"`
 	ShareTimeout float64 `json:"share_timeout"` // past the vendors' 5 s
-	ShareOther   float64 `json:"share_other"`   // any other non-2xx or error
-	AcceptedP50  float64 `json:"accepted_p50_ms"`
-	AcceptedP99  float64 `json:"accepted_p99_ms"`
-	AcceptedMax  float64 `json:"accepted_max_ms"`
-	RefusedP99   float64 `json:"all_answers_p99_ms"`
-	BoundMs      float64 `json:"bound_ms"` // admission.max_wait
+	ShareOther   float64 `json:"share_other"`   // any other non-2xx or error (canceled: still unanswered at the end)
+	// MaxLagMs is how far the generator fell behind its schedule: when
+	// large, latencies from the due time measure the generator too.
+	MaxLagMs    float64 `json:"generator_max_lag_ms"`
+	AcceptedP50 float64 `json:"accepted_p50_ms"`
+	AcceptedP99 float64 `json:"accepted_p99_ms"`
+	AcceptedMax float64 `json:"accepted_max_ms"`
+	RefusedP99  float64 `json:"all_answers_p99_ms"`
+	BoundMs     float64 `json:"bound_ms"` // admission.max_wait
 	// Acknowledged counts the 2xx of the whole run (warm-up included);
 	// LedgerRows the records the ledger holds after the collector stopped.
 	// Lost = Acknowledged - LedgerRows when positive: must be 0.

@@ -93,7 +93,7 @@ func (re *runEnv) overload(ctx context.Context, r *scenarioResult, flat float64)
 		o.ShareOther = float64(res.Sent-res.OK-res.Statuses[503]-res.Errors["timeout"]) / n
 	}
 	o.AcceptedP50, o.AcceptedP99, o.AcceptedMax = res.OKLatency.P50, res.OKLatency.P99, res.OKLatency.Max
-	o.RefusedP99 = res.Latency.P99
+	o.RefusedP99, o.MaxLagMs = res.Latency.P99, res.MaxLagMs
 	r.Non2xx, r.Errors = res.Sent-res.OK-errCount(res), errCount(res)
 	fmt.Fprintf(re.log, "%s: achieved %.0f/s, 2xx %.0f/s, 503 %.1f %%, timeouts %.1f %%, 2xx p50 %.1f p99 %.1f max %.1f ms, %.2f cores, statuses %v, errors %v\n",
 		r.Name, o.Achieved, o.Accepted, 100*o.Share503, 100*o.ShareTimeout, o.AcceptedP50, o.AcceptedP99, o.AcceptedMax, o.Cores, res.Statuses, res.Errors)

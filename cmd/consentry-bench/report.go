@@ -190,12 +190,12 @@ func table(rs []*scenarioResult, cfg benchConfig) string {
 	for _, r := range rs {
 		if o := r.Overload; r.Name == scOverload && o != nil {
 			fmt.Fprintf(&b, "\nOverload: %s events/s offered (%d× the quarantine flat-out rate of %s/s) over %s connections, each request given the vendors' 5 s; "+
-				"%s answered per second, %s of them 2xx; %.1f %% answered 503 with Retry-After (admission control, `admission.max_wait` %s ms), %.1f %% timed out, %.1f %% other. "+
-				"p99 of every answer (503s included) %.1f ms. Nothing lost: %s events acknowledged (2xx, warm-up included), %s records in the ledger after the collector stopped "+
+				"%s answered per second, %s of them 2xx; %.1f %% answered 503 with Retry-After (admission control, `admission.max_wait` %s ms), %.1f %% timed out, %.1f %% otherwise (unanswered at the end of the run, other errors). "+
+				"p99 of every answer (503s included) %.1f ms; the generator fell up to %.0f ms behind its schedule (latencies count from the due time, so a lagging generator inflates them). Nothing lost: %s events acknowledged (2xx, warm-up included), %s records in the ledger after the collector stopped "+
 				"(counted through the ledger's statistics), %s acknowledged events missing%s.\n",
 				num(o.Offered), overloadFactor, num(o.Offered/overloadFactor), num(float64(o.Connections)),
 				num(o.Achieved), num(o.Accepted), 100*o.Share503, num(o.BoundMs), 100*o.ShareTimeout, 100*o.ShareOther,
-				o.RefusedP99, num(float64(o.Acknowledged)), num(float64(o.LedgerRows)), num(float64(o.Lost)), mark(o.Lost == 0))
+				o.RefusedP99, o.MaxLagMs, num(float64(o.Acknowledged)), num(float64(o.LedgerRows)), num(float64(o.Lost)), mark(o.Lost == 0))
 		}
 	}
 	b.WriteString("\nScenarios: *forward* = every event's consent evidence lets config/policy.yaml forward it; " +
