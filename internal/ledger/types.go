@@ -144,7 +144,8 @@ type Count struct {
 }
 
 // Stats are record counts for a filter. Each list is sorted by key. ByDay
-// keys are UTC dates (2006-01-02) of OccurredAt. A record with several
+// keys are UTC dates (2006-01-02) of OccurredAt, or of ReceivedAt for a
+// record without a vendor time (never 1970-01-01). A record with several
 // reasons counts once for each.
 type Stats struct {
 	Total    int64

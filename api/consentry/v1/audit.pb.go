@@ -924,7 +924,9 @@ type GetStatsResponse struct {
 	// A record with several reasons counts once for each.
 	ByReason []*Count `protobuf:"bytes,3,rep,name=by_reason,json=byReason,proto3" json:"by_reason,omitempty"`
 	ByTenant []*Count `protobuf:"bytes,4,rep,name=by_tenant,json=byTenant,proto3" json:"by_tenant,omitempty"`
-	// Keys are UTC dates (YYYY-MM-DD) of when the event happened.
+	// Keys are UTC dates (YYYY-MM-DD) of when the event happened at the
+	// vendor, or, for a record without a vendor time, of when it was
+	// received (never 1970-01-01).
 	ByDay         []*Count `protobuf:"bytes,5,rep,name=by_day,json=byDay,proto3" json:"by_day,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

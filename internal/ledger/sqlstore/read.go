@@ -431,13 +431,14 @@ type Group struct {
 }
 
 // GroupBy counts records matching f by "vendor", "tenant", "day" (days
-// since 1970-01-01 UTC of occurred_at) or "reasons" (the JSON array as
-// stored; the caller splits it).
+// since 1970-01-01 UTC of occurred_at, or of received_at for a record
+// without a vendor time) or "reasons" (the JSON array as stored; the
+// caller splits it).
 func (s *Store) GroupBy(ctx context.Context, f RecordFilter, by string) ([]Group, error) {
 	expr := map[string]string{
 		"vendor":  "r.vendor",
 		"tenant":  "r.tenant",
-		"day":     "CAST(r.occurred_at / 86400000000000 AS TEXT)",
+		"day":     "CAST((CASE WHEN r.occurred_at <> 0 THEN r.occurred_at ELSE r.received_at END) / 86400000000000 AS TEXT)",
 		"reasons": "r.reasons",
 	}[by]
 	if expr == "" {

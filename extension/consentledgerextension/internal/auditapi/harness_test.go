@@ -120,7 +120,7 @@ func newFakeReleaser(l *ledger.Ledger) *fakeReleaser {
 		for _, c := range cs {
 			granted = c.Status == ledger.ConsentGranted
 		}
-		d, reason := "quarantine", "no_consent"
+		d, reason := "quarantine", "consent_missing"
 		if granted {
 			d, reason = "forward", "consent_recorded"
 		}
@@ -168,7 +168,7 @@ func appendRecords(t testing.TB, l *ledger.Ledger, tenant, subject string, n int
 		ev := fmt.Sprintf("%s-%s-%d", tenant, subject, i)
 		recs = append(recs, ledger.Record{
 			Tenant: tenant, Vendor: "genesys", EventID: ev, EventName: "ccaas.recording.available",
-			SubjectKey: subject, InteractionID: "int-" + subject, Reasons: []string{"no_consent"},
+			SubjectKey: subject, InteractionID: "int-" + subject, Reasons: []string{"consent_missing"},
 			ConsentStatus: "unknown", OccurredAt: time.Now().Add(-time.Hour),
 			Payload: payload(t, tenant, subject, ev, "secret words of "+subject),
 		})

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	consentryv1 "github.com/consentry/consentry/api/consentry/v1"
+	"github.com/consentry/consentry/internal/ccaas"
 	"github.com/consentry/consentry/internal/evidence"
 	"github.com/consentry/consentry/internal/ledger"
 	"github.com/consentry/consentry/internal/ledger/chain"
@@ -101,9 +102,9 @@ func (f filterFields) ledger() (ledger.Filter, error) {
 	out.OccurredTo, err = tm(f.occurredTo)
 	errs = append(errs, err)
 	out.Released, err = releasedFilter(f.released)
-	errs = append(errs, err)
-	if err := errors.Join(errs...); err != nil {
-		return out, status.Error(codes.InvalidArgument, strings.ReplaceAll(err.Error(), "\n", "; "))
+	errs = append(errs, err, knownValue("vendor", f.vendor, ccaas.AllVendors), knownValue("reason", f.reason, knownReasons))
+	if err := invalid(errs...); err != nil {
+		return out, err
 	}
 	if !out.From.IsZero() && !out.To.IsZero() && !out.From.Before(out.To) {
 		return out, status.Error(codes.InvalidArgument, "stored_from must be before stored_to")
@@ -112,6 +113,21 @@ func (f filterFields) ledger() (ledger.Filter, error) {
 		return out, status.Error(codes.InvalidArgument, "occurred_from must be before occurred_to")
 	}
 	return out, nil
+}
+
+// invalid joins the messages of errors (statuses or not) into one
+// InvalidArgument status; nil when there are none.
+func invalid(errs ...error) error {
+	var msgs []string
+	for _, err := range errs {
+		if err != nil {
+			msgs = append(msgs, status.Convert(err).Message())
+		}
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	return status.Error(codes.InvalidArgument, strings.Join(msgs, "; "))
 }
 
 func fromRecordFilter(f *consentryv1.RecordFilter) filterFields {
@@ -648,8 +664,8 @@ func (x *server) ListAccessLog(ctx context.Context, req *consentryv1.ListAccessL
 	}
 	from, err1 := tm(req.GetFrom())
 	to, err2 := tm(req.GetTo())
-	if err := errors.Join(err1, err2); err != nil {
-		return nil, status.Error(codes.InvalidArgument, strings.ReplaceAll(err.Error(), "\n", "; "))
+	if err := invalid(err1, err2, knownValue("method", req.GetMethod(), accessMethods())); err != nil {
+		return nil, err
 	}
 	size, err := pageSize(req.GetPageSize())
 	if err != nil {

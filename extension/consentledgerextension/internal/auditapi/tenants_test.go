@@ -183,7 +183,7 @@ func callScoped(ctx context.Context, c consentryv1.AuditServiceClient, method st
 	case "ReleaseRecords":
 		req := &consentryv1.ReleaseRecordsRequest{DryRun: true, Reason: "matrix"}
 		if tgt == unfiltered {
-			req.Filter = &consentryv1.RecordFilter{Reason: "no_consent"}
+			req.Filter = &consentryv1.RecordFilter{Reason: "consent_missing"}
 		} else {
 			req.Subject = &consentryv1.Subject{Tenant: rec, SubjectKey: "s-" + rec}
 		}
