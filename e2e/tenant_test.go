@@ -74,13 +74,12 @@ receivers:
         api_keys: ["` + globexGenesysKey + `"]
 ` + genesysLedgerPipelines
 
-// TestTenantIsolation: on one collector holding two businesses' records,
-// acme's auditor, investigator and custodian cannot list, read, export,
-// count or erase globex's records, over REST and over gRPC; their listings,
-// statistics and exports without a tenant hold only acme's records; every
-// attempt is in the access log, where globex's auditor finds the attempts
-// on globex and nothing of acme's.
-func TestTenantIsolation(t *testing.T) {
+// startTenants starts a collector with tenantConfig (the gRPC port among
+// ports) and sends it both organizations' calls, quarantined (the example
+// policy does not know globex; acme's call is in an all-party state). The
+// caller is the same in both (one subject salt: one subject key).
+func startTenants(t *testing.T) (*collector, map[string]int) {
+	t.Helper()
 	fwd := newSink(t)
 	policy, err := filepath.Abs("../config/policy.yaml")
 	require.NoError(t, err)
@@ -89,15 +88,23 @@ func TestTenantIsolation(t *testing.T) {
 		ports[name] = freePort(t)
 	}
 	c := startCollector(t, tenantConfig, map[string]any{"Forward": fwd.url, "Policy": policy, "Dir": t.TempDir(), "Ports": ports}, ledgerEnv...)
-	api := c.url("otlp", "")
-
-	// Both organizations' calls, quarantined (the example policy does not
-	// know globex; acme's call is in an all-party state).
 	for org, key := range map[string]string{localGenesysOrg: genesysKey, globexGenesysOrg: globexGenesysKey} {
 		body := withOrg(fixture(t, "genesys", "eventbridge_batch.json"), org)
 		code, _, out := post(t, c.url("genesys", "/genesys/eventbridge"), body, map[string]string{"X-API-Key": key})
 		require.Equal(t, http.StatusOK, code, out)
 	}
+	return c, ports
+}
+
+// TestTenantIsolation: on one collector holding two businesses' records,
+// acme's auditor, investigator and custodian cannot list, read, export,
+// count or erase globex's records, over REST and over gRPC; their listings,
+// statistics and exports without a tenant hold only acme's records; every
+// attempt is in the access log, where globex's auditor finds the attempts
+// on globex and nothing of acme's.
+func TestTenantIsolation(t *testing.T) {
+	c, ports := startTenants(t)
+	api := c.url("otlp", "")
 	var all struct {
 		Records []auditRecord `json:"records"`
 	}

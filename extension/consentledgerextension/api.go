@@ -19,7 +19,11 @@ import (
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
 
+	consentryv1 "github.com/consentry/consentry/api/consentry/v1"
 	"github.com/consentry/consentry/extension/consentledgerextension/internal/auditapi"
 	"github.com/consentry/consentry/extension/consentledgerextension/internal/console"
 	"github.com/consentry/consentry/internal/ccaas"
@@ -205,10 +209,11 @@ func keyRaw(k *subject.Keyer, raw string) (string, error) {
 
 // apiServers is the running auditor API.
 type apiServers struct {
-	svc  *auditapi.Service
-	grpc *grpc.Server
-	http *http.Server
-	stop context.CancelFunc
+	svc    *auditapi.Service
+	grpc   *grpc.Server
+	health *health.Server
+	http   *http.Server
+	stop   context.CancelFunc
 }
 
 // startAPI serves the auditor API over the open ledger.
@@ -253,6 +258,15 @@ func (e *ledgerExtension) startAPI(ctx context.Context, host component.Host, l *
 			return fmt.Errorf("api.grpc: %w", err)
 		}
 		svc.RegisterGRPC(srv)
+		// grpc.health.v1 and server reflection, so that load balancers
+		// and grpcurl work without the .proto files. Both are outside
+		// AuditService: they need no credentials and say only what the
+		// public /openapi.json says.
+		s.health = health.NewServer()
+		s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+		s.health.SetServingStatus(consentryv1.AuditService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+		healthpb.RegisterHealthServer(srv, s.health)
+		reflection.Register(srv)
 		ln, err := gcfg.NetAddr.Listen(ctx)
 		if err != nil {
 			return fmt.Errorf("api.grpc: listening on %s: %w", gcfg.NetAddr.Endpoint, err)
@@ -323,6 +337,7 @@ func (e *ledgerExtension) stopAPI(ctx context.Context) error {
 		errs = append(errs, s.http.Shutdown(ctx))
 	}
 	if s.grpc != nil {
+		s.health.Shutdown() // NOT_SERVING while in-flight calls finish
 		done := make(chan struct{})
 		go func() { s.grpc.GracefulStop(); close(done) }()
 		select {

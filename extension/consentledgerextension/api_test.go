@@ -22,7 +22,9 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
+	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
 
 	consentryv1 "github.com/consentry/consentry/api/consentry/v1"
@@ -95,6 +97,12 @@ func TestServedAPI(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Contains(t, string(doc), "/v1/quarantine/records")
+	resp, err = http.Get("http://" + httpAddr + "/openapi.v3.json")
+	require.NoError(t, err)
+	doc, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Contains(t, string(doc), `"openapi": "3.0.3"`)
 
 	// gRPC: without a token, Unauthenticated; with one, the call works.
 	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -137,6 +145,26 @@ func TestServedAPI(t *testing.T) {
 		Subject: &consentryv1.Subject{Tenant: "genesys/org-1", SubjectKey: want}, Reason: "consent recorded"})
 	assert.Equal(t, codes.FailedPrecondition, status.Code(err), "%v", err)
 	assert.Contains(t, status.Convert(err).Message(), "no consent processor uses this ledger")
+
+	// The gRPC listener answers grpc.health.v1 and server reflection
+	// without credentials.
+	hc := healthpb.NewHealthClient(conn)
+	for _, svc := range []string{"", "consentry.v1.AuditService"} {
+		hr, err := hc.Check(ctx, &healthpb.HealthCheckRequest{Service: svc})
+		require.NoError(t, err)
+		assert.Equal(t, healthpb.HealthCheckResponse_SERVING, hr.GetStatus(), "health of %q", svc)
+	}
+	rs, err := reflectionpb.NewServerReflectionClient(conn).ServerReflectionInfo(ctx)
+	require.NoError(t, err)
+	require.NoError(t, rs.Send(&reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}}))
+	lr, err := rs.Recv()
+	require.NoError(t, err)
+	var services []string
+	for _, s := range lr.GetListServicesResponse().GetService() {
+		services = append(services, s.GetName())
+	}
+	assert.Subset(t, services, []string{"consentry.v1.AuditService", "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection"})
+	require.NoError(t, rs.CloseSend())
 
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()

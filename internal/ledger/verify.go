@@ -115,13 +115,15 @@ const (
 var kindCodes = map[string]byte{"record": kindRecord, "consent": kindConsent, "access": kindAccess}
 
 type verifier struct {
-	l       *Ledger
-	rt      *sqlstore.ReadTx
-	rep     *VerifyReport
-	cps     map[string][]Checkpoint
-	writers map[string]*writerState
-	erasure map[[2]string]bool
-	purgeTo string
+	l   *Ledger
+	rt  *sqlstore.ReadTx
+	rep *VerifyReport
+	// progress, when set, hears how far the verification has come.
+	progress func(VerifyProgress)
+	cps      map[string][]Checkpoint
+	writers  map[string]*writerState
+	erasure  map[[2]string]bool
+	purgeTo  string
 
 	// Unresolved prev links and digests, classified by a last scan of the
 	// chain; rows found away from the position they claim.
@@ -165,12 +167,46 @@ func (l *Ledger) Verify(ctx context.Context) (*VerifyReport, error) {
 		l: l, rt: rt, rep: &VerifyReport{}, cps: map[string][]Checkpoint{}, writers: map[string]*writerState{},
 		erasure: map[[2]string]bool{}, prevs: map[chain.Hash]int{}, digests: map[chain.Hash]int{},
 	}
+	v.progress, _ = ctx.Value(progressKey{}).(func(VerifyProgress))
 	if err := v.run(ctx); err != nil {
 		return nil, l.storeErr("verify", err)
 	}
 	v.rep.OK = len(v.rep.Problems) == 0 && !v.rep.Truncated
 	v.rep.Duration = time.Since(start)
 	return v.rep, nil
+}
+
+// VerifyProgress is how far a Verify has come.
+type VerifyProgress struct {
+	// Phase: VerifyChain (the hash chains), then VerifyRows (every row
+	// against its chain entry).
+	Phase string
+	// Checked: chain entries checked (VerifyChain), rows checked
+	// (VerifyRows).
+	Checked int64
+	// Total: the chain's entries, once the chain is read (0 before); rows
+	// are fewer (events and tombstones have none).
+	Total int64
+}
+
+// Phases of a Verify.
+const (
+	VerifyChain = "chain"
+	VerifyRows  = "rows"
+)
+
+type progressKey struct{}
+
+// WithVerifyProgress returns a context under which Verify calls fn after
+// each page it checks (from Verify's goroutine; fn must be quick).
+func WithVerifyProgress(ctx context.Context, fn func(VerifyProgress)) context.Context {
+	return context.WithValue(ctx, progressKey{}, fn)
+}
+
+func (v *verifier) report(phase string, checked, total int64) {
+	if v.progress != nil {
+		v.progress(VerifyProgress{Phase: phase, Checked: checked, Total: total})
+	}
 }
 
 func (v *verifier) problem(p Problem) int {
@@ -211,6 +247,7 @@ func (v *verifier) run(ctx context.Context) error {
 		for i := range page {
 			v.checkEntry(&page[i])
 		}
+		v.report(VerifyChain, v.rep.Entries, 0)
 		last := page[len(page)-1]
 		afterW, afterS = last.WriterID, last.Seq
 		if err := ctx.Err(); err != nil {
@@ -475,6 +512,7 @@ func (v *verifier) scanRecords(ctx context.Context) error {
 		for i := range page {
 			v.checkRecord(&page[i])
 		}
+		v.report(VerifyRows, v.rep.Records, v.rep.Entries)
 		after = page[len(page)-1].Record.RID
 		if err := ctx.Err(); err != nil {
 			return err
@@ -543,6 +581,7 @@ func (v *verifier) scanConsentsAndAccess(ctx context.Context) error {
 			}
 			v.checkRow("consent record", "consent", c.ID, c.WriterID, s.Consent.Seq, s.Chain, ConsentDigest(&c))
 		}
+		v.report(VerifyRows, v.rep.Records+v.rep.Consents, v.rep.Entries)
 		after = page[len(page)-1].RID
 	}
 	after = 0
@@ -560,6 +599,7 @@ func (v *verifier) scanConsentsAndAccess(ctx context.Context) error {
 			e := accessFromRow(&s.Access)
 			v.checkRow("access-log entry", "access", e.ID, e.WriterID, s.Access.Seq, s.Chain, AccessDigest(&e))
 		}
+		v.report(VerifyRows, v.rep.Records+v.rep.Consents+v.rep.Access, v.rep.Entries)
 		after = page[len(page)-1].RID
 	}
 }

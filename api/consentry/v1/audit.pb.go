@@ -3164,10 +3164,10 @@ const file_consentry_v1_audit_proto_rawDesc = "" +
 	"\x0eReleaseRecords\x12#.consentry.v1.ReleaseRecordsRequest\x1a$.consentry.v1.ReleaseRecordsResponse\")\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/v1/quarantine/records:release\x12]\n" +
 	"\x05Purge\x12\x1a.consentry.v1.PurgeRequest\x1a\x1b.consentry.v1.PurgeResponse\"\x1b\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/v1/ledger:purge\x12t\n" +
 	"\fEraseSubject\x12!.consentry.v1.EraseSubjectRequest\x1a\".consentry.v1.EraseSubjectResponse\"\x1d\x82\xd3\xe4\x93\x02\x17:\x01*\"\x12/v1/subjects:erase\x12p\n" +
-	"\rListAccessLog\x12\".consentry.v1.ListAccessLogRequest\x1a#.consentry.v1.ListAccessLogResponse\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/access-logB\x89\x06\x92A\xc8\x05\x12\xa7\x03\n" +
-	"\x15Consentry auditor API\x12\xfb\x02Query, verify and export the Consentry consent ledger; record consent; release, purge and erase. Every call needs a bearer token (or a mapped mTLS client certificate) whose role allows the method, and every call, allowed or denied, is written to the hash-chained access log. Roles, from weakest: auditor, investigator, custodian, admin; each has the rights of the ones before it.*\f\n" +
+	"\rListAccessLog\x12\".consentry.v1.ListAccessLogRequest\x1a#.consentry.v1.ListAccessLogResponse\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/access-logB\xb6\x06\x92A\xf5\x05\x12\xd4\x03\n" +
+	"\x15Consentry auditor API\x12\xfb\x02Query, verify and export the Consentry consent ledger; record consent; release, purge and erase. Every call needs a bearer token (or a mapped mTLS client certificate) whose role allows the method, and every call, allowed or denied, is written to the hash-chained access log. Roles, from weakest: auditor, investigator, custodian, admin; each has the rights of the ones before it.*9\n" +
 	"\n" +
-	"Apache 2.02\x02v1*\x02\x01\x022\x10application/json:\x10application/jsonRA\n" +
+	"Apache 2.0\x12+https://www.apache.org/licenses/LICENSE-2.02\x02v1*\x02\x01\x022\x10application/json:\x10application/jsonRA\n" +
 	"\x03401\x12:\n" +
 	"8No credentials, or credentials the server does not know.R6\n" +
 	"\x03403\x12/\n" +

@@ -8,3 +8,10 @@ import _ "embed"
 //
 //go:embed openapi.swagger.json
 var OpenAPI []byte
+
+// OpenAPIv3 is the same API as an OpenAPI 3.0 document, converted from
+// OpenAPI by tools/openapi3 (which adds the CSV listings, the streamed
+// verification and the error shape). Served at GET /openapi.v3.json.
+//
+//go:embed openapi.v3.json
+var OpenAPIv3 []byte

@@ -48,6 +48,7 @@ func newRESTEnv(t *testing.T, opts Options) *restEnv {
 	}}
 	e := newEnvWith(t, b, func(o *Options) {
 		o.DenialWindow = opts.DenialWindow
+		o.ProgressEvery = opts.ProgressEvery
 		o.VerifyLimit = opts.VerifyLimit
 	})
 	ctx, cancel := context.WithCancel(context.Background())

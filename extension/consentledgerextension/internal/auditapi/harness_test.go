@@ -189,8 +189,8 @@ func appendRecords(t testing.TB, l *ledger.Ledger, tenant, subject string, n int
 
 // fakeKeyer keys an E.164 number by tenant ("key-<tenant>-<digits>"), as
 // if every tenant had its own salt; SubjectKeys gives the keys of the
-// tenants t1 and t2 (the configured salts).
-type fakeKeyer struct{}
+// tenants listed (the configured salts; default t1 and t2).
+type fakeKeyer struct{ tenants []string }
 
 func (fakeKeyer) SubjectKey(tenant, raw string) (string, error) {
 	if raw == "" || raw[0] != '+' {
@@ -201,7 +201,11 @@ func (fakeKeyer) SubjectKey(tenant, raw string) (string, error) {
 
 func (k fakeKeyer) SubjectKeys(raw string) ([]string, error) {
 	var out []string
-	for _, t := range []string{"t1", "t2"} {
+	tenants := k.tenants
+	if tenants == nil {
+		tenants = []string{"t1", "t2"}
+	}
+	for _, t := range tenants {
 		key, err := k.SubjectKey(t, raw)
 		if err != nil {
 			return nil, err

@@ -96,6 +96,10 @@ func (rt *restRoute) checkQuery(rawQuery string, extra ...string) error {
 			}
 		}
 	})
+	if _, ok := csvListings[rt.path]; ok && q.Has("format") {
+		// A valid format was taken off before the gateway (serveCSV).
+		return status.Errorf(codes.InvalidArgument, "format: %q is not one of %s, %s (give it once)", clip(q.Get("format"), 64), formatCSV, formatJSON)
+	}
 	md := rt.spec.newReq().ProtoReflect().Descriptor()
 	var unknown []string
 	for _, k := range keys {
@@ -113,7 +117,11 @@ func (rt *restRoute) checkQuery(rawQuery string, extra ...string) error {
 	case rt.body:
 		return status.Errorf(codes.InvalidArgument, "%s: %s %s takes its request as a JSON body and no query parameters", what, rt.verb, rt.path)
 	}
-	return status.Errorf(codes.InvalidArgument, "%s: %s %s takes %s", what, rt.verb, rt.path, strings.Join(append(slices.Clone(rt.params), extra...), ", "))
+	takes := append(slices.Clone(rt.params), extra...)
+	if _, ok := csvListings[rt.path]; ok {
+		takes = append(takes, "format (csv, json)")
+	}
+	return status.Errorf(codes.InvalidArgument, "%s: %s %s takes %s", what, rt.verb, rt.path, strings.Join(takes, ", "))
 }
 
 // takes reports whether a query parameter (a field's proto or JSON name,

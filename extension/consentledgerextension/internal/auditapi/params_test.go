@@ -124,3 +124,44 @@ func TestComponentReasonsInStep(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenAPIv3MatchesRoutes: the OpenAPI 3 document describes every REST
+// route with its method, and the query parameters each takes.
+func TestOpenAPIv3MatchesRoutes(t *testing.T) {
+	var doc struct {
+		OpenAPI string `json:"openapi"`
+		Paths   map[string]map[string]struct {
+			Parameters []struct {
+				Name string `json:"name"`
+				In   string `json:"in"`
+			} `json:"parameters"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(consentryv1.OpenAPIv3, &doc); err != nil || !strings.HasPrefix(doc.OpenAPI, "3.") {
+		t.Fatalf("not an OpenAPI 3 document: %q %v", doc.OpenAPI, err)
+	}
+	for _, rt := range restRoutes() {
+		op, ok := doc.Paths[rt.path][strings.ToLower(rt.verb)]
+		if !ok {
+			t.Errorf("%s %s is not in openapi.v3.json", rt.verb, rt.path)
+			continue
+		}
+		var query []string
+		for _, p := range op.Parameters {
+			if p.In == "query" && p.Name != "format" {
+				query = append(query, strings.SplitN(p.Name, ".", 2)[0])
+			}
+		}
+		slices.Sort(query)
+		if query = slices.Compact(query); !slices.Equal(query, rt.params) {
+			t.Errorf("%s %s: the document's query parameters %v, the route's %v", rt.verb, rt.path, query, rt.params)
+		}
+	}
+	n := 0
+	for _, ops := range doc.Paths {
+		n += len(ops)
+	}
+	if n != len(restRoutes()) {
+		t.Errorf("the document has %d operations on the routes' paths, there are %d routes", n, len(restRoutes()))
+	}
+}

@@ -2,6 +2,8 @@ package auditapi
 
 import (
 	"context"
+	"errors"
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -154,5 +156,87 @@ func TestRawIdentifierWithoutKeyer(t *testing.T) {
 	_, err := e.client.ListQuarantinedRecords(as("investigator"), &consentryv1.ListQuarantinedRecordsRequest{RawIdentifier: "+15551230001"})
 	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(status.Convert(err).Message(), "subject_key") {
 		t.Fatalf("%v, want FailedPrecondition naming subject_key", err)
+	}
+}
+
+// TestAuthorisationMatrixRawIdentifier: the methods that filter by
+// raw_identifier, as every role, limited to acme or of every tenant,
+// naming acme, globex or no tenant: allowed only to investigators and up
+// within their tenants, and what they find is never another tenant's.
+func TestAuthorisationMatrixRawIdentifier(t *testing.T) {
+	e := newEnvWith(t, backends[0], func(o *Options) {
+		o.Auth, o.Tenants = tenantAuth(), testTenants
+		o.Keyer = fakeKeyer{tenants: []string{"ta", "ta2", "tb", "acme", "globex"}}
+	})
+	ctx := context.Background()
+	const phone = "+15551230001"
+	appendRecords(t, e.l, "ta", "key-ta-15551230001", 1)
+	appendRecords(t, e.l, "tb", "key-tb-15551230001", 1)
+	for _, c := range []ledger.Consent{
+		{Tenant: "acme", SubjectKey: "key-acme-15551230001", Status: ledger.ConsentDenied, Purposes: []string{"p"}},
+		{Tenant: "globex", SubjectKey: "key-globex-15551230001", Status: ledger.ConsentDenied, Purposes: []string{"p"}},
+	} {
+		if _, _, err := e.l.PutConsent(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names := map[target][2]string{own: {"ta", "acme"}, other: {"tb", "globex"}, unfiltered: {"", ""}}
+	call := func(ctx context.Context, method string, tgt target) ([]string, error) {
+		rec, scope := names[tgt][0], names[tgt][1]
+		var found []string
+		switch method {
+		case "ListQuarantinedRecords":
+			r, err := e.client.ListQuarantinedRecords(ctx, &consentryv1.ListQuarantinedRecordsRequest{Tenant: rec, RawIdentifier: phone})
+			for _, x := range r.GetRecords() {
+				found = append(found, x.Tenant)
+			}
+			return found, err
+		case "GetStats":
+			r, err := e.client.GetStats(ctx, &consentryv1.GetStatsRequest{Tenant: rec, RawIdentifier: phone})
+			for _, x := range r.GetByTenant() {
+				found = append(found, x.Key)
+			}
+			return found, err
+		case "ListConsents":
+			r, err := e.client.ListConsents(ctx, &consentryv1.ListConsentsRequest{Tenant: scope, RawIdentifier: phone})
+			for _, x := range r.GetConsents() {
+				found = append(found, x.Tenant)
+			}
+			return found, err
+		case "ExportEvidence":
+			_, err := recvAll(e.client, ctx, &consentryv1.ExportEvidenceRequest{Reason: "matrix", Filter: &consentryv1.RecordFilter{Tenant: rec, RawIdentifier: phone}})
+			if errors.Is(err, io.EOF) {
+				err = nil
+			}
+			return nil, err
+		}
+		panic(method)
+	}
+	for _, m := range []string{"ListQuarantinedRecords", "GetStats", "ListConsents", "ExportEvidence"} {
+		spec := methodSpecs[servicePrefix+m]
+		for _, role := range []string{"auditor", "investigator", "custodian", "admin"} {
+			for _, tenant := range []string{"acme", "all"} {
+				for _, tgt := range []target{own, other, unfiltered} {
+					allowed := roleRank[role] >= max(spec.min, rawIdentifierRole) && (tenant == "all" || tgt != other)
+					found, err := call(asTenant(role, tenant), m, tgt)
+					what := m + " by raw_identifier as " + role + "@" + tenant + " naming " + tgt.String()
+					switch {
+					case !allowed && status.Code(err) != codes.PermissionDenied:
+						t.Errorf("%s: %v, want PermissionDenied", what, err)
+					case allowed && err != nil:
+						t.Errorf("%s: %v, want OK", what, err)
+					case allowed && m != "ExportEvidence" && len(found) == 0:
+						t.Errorf("%s: found nothing", what)
+					case allowed && tenant == "acme" && (slices.Contains(found, "tb") || slices.Contains(found, "globex")):
+						t.Errorf("%s: found another tenant's: %v", what, found)
+					}
+				}
+			}
+		}
+	}
+	for _, a := range allAccess(t, e.l) {
+		if strings.Contains(a.Target, "15551230001") && !strings.Contains(a.Target, "key-") {
+			t.Fatalf("raw identifier in the access log: %+v", a)
+		}
 	}
 }

@@ -310,7 +310,9 @@ func (x *server) VerifyLedger(ctx context.Context, req *consentryv1.VerifyLedger
 			return nil, x.s.ledgerError(err, "checkpoint")
 		}
 	}
-	rep, err := x.s.ledger.Verify(ctx)
+	vctx, forget := x.s.verifyProgressTo(ctx, c.scope)
+	defer forget()
+	rep, err := x.s.ledger.Verify(vctx)
 	if err != nil {
 		return nil, x.s.ledgerError(err, "verification")
 	}

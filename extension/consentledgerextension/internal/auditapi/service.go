@@ -81,6 +81,9 @@ type Options struct {
 	// VerifyLimit bounds VerifyLedger per identity (default
 	// DefaultVerifyLimit; a Burst of 0 takes the default).
 	VerifyLimit RateLimit
+	// ProgressEvery is how often a streamed REST verification writes a
+	// progress line (default 2s).
+	ProgressEvery time.Duration
 }
 
 // SubjectKeyer derives subject keys from raw identifiers (phone numbers,
@@ -116,6 +119,11 @@ type Service struct {
 	// reached holds the ids of REST requests that reached the in-process
 	// server (and were logged there).
 	reached sync.Map
+	// progress holds the ledger.VerifyProgress of streamed verifications
+	// by request id.
+	progress      sync.Map
+	progressEvery time.Duration
+	verifyPause   func() // tests: called at each progress report
 }
 
 // New builds the service. It reads Auth.TokensFile.
@@ -139,6 +147,9 @@ func New(opts Options) (*Service, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.progressEvery = opts.ProgressEvery; s.progressEvery <= 0 {
+		s.progressEvery = defaultProgressEvery
 	}
 	mp := opts.MeterProvider
 	if mp == nil {
@@ -191,7 +202,8 @@ func (s *Service) GRPCServerOptions() []grpc.ServerOption {
 const inprocCertKey = "consentry-inproc-client-cert"
 
 // HTTPHandler returns the REST handler: the grpc-gateway mux over an
-// in-process gRPC connection to this service, plus GET /openapi.json. The
+// in-process gRPC connection to this service, plus GET /openapi.json
+// (Swagger 2.0) and GET /openapi.v3.json (OpenAPI 3.0), public. The
 // in-process server stops when ctx ends or Close is called.
 func (s *Service) HTTPHandler(ctx context.Context) (http.Handler, error) {
 	lis := bufconn.Listen(1 << 20)
@@ -250,17 +262,36 @@ func (s *Service) HTTPHandler(ctx context.Context) (http.Handler, error) {
 		stop()
 		return nil, fmt.Errorf("auditapi: gateway: %w", err)
 	}
-	if err := mux.HandlePath(http.MethodGet, "/openapi.json", func(w http.ResponseWriter, _ *http.Request, _ map[string]string) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(consentryv1.OpenAPI)
-	}); err != nil {
-		stop()
-		return nil, err
+	for path, doc := range map[string][]byte{"/openapi.json": consentryv1.OpenAPI, "/openapi.v3.json": consentryv1.OpenAPIv3} {
+		if err := mux.HandlePath(http.MethodGet, path, func(w http.ResponseWriter, _ *http.Request, _ map[string]string) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(doc)
+		}); err != nil {
+			stop()
+			return nil, err
+		}
 	}
-	return errorShape(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := newRequestID()
+	calls := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, ok := r.Context().Value(requestIDKey{}).(string)
+		if !ok {
+			id = newRequestID()
+		}
 		defer s.reached.Delete(id)
 		mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+	})
+	return errorShape(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if l, ok := csvListings[r.URL.Path]; ok && r.Method == http.MethodGet {
+			if wantsCSV(r) {
+				s.serveCSV(w, r, calls, l)
+				return
+			}
+			r = withoutFormat(r)
+		}
+		if r.URL.Path == verifyPath && r.Method == http.MethodPost && wantsNDJSON(r) {
+			s.streamVerify(w, r, calls)
+			return
+		}
+		calls(newDeadlineWriter(w), r)
 	})), nil
 }
 
