@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -205,6 +206,11 @@ func parse(path string, srcs []source, env Env) (*File, error) {
 		var doc map[string]any
 		dec := yaml.NewDecoder(bytes.NewReader(src.b))
 		if err := dec.Decode(&doc); err != nil {
+			if errors.Is(err, io.EOF) {
+				// Taken as no tenants, a truncated file would drop them all.
+				errs = append(errs, fmt.Errorf("%s: the file is empty (a tenants file holds tenants: [..])", src.name))
+				continue
+			}
 			errs = append(errs, fmt.Errorf("%s: %s", src.name, yamlError(err)))
 			continue
 		}

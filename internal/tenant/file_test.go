@@ -25,9 +25,11 @@ const (
 	saltA  = "salt-of-tenant-a-0123456789"
 )
 
+// write replaces the file atomically, as operators are told to.
 func write(t *testing.T, path, content string) {
 	t.Helper()
-	require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
+	require.NoError(t, os.WriteFile(path+".tmp", []byte(content), 0o600))
+	require.NoError(t, os.Rename(path+".tmp", path))
 }
 
 func noEnv(string) (string, bool) { return "", false }
@@ -193,10 +195,17 @@ func TestWatcher(t *testing.T) {
 	}
 	changed, err := w.Poll(apply)
 	require.NoError(t, err)
-	assert.True(t, changed)
+	assert.True(t, changed, "the first version is taken at once")
 	assert.Len(t, inForce.Tenants, 1)
+	// Later changes are taken when two polls in a row see them.
+	settle := func() (bool, error) {
+		t.Helper()
+		changed, _ := w.Poll(apply)
+		require.False(t, changed, "a change seen once is not taken")
+		return w.Poll(apply)
+	}
 
-	changed, err = w.Poll(apply)
+	changed, err = settle()
 	require.NoError(t, err)
 	assert.False(t, changed, "unchanged")
 	assert.Equal(t, 1, applied)
@@ -204,7 +213,7 @@ func TestWatcher(t *testing.T) {
 	// Tenant B is added.
 	withB := tenantsYAML(salt) + "  - {vendor: twilio, id: ACb, credentials: {auth_tokens: ['${env:TOKEN_B}']}}\n"
 	write(t, path, withB)
-	changed, err = w.Poll(apply)
+	changed, err = settle()
 	require.NoError(t, err)
 	assert.True(t, changed)
 	assert.Len(t, inForce.Tenants, 2)
@@ -213,7 +222,7 @@ func TestWatcher(t *testing.T) {
 	// A broken version: the one in force stays; its error is returned at
 	// every poll, without parsing or applying it again.
 	write(t, path, withB+"  - {vendor: twilio, id: ACc, credentials: {auth_tokens: ['${env:TOKEN_C}']}}\n")
-	_, err = w.Poll(apply)
+	_, err = settle()
 	require.ErrorContains(t, err, "${env:TOKEN_C}")
 	_, err = w.Poll(apply)
 	require.ErrorContains(t, err, "${env:TOKEN_C}")
@@ -223,7 +232,7 @@ func TestWatcher(t *testing.T) {
 	// Refused by its user: the same.
 	write(t, path, withB+"  - {vendor: twilio, id: ACd, credentials: {}}\n")
 	refuse = true
-	_, err = w.Poll(apply)
+	_, err = settle()
 	require.ErrorContains(t, err, "refused by its user")
 	_, err = w.Poll(apply)
 	require.ErrorContains(t, err, "refused by its user")
@@ -231,13 +240,16 @@ func TestWatcher(t *testing.T) {
 	refuse = false
 	w.Retry()
 	changed, err = w.Poll(apply)
+	require.ErrorContains(t, err, "refused by its user", "still broken until the retry settles")
+	assert.False(t, changed)
+	changed, err = w.Poll(apply)
 	require.NoError(t, err)
 	assert.True(t, changed, "Retry applies the refused version again")
 	assert.Len(t, inForce.Tenants, 3)
 
 	// A rotated secret file changes the tenants without the file changing.
 	write(t, salt, "another-salt-of-tenant-a-0123")
-	changed, err = w.Poll(apply)
+	changed, err = settle()
 	require.NoError(t, err)
 	assert.True(t, changed)
 	assert.Equal(t, configopaque.String("another-salt-of-tenant-a-0123"), inForce.OfVendor("twilio")[0].SubjectSalt)
@@ -245,9 +257,13 @@ func TestWatcher(t *testing.T) {
 	// A missing secret file is an error until it appears.
 	missing := filepath.Join(dir, "salt-b")
 	write(t, path, withB+"  - {vendor: twilio, id: ACe, subject_salt: '${file:"+missing+"}', credentials: {}}\n")
-	_, err = w.Poll(apply)
+	_, err = settle()
 	require.ErrorContains(t, err, "no such file")
 	write(t, missing, "salt-of-tenant-e-0123456789")
+	// Still broken while the change settles.
+	changed, err = w.Poll(apply)
+	require.ErrorContains(t, err, "no such file")
+	assert.False(t, changed)
 	changed, err = w.Poll(apply)
 	require.NoError(t, err)
 	assert.True(t, changed, "the secret file's appearance is a change")
@@ -255,7 +271,16 @@ func TestWatcher(t *testing.T) {
 	// The file itself gone: an error; the tenants in force stay.
 	require.NoError(t, os.Remove(path))
 	_, err = w.Poll(apply)
+	require.NoError(t, err, "a file missing once may be being replaced")
+	_, err = w.Poll(apply)
 	require.ErrorContains(t, err, "tenants file")
+
+	// A file truncated in place (an empty version) is an error, never "no
+	// tenants".
+	write(t, path, "")
+	_, err = settle()
+	require.ErrorContains(t, err, "the file is empty")
+	assert.Len(t, inForce.Tenants, 3, "the tenants in force stay")
 }
 
 // statusHost records the status its components report.

@@ -28,6 +28,11 @@ type Watcher struct {
 	hasBad    bool
 	badErr    error
 	refs      []string // the secret files of the last version parsed
+
+	pending    [sha256.Size]byte // a change seen once
+	hasPending bool
+	unreadable int   // polls in a row that could not read the file
+	lastErr    error // what the last settled poll answered
 }
 
 // NewWatcher follows path; env resolves ${env:..} (os.LookupEnv when nil).
@@ -46,28 +51,48 @@ func (w *Watcher) Path() string { return w.path }
 // in force. A broken version (unreadable, invalid, or refused by apply)
 // leaves the version in force as it was and returns its error, every time
 // it is polled, until the file changes.
+//
+// Once a version is in force, a change is taken only when two polls in a
+// row see it (and a file that cannot be read, only when two polls in a
+// row cannot read it): a file being rewritten in place is not taken half
+// written, which could drop tenants, nor reported as broken. Meanwhile
+// Poll answers as it did last. Replace the file atomically (write a new
+// one and rename it; Kubernetes volumes do) to need no such luck.
 func (w *Watcher) Poll(apply func(*File) error) (bool, error) {
 	srcs, err := readSources(w.path)
 	if err != nil {
+		w.hasPending = false
+		w.unreadable++
+		if w.hasGood && w.unreadable < 2 {
+			return false, w.lastErr
+		}
+		w.lastErr = err
 		return false, err
 	}
+	w.unreadable = 0
 	d := digestOf(srcs, readSecrets(w.refs))
 	switch {
 	case w.hasGood && d == w.good:
+		w.hasPending, w.lastErr = false, nil
 		return false, nil
 	case w.hasBad && d == w.bad:
+		w.hasPending, w.lastErr = false, w.badErr
 		return false, w.badErr
+	case w.hasGood && (!w.hasPending || d != w.pending):
+		w.pending, w.hasPending = d, true
+		return false, w.lastErr
 	}
+	w.hasPending = false
 	f, err := parse(w.path, srcs, w.env)
 	w.refs = f.refs
 	if err == nil {
 		err = apply(f)
 	}
 	if err != nil {
-		w.bad, w.hasBad, w.badErr = f.Digest, true, err
+		w.bad, w.hasBad, w.badErr, w.lastErr = f.Digest, true, err, err
 		return false, err
 	}
-	w.good, w.hasGood, w.hasBad, w.badErr = f.Digest, true, false, nil
+	w.good, w.hasGood, w.hasBad, w.badErr, w.lastErr = f.Digest, true, false, nil, nil
 	return true, nil
 }
 
