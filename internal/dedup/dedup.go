@@ -33,6 +33,7 @@ type shard struct {
 	ring  []entry       // insertion order; ring[head] is the oldest
 	head  int
 	size  int
+	max   int // the ring grows (doubling) up to max entries
 }
 
 // Cache is a bounded, expiring set of event keys. It is safe for concurrent use.
@@ -54,8 +55,9 @@ func New(maxEntries int, ttl time.Duration) *Cache {
 	per := (maxEntries + shardCount - 1) / shardCount
 	c := &Cache{ttl: ttl, seedA: maphash.MakeSeed(), seedB: maphash.MakeSeed(), now: time.Now}
 	for i := range c.shards {
-		c.shards[i].items = make(map[key]int64, min(per, 1024))
-		c.shards[i].ring = make([]entry, per)
+		// Sized by use: an idle receiver holds a few KiB, not maxEntries.
+		c.shards[i].items = map[key]int64{}
+		c.shards[i].max = per
 	}
 	return c
 }
@@ -99,12 +101,25 @@ func (c *Cache) Add(k string) {
 		sh.evictOldest()
 	}
 	if sh.size == len(sh.ring) {
-		sh.evictOldest()
+		if len(sh.ring) < sh.max {
+			sh.grow()
+		} else {
+			sh.evictOldest()
+		}
 	}
 	sh.items[h] = exp
 	tail := (sh.head + sh.size) % len(sh.ring)
 	sh.ring[tail] = entry{k: h, expires: exp}
 	sh.size++
+}
+
+// grow doubles the ring (up to max), keeping the entries in order.
+func (sh *shard) grow() {
+	ring := make([]entry, min(sh.max, max(16, 2*len(sh.ring))))
+	for i := range sh.size {
+		ring[i] = sh.ring[(sh.head+i)%len(sh.ring)]
+	}
+	sh.ring, sh.head = ring, 0
 }
 
 // evictOldest removes the oldest ring entry; the map entry goes only if it

@@ -2,6 +2,7 @@ package dedup
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -59,6 +60,33 @@ func TestBoundedEvictsOldest(t *testing.T) {
 	assert.LessOrEqual(t, c.Len(), shardCount*4)
 	assert.True(t, c.Seen("k9999"), "the newest key is kept")
 	assert.False(t, c.Seen("k0"), "the oldest key is evicted")
+}
+
+// TestSizedByUse: a cache allows for many entries but holds memory for
+// those it has; growing keeps the oldest-first eviction.
+func TestSizedByUse(t *testing.T) {
+	var m0, m1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	c, _ := newTestCache(1_000_000, time.Hour)
+	runtime.GC()
+	runtime.ReadMemStats(&m1)
+	assert.Less(t, int64(m1.HeapAlloc)-int64(m0.HeapAlloc), int64(256<<10), "an empty cache for a million entries")
+	for i := range 3000 {
+		c.Add(fmt.Sprintf("k%d", i))
+	}
+	for i := range 3000 {
+		require.True(t, c.Seen(fmt.Sprintf("k%d", i)))
+	}
+	runtime.KeepAlive(c)
+
+	small, _ := newTestCache(shardCount*40, time.Hour) // grows 16, 32, 40 per shard
+	for i := range 10_000 {
+		small.Add(fmt.Sprintf("k%d", i))
+	}
+	assert.LessOrEqual(t, small.Len(), shardCount*40)
+	assert.True(t, small.Seen("k9999"), "the newest key is kept")
+	assert.False(t, small.Seen("k0"), "the oldest key is evicted")
 }
 
 func TestNilCache(t *testing.T) {
