@@ -6,6 +6,7 @@
 //	                         [--vendor VENDOR --route ROUTE --tenant ID] [--output text|json] EVENT.json
 //	consentry bundle verify  [--public-key HEX]... [--allow-unanchored] FILE|DIR...
 //	consentry token hash     < token.txt
+//	consentry version
 //
 // `policy check` validates every consent processor (consent, consent/<name>)
 // of a collector configuration, suitable for CI. `policy explain` decides
@@ -30,6 +31,7 @@ const usage = `Usage:
                            [--output text|json] EVENT.json
   consentry bundle verify  [--public-key HEX]... [--allow-unanchored] FILE|DIR...
   consentry token hash     < token.txt
+  consentry version
 
 policy check    validates the consent processors' policies of a collector
                 configuration (${env:...} and ${file:...} are expanded).
@@ -40,6 +42,7 @@ bundle verify   checks an evidence bundle exported by the auditor API offline:
                 checkpoint (docs/audit-api.md).
 token hash      prints the SHA-256 of a bearer token read from stdin, the form
                 in which the consent_ledger extension's config stores tokens.
+version         prints the version (stamped from git by make dist).
 
 Run "consentry policy check -h" or "consentry policy explain -h" for flags.
 `
@@ -65,6 +68,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	switch args[0] {
+	case "version", "--version":
+		return runVersion(stdout)
 	case "bundle":
 		return runBundle(args[1:], stdout, stderr)
 	case "token":
