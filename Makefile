@@ -79,7 +79,7 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './$(DIST)/*')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	cd tools && $(GO) mod verify >/dev/null && $(GO) vet ./protogen ./openapi3
+	cd tools && $(GO) mod verify >/dev/null && $(GO) vet ./protogen ./openapi3 ./ociimage ./kubeschemas
 	@# go mod tidy must leave both modules unchanged.
 	$(GO) mod tidy -diff
 	cd tools && $(GO) mod tidy -diff
