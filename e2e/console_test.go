@@ -156,8 +156,17 @@ type consoleRun struct {
 	RefusedRelease string   `json:"refusedRelease"`
 	RefusedSignIn  string   `json:"refusedSignIn"`
 	RefusedLookup  string   `json:"refusedLookup"`
+	RecordsCSV     csvFile  `json:"recordsCSV"`
+	AccessCSV      csvFile  `json:"accessCSV"`
+	VerifyType     string   `json:"verifyContentType"`
 	Who            string   `json:"who"`
 	SubjectHash    string   `json:"subjectHash"`
+}
+
+type csvFile struct {
+	Header string `json:"header"`
+	Rows   int    `json:"rows"`
+	Last   string `json:"last"`
 }
 
 type bundle struct {
@@ -228,6 +237,12 @@ func TestConsoleInChromium(t *testing.T) {
 		assert.Contains(t, d, "Held back: ", "each row's decision in words")
 	}
 	assert.Contains(t, run.RecordWords, "no record of it", "consent_missing in plain language: %s", run.RecordWords)
+	assert.True(t, strings.HasPrefix(run.RecordsCSV.Header, "id,tenant,vendor,"), "the records as CSV: %+v", run.RecordsCSV)
+	assert.Equal(t, run.Listed, run.RecordsCSV.Rows, "the CSV has the listing's records, every page")
+	assert.Contains(t, run.AccessCSV.Header, "identity")
+	assert.GreaterOrEqual(t, run.AccessCSV.Rows, run.AccessRows)
+	assert.NotContains(t, run.AccessCSV.Last, "# error")
+	assert.Equal(t, "application/x-ndjson", strings.Split(run.VerifyType, ";")[0], "verification streamed with its progress")
 	assert.Contains(t, run.ReasonsTable, "consent_missing")
 	assert.Contains(t, run.ReasonsTable, "holds the event")
 	assert.Contains(t, run.Payload, "resourceLogs", "the decrypted payload as OTLP/JSON")

@@ -72,10 +72,21 @@ async function signOut(page) {
   if (left.length) throw new Error('sign-out left session storage: ' + left);
 }
 
-async function download(page, click, name) {
+async function saved(page, click, name) {
   const [dl] = await Promise.all([page.waitForEvent('download', { timeout: STEP_TIMEOUT }), click()]);
   const file = path.join(DOWNLOADS, name);
   await dl.saveAs(file);
+  return file;
+}
+
+async function csv(page, click, name) {
+  const file = await saved(page, click, name);
+  const lines = fs.readFileSync(file, 'utf8').trim().split('\n');
+  return { file, header: lines[0], rows: lines.length - 1, last: lines[lines.length - 1] };
+}
+
+async function download(page, click, name) {
+  const file = await saved(page, click, name);
   const lines = fs.readFileSync(file, 'utf8').trim().split('\n').map(l => JSON.parse(l));
   if (lines[0].type !== 'header' || lines[lines.length - 1].type !== 'manifest') throw new Error(`${name}: not a complete evidence bundle`);
   return { file, lines: lines.length, records: lines.filter(l => l.type === 'record').length };
@@ -151,6 +162,7 @@ async function main() {
       out.decisions = [...new Set(rows.map(r => r.decision))];
       record = rows.find(r => r.subject) || rows[0];
       await shot(page, 'records');
+      out.recordsCSV = await csv(page, () => page.click('#records .csv-button'), 'records.csv');
     });
 
     await step('page through records', async () => {
@@ -272,7 +284,8 @@ async function main() {
 
     await step('verify with progress', async () => {
       await open(page, '#/verify', 'verify');
-      await page.click('#verify-start');
+      const [resp] = await Promise.all([page.waitForResponse(r => r.url().includes('/v1/ledger:verify')), page.click('#verify-start')]);
+      out.verifyContentType = resp.headers()['content-type'] || '';
       await page.waitForSelector('#verify-out .msg');
       out.verify = await text(page, '#verify-out .msg');
       out.publicKey = (await text(page, '#public-key')).trim();
@@ -294,6 +307,7 @@ async function main() {
       await open(page, '#/access', 'access');
       await page.waitForSelector('#access');
       out.accessRows = await page.$$eval('#access tr', trs => trs.length - 1);
+      out.accessCSV = await csv(page, () => page.click('main .csv-button'), 'access-log.csv');
       await shot(page, 'access-log', false);
       await signOut(page);
     });

@@ -81,7 +81,7 @@
     get words() {
       const what = {
         400: 'Refused (400 bad request)', 401: 'Not signed in (401)', 403: 'Refused (403 permission denied)',
-        404: 'Not found (404)', 410: 'Gone (410)', 429: 'Too many calls (429)', 500: 'Server error (500)', 503: 'Unavailable (503)',
+        0: 'Failed', 404: 'Not found (404)', 410: 'Gone (410)', 429: 'Too many calls (429)', 500: 'Server error (500)', 503: 'Unavailable (503)',
       }[this.status] || 'Error ' + this.status;
       return what + ': ' + this.message;
     }
@@ -98,8 +98,8 @@
     return u;
   }
 
-  async function call(method, path, { query, body, stream } = {}) {
-    const headers = { Accept: 'application/json' };
+  async function call(method, path, { query, body, stream, accept } = {}) {
+    const headers = { Accept: accept || 'application/json' };
     const tok = sessionStorage.getItem(TOKEN);
     if (tok) headers.Authorization = 'Bearer ' + tok;
     let payload;
@@ -387,6 +387,7 @@
       rows.forEach(r => seen.set(r.id, r));
       add(out, [
         h('p', { class: 'muted' }, rows.length ? `${rows.length} record(s), newest first.` : 'No record matches.'),
+        rows.length ? csvButton('/v1/quarantine/records', recordFilter(q), 'quarantined-records') : null,
         rows.length ? recordsTable(rows) : null,
         h('div', { class: 'pager' },
           q.page_token ? h('button', { type: 'button', class: 'secondary', onclick: () => history.back() }, 'Previous page') : null,
@@ -556,6 +557,74 @@
 
   // ---------------------------------------------------------------- export
 
+  // lines calls onLine for each line of a streamed answer as it arrives
+  // and returns the chunks, byte and line counts.
+  async function readLines(resp, onLine) {
+    const reader = resp.body.getReader();
+    const dec = new TextDecoder();
+    const parts = [];
+    let bytes = 0, lines = 0, rest = '';
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(value);
+      bytes += value.length;
+      const chunk = rest + dec.decode(value, { stream: true });
+      const ls = chunk.split('\n');
+      rest = ls.pop();
+      for (const l of ls) { lines++; onLine(l, lines, bytes); }
+    }
+    if (rest) { lines++; onLine(rest, lines, bytes); }
+    return { parts, bytes, lines };
+  }
+
+  function saveFile(parts, type, name) {
+    const a = h('a', { href: URL.createObjectURL(new Blob(parts, { type })), download: name });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 60000);
+    return name;
+  }
+
+  const today = () => new Date().toISOString().slice(0, 10);
+  const kib = n => (n / 1024).toFixed(1) + ' KiB';
+
+  // download streams a call's answer into a file, counting what arrived;
+  // check refuses it (a line that says the answer ended in an error).
+  async function download(status, bar, request, type, name, check) {
+    bar.hidden = false; bar.className = 'progress busy';
+    clear(status).append(h('p', { class: 'muted' }, 'Starting…'));
+    try {
+      const resp = await request();
+      const ct = resp.headers.get('Content-Type') || '';
+      if (!ct.startsWith(type)) throw new Error(`the server answered ${ct || 'nothing'}, not ${type}: it does not offer this download`);
+      let last = '';
+      const got = await readLines(resp, (l, n, bytes) => {
+        if (l.trim()) last = l;
+        if (n % 200 === 0) clear(status).append(h('p', { class: 'muted' }, `${n} lines, ${kib(bytes)} received…`));
+      });
+      check(last);
+      const file = saveFile(got.parts, type, name);
+      clear(status).append(msg('ok', `Downloaded ${file}: ${got.lines} lines (${kib(got.bytes)}).`));
+      return file;
+    } catch (err) {
+      clear(status).append(msg('error', err.words || String(err.message || err)));
+      return '';
+    } finally { bar.hidden = true; bar.className = 'progress'; }
+  }
+
+  // csvButton downloads a listing as CSV: every page from the first, each
+  // page one logged call of the method.
+  function csvButton(path, query, name) {
+    const status = h('span', { class: 'csv-status' });
+    const bar = h('div', { class: 'progress', hidden: true }, h('div'));
+    const b = h('button', { type: 'button', class: 'secondary csv-button', onclick: () => download(status, bar,
+      () => call('GET', path, { query: Object.assign({}, query, { format: 'csv', page_size: undefined, page_token: undefined }), stream: true }),
+      'text/csv', `${name}-${today()}.csv`, last => { if (last.startsWith('# error')) throw new Error('the listing ended with an error: ' + last); }) }, 'Download CSV');
+    return h('div', { class: 'pager' }, b, bar, status);
+  }
+
   function exportForm(filter, name) {
     const status = h('div', { class: 'export-status' });
     const bar = h('div', { class: 'progress', hidden: true }, h('div'));
@@ -568,36 +637,15 @@
       const v = formValues(form);
       const f = typeof filter === 'function' ? filter() : filter;
       if (!v.reason) { clear(status).append(msg('error', 'State why the evidence is exported.')); return; }
-      bar.hidden = false; bar.className = 'progress busy';
-      clear(status).append(h('p', { class: 'muted' }, 'Exporting…'));
-      try {
-        const resp = await call('POST', '/v1/evidence:export', { body: { filter: f, reason: v.reason, include_payloads: v.include_payloads }, stream: true });
-        const reader = resp.body.getReader();
-        const parts = [];
-        let bytes = 0, lines = 0, tail = '';
-        const dec = new TextDecoder();
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          parts.push(value);
-          bytes += value.length;
-          const text = dec.decode(value, { stream: true });
-          lines += (text.match(/\n/g) || []).length;
-          tail = (tail + text).slice(-4096);
-          clear(status).append(h('p', { class: 'muted' }, `${lines} lines, ${(bytes / 1024).toFixed(1)} KiB received…`));
-        }
-        const last = tail.trim().split('\n').pop() || '';
-        if (last.startsWith('{"error"')) throw new Error('the export ended with an error: ' + last);
-        const blob = new Blob(parts, { type: 'application/x-ndjson' });
-        const a = h('a', { href: URL.createObjectURL(blob), download: `${name}-${new Date().toISOString().slice(0, 10)}.ndjson` });
-        document.body.append(a);
-        a.click();
-        a.remove();
-        setTimeout(() => URL.revokeObjectURL(a.href), 60000);
-        clear(status).append(msg('ok', `Downloaded ${lines} lines (${(bytes / 1024).toFixed(1)} KiB). Check it offline with: consentry bundle verify --public-key <key> ${a.download}`));
-      } catch (err) {
-        clear(status).append(msg('error', err.words || String(err.message || err)));
-      } finally { bar.hidden = true; bar.className = 'progress'; }
+      const file = await download(status, bar,
+        () => call('POST', '/v1/evidence:export', { body: { filter: f, reason: v.reason, include_payloads: v.include_payloads }, stream: true }),
+        'application/x-ndjson', `${name}-${today()}.ndjson`,
+        last => {
+          let type = '';
+          try { type = JSON.parse(last).type; } catch (err) { /* not a bundle line */ }
+          if (type !== 'manifest') throw new Error('the bundle is incomplete (no manifest): ' + last.slice(0, 300));
+        });
+      if (file) status.append(h('p', { class: 'muted' }, `Check it offline: consentry bundle verify --public-key <key> ${file}`));
     });
     return h('div', {}, form, bar, status);
   }
@@ -726,8 +774,10 @@
       h('section', { class: 'card' }, h('h2', {}, 'Purge old payloads (custodian, every tenant)'), purgeForm, purgeOut));
     if (q.tenant) {
       try {
-        const res = await call('GET', '/v1/consents', { query: Object.assign({ tenant: q.tenant, page_size: 200 }, q.identifier ? { raw_identifier: q.identifier } : { subject_key: q.subject_key }) });
+        const filter = Object.assign({ tenant: q.tenant }, q.identifier ? { raw_identifier: q.identifier } : { subject_key: q.subject_key });
+        const res = await call('GET', '/v1/consents', { query: Object.assign({ page_size: 200 }, filter) });
         list.append(consentTable(res.consents || []));
+        if ((res.consents || []).length) list.append(csvButton('/v1/consents', filter, 'consents'));
       } catch (e) { list.append(msg('error', e.words || String(e))); }
     }
   }
@@ -754,10 +804,11 @@
     form.addEventListener('submit', e => { e.preventDefault(); go('access', formValues(form)); });
     const out = h('div');
     page('Access log', form, out);
+    const filter = { identity: q.identity, method: q.method, from: iso(q.from), to: iso(q.to) };
     try {
-      const res = await call('GET', '/v1/access-log', { query: { identity: q.identity, method: q.method, from: iso(q.from), to: iso(q.to), page_size: 100, page_token: q.page_token } });
+      const res = await call('GET', '/v1/access-log', { query: Object.assign({ page_size: 100, page_token: q.page_token }, filter) });
       const rows = res.entries || [];
-      add(out, [rows.length ? h('table', { id: 'access' }, h('tr', {}, ['Time', 'Identity', 'Method', 'Target', 'Reason', 'Result'].map(t => h('th', {}, t))),
+      add(out, [rows.length ? csvButton('/v1/access-log', filter, 'access-log') : null,rows.length ? h('table', { id: 'access' }, h('tr', {}, ['Time', 'Identity', 'Method', 'Target', 'Reason', 'Result'].map(t => h('th', {}, t))),
         rows.map(e => h('tr', { class: (e.result || '').startsWith('ok') ? '' : 'refused' }, h('td', {}, fmt(e.time)), h('td', {}, e.identity), h('td', {}, e.method),
           h('td', { class: 'mono' }, e.target), h('td', {}, e.reason), h('td', {}, e.result)))) : h('p', { class: 'muted' }, 'No entry.'),
       h('div', { class: 'pager' },
@@ -779,9 +830,30 @@
       const v = formValues(form);
       const started = Date.now();
       bar.hidden = false; bar.className = 'progress busy';
-      const tick = setInterval(() => { clear(out).append(h('p', { class: 'muted' }, `Verifying every chain, record and checkpoint… ${((Date.now() - started) / 1000).toFixed(0)} s`)); }, 500);
+      let said = 'Verifying every chain, record and checkpoint…';
+      const tick = setInterval(() => { clear(out).append(h('p', { class: 'muted', id: 'verify-progress' }, `${said} ${((Date.now() - started) / 1000).toFixed(0)} s`)); }, 500);
       try {
-        const res = await call('POST', '/v1/ledger:verify', { body: { checkpoint: v.checkpoint } });
+        // Streamed: a progress line every 2 s, then the result (a server
+        // that does not stream answers the result alone, as JSON).
+        const resp = await call('POST', '/v1/ledger:verify', { body: { checkpoint: v.checkpoint }, stream: true, accept: 'application/x-ndjson' });
+        let res = null;
+        if ((resp.headers.get('Content-Type') || '').startsWith('application/x-ndjson')) {
+          await readLines(resp, l => {
+            if (!l.trim()) return;
+            const m = JSON.parse(l);
+            if (m.error) throw new ApiError(0, m.error, l);
+            if (m.result) res = m.result;
+            const p = m.progress;
+            if (!p) return;
+            const n = Number(p.checked || 0), total = Number(p.total || 0);
+            said = p.phase === 'rows' ? 'Checking every row against its chain entry:' : 'Checking the hash chains:';
+            if (n) said += ` ${n.toLocaleString('en')}${total ? ' of ' + total.toLocaleString('en') : ''}`;
+            if (total) { bar.className = 'progress'; bar.firstChild.style.width = Math.min(100, 100 * n / total) + '%'; }
+          });
+        } else {
+          res = await resp.json();
+        }
+        if (!res) throw new Error('the verification ended without a result');
         clearInterval(tick);
         sessionStorage.setItem(LAST_VERIFY, JSON.stringify({ ok: res.ok, problems: res.problems, writers: res.writers, at: new Date().toISOString() }));
         clear(out).append(
@@ -795,7 +867,7 @@
       } catch (err) {
         clearInterval(tick);
         clear(out).append(msg('error', err.words || String(err)));
-      } finally { bar.hidden = true; bar.className = 'progress'; }
+      } finally { bar.hidden = true; bar.className = 'progress'; bar.firstChild.style.width = ''; }
     });
     const f = h('form', { class: 'filters', id: 'export-filter' },
       field('Tenant', input('tenant', '')), field('Vendor', select('vendor', [['', 'any']].concat(VENDORS), '')),
