@@ -38,7 +38,7 @@ type restEnv struct {
 	tel *componenttest.Telemetry
 }
 
-func newRESTEnv(t *testing.T, opts Options) *restEnv {
+func newRESTEnv(t testing.TB, opts Options) *restEnv {
 	t.Helper()
 	dir := t.TempDir()
 	b := backend{"sqlite", func(testing.TB) func(ctx context.Context) (*sqlstore.Store, error) {
@@ -47,6 +47,9 @@ func newRESTEnv(t *testing.T, opts Options) *restEnv {
 		}
 	}}
 	e := newEnvWith(t, b, func(o *Options) {
+		if opts.Logger != nil {
+			o.Logger = opts.Logger
+		}
 		o.DenialWindow = opts.DenialWindow
 		o.ProgressEvery = opts.ProgressEvery
 		o.VerifyLimit = opts.VerifyLimit

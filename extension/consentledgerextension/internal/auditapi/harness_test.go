@@ -227,7 +227,7 @@ type env struct {
 func newEnv(t *testing.T, b backend) *env { return newEnvWith(t, b, nil) }
 
 // newEnvWith is newEnv with options changed by opt.
-func newEnvWith(t *testing.T, b backend, opt func(*Options)) *env {
+func newEnvWith(t testing.TB, b backend, opt func(*Options)) *env {
 	t.Helper()
 	l := openLedger(t, b)
 	rel := newFakeReleaser(l)
