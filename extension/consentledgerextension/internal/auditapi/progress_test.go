@@ -130,3 +130,44 @@ func TestVerifyStreamQuick(t *testing.T) {
 		t.Fatalf("%d %s %q", resp.StatusCode, resp.Header.Get("Content-Type"), lines)
 	}
 }
+
+// TestDeadlineWriterOutlivesWriteTimeout: an answer written in parts (an
+// evidence export, a CSV export) through deadlineWriter completes though
+// it takes longer than the server's write timeout; the same answer
+// written directly is cut off (the control).
+func TestDeadlineWriterOutlivesWriteTimeout(t *testing.T) {
+	serve := func(wrap bool) (int, error) {
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			out := w
+			if wrap {
+				out = newDeadlineWriter(w)
+			}
+			for range 4 {
+				time.Sleep(150 * time.Millisecond)
+				_, _ = out.Write([]byte(strings.Repeat("x", 64<<10) + "\n"))
+				_ = http.NewResponseController(out).Flush()
+			}
+		}))
+		srv.Config.WriteTimeout = 300 * time.Millisecond
+		srv.Start()
+		defer srv.Close()
+		resp, err := http.Get(srv.URL)
+		if err != nil {
+			return 0, err
+		}
+		defer resp.Body.Close()
+		n := 0
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			n++
+		}
+		return n, sc.Err()
+	}
+	if n, err := serve(true); err != nil || n != 4 {
+		t.Fatalf("through deadlineWriter: %d lines, %v; want all 4", n, err)
+	}
+	if n, err := serve(false); err == nil && n == 4 {
+		t.Fatal("written directly, the answer outlived the write timeout too: the test shows nothing")
+	}
+}
