@@ -127,6 +127,7 @@ type consoleRun struct {
 	Blocked        []string `json:"blocked"`
 	Errors         []string `json:"errors"`
 	OverviewText   string   `json:"overviewText"`
+	ByEvent        string   `json:"byEvent"`
 	Listed         int      `json:"listed"`
 	Decisions      []string `json:"decisions"`
 	RecordID       string   `json:"recordId"`
@@ -232,6 +233,7 @@ func TestConsoleInChromium(t *testing.T) {
 
 	// What the browser showed.
 	assert.Contains(t, run.OverviewText, "Quarantined and released over time")
+	assert.Contains(t, run.ByEvent, "ccaas.analytics.sentiment", "the over-time chart by event names the events")
 	assert.NotEmpty(t, run.Decisions)
 	for _, d := range run.Decisions {
 		assert.Contains(t, d, "Held back: ", "each row's decision in words")

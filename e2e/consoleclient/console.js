@@ -146,6 +146,10 @@ async function main() {
       if (!stored.session || stored.local !== 0 || stored.cookies !== '') throw new Error('token storage: ' + JSON.stringify(stored));
       await page.waitForSelector('#by-time svg');
       out.overviewText = await text(page, 'main');
+      // The over-time chart by event: one GetStats call per event name.
+      await page.selectOption('#by-time [name=dimension]', 'event');
+      await ready(page, 'overview');
+      out.byEvent = await text(page, '#by-time .legend');
       await shot(page, 'overview');
     });
 

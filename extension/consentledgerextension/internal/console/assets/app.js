@@ -295,24 +295,24 @@
     const draw = async () => {
       clear(out).append(h('p', { class: 'muted' }, 'Loading…'));
       const d = dim.value;
-      let keys;
-      if (d === 'event') {
-        // Stats have no event breakdown: the events of the newest records.
-        const r = await call('GET', '/v1/quarantine/records', { query: { page_size: 500 } });
-        const n = {};
-        for (const x of r.records || []) n[x.event_name] = (n[x.event_name] || 0) + 1;
-        keys = Object.entries(n).sort((a, b) => b[1] - a[1]).map(e => e[0]);
-      } else {
-        keys = (all['by_' + d] || []).map(c => c.key);
-      }
-      keys = keys.filter(k => k).slice(0, 5);
-      const param = d === 'event' ? 'event_name' : d;
       try {
+        let keys;
+        if (d === 'event') {
+          // Stats have no event breakdown: the events of the newest records.
+          const r = await call('GET', '/v1/quarantine/records', { query: { page_size: 500 } });
+          const n = {};
+          for (const x of r.records || []) n[x.event_name] = (n[x.event_name] || 0) + 1;
+          keys = Object.entries(n).sort((a, b) => b[1] - a[1]).map(e => e[0]);
+        } else {
+          keys = (all['by_' + d] || []).map(c => c.key);
+        }
+        keys = keys.filter(k => k).slice(0, 5);
+        const param = d === 'event' ? 'event_name' : d;
         const series = await Promise.all(keys.map(async k => ({ name: k, counts: countsOf((await call('GET', '/v1/quarantine/stats', { query: { [param]: k } })).by_day) })));
         clear(out).append(lineChart(series), h('p', { class: 'muted' }, `The ${keys.length} largest ${d} values; each is one GetStats call.`));
       } catch (e) { clear(out).append(msg('error', e.words || String(e))); }
     };
-    dim.addEventListener('change', draw);
+    dim.addEventListener('change', () => { document.body.dataset.ready = 'no'; draw().finally(() => { document.body.dataset.ready = 'yes'; }); });
     await draw();
   }
 
