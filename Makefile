@@ -125,10 +125,10 @@ dist: image packages chart cli-archives
 
 # The distribution's sources as ocb generates them, version stamped.
 $(RELEASE)/src/main.go: builder-config.yaml go.mod go.sum tools/go.mod $(GOFILES)
-	mkdir -p $(RELEASE)/src
+	mkdir -p $(RELEASE)/src $(RELEASE)/build
 	sed -e 's|^  version: .*|  version: $(VERSION)|' -e 's|^  output_path: .*|  output_path: ./$(RELEASE)/src|' \
-	    -e 's|=> \.\./$$|=> ../../../|' builder-config.yaml > $(RELEASE)/builder-config.yaml
-	$(OCB) --config $(RELEASE)/builder-config.yaml --skip-compilation
+	    -e 's|=> \.\./$$|=> ../../../|' builder-config.yaml > $(RELEASE)/build/builder-config.yaml
+	$(OCB) --config $(RELEASE)/build/builder-config.yaml --skip-compilation
 
 $(RELEASE)/linux-%/otelcol-consentry: $(RELEASE)/src/main.go
 	cd $(RELEASE)/src && CGO_ENABLED=0 GOOS=linux GOARCH=$* $(GO) build -trimpath -ldflags '-s -w' -o ../linux-$*/otelcol-consentry .
@@ -143,16 +143,18 @@ image: $(RELEASE)/linux-amd64/otelcol-consentry
 	    -cf $(RELEASE)/otelcol-consentry_$(VERSION)_linux_amd64.oci.tar .
 
 packages: $(foreach a,$(PKG_ARCHES),$(RELEASE)/linux-$(a)/otelcol-consentry $(RELEASE)/linux-$(a)/consentry)
+	mkdir -p $(RELEASE)/build
 	for a in $(PKG_ARCHES); do \
 	  sed -e 's|$${CONSENTRY_VERSION}|$(VERSION)|' -e "s|\$${CONSENTRY_PKG_ARCH}|$$a|" \
 	      -e "s|\$${CONSENTRY_BINARY}|$(RELEASE)/linux-$$a/otelcol-consentry|" -e "s|\$${CONSENTRY_CLI}|$(RELEASE)/linux-$$a/consentry|" \
-	      deploy/packaging/nfpm.yaml > $(RELEASE)/nfpm-$$a.yaml; \
-	  for p in deb rpm; do $(GOTOOL) nfpm package --config $(RELEASE)/nfpm-$$a.yaml --packager $$p --target $(RELEASE)/ || exit 1; done; \
+	      deploy/packaging/nfpm.yaml > $(RELEASE)/build/nfpm-$$a.yaml; \
+	  for p in deb rpm; do $(GOTOOL) nfpm package --config $(RELEASE)/build/nfpm-$$a.yaml --packager $$p --target $(RELEASE)/ || exit 1; done; \
 	done
 
 chart:
 	mkdir -p $(RELEASE)
-	$(GOTOOL) helm package deploy/helm/consentry --destination $(RELEASE) --app-version '$(VERSION)'
+	rm -f $(RELEASE)/consentry-*.tgz
+	$(GOTOOL) helm package deploy/helm/consentry --destination $(RELEASE) --version '$(VERSION)' --app-version '$(VERSION)'
 
 cli-archives:
 	mkdir -p $(RELEASE)/cli
