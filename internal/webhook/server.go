@@ -85,6 +85,9 @@ type Server struct {
 	dedup    *dedup.Cache
 	requests metric.Int64Counter
 	dupes    metric.Int64Counter
+	// slots holds a token per request in progress (admission.max_in_flight);
+	// nil when unbounded.
+	slots chan struct{}
 
 	srv      *http.Server
 	addr     net.Addr
@@ -125,6 +128,9 @@ func NewServer(cfg *Config, set receiver.Settings, tel Telemetry, next consumer.
 		rt.receiverID = attribute.String("receiver", set.ID.String())
 		rt.dupAttrs = metric.WithAttributeSet(attribute.NewSet(rt.receiverID, attribute.String("route", rt.Name)))
 		s.routes[i] = rt
+	}
+	if cfg.Admission.MaxInFlight > 0 {
+		s.slots = make(chan struct{}, cfg.Admission.MaxInFlight)
 	}
 	if cfg.Dedup.Enabled {
 		s.dedup = dedup.New(cfg.Dedup.MaxEntries, cfg.Dedup.TTL)
@@ -196,8 +202,59 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 const maxPooledBuffer = 256 << 10
 
 func (s *Server) serve(rt *Route, w http.ResponseWriter, r *http.Request) {
-	status := s.handle(rt, w, r)
+	status := s.admitAndHandle(rt, w, r)
 	s.requests.Add(r.Context(), 1, rt.statusOption(status))
+}
+
+// admitAndHandle is the receivers' gate: a request that finds no free slot
+// within admission.max_wait is answered 503 before its body is read, so
+// under overload refused requests cost next to no CPU and the admitted ones
+// are not slowed down by them (docs/design/admission-control.md).
+func (s *Server) admitAndHandle(rt *Route, w http.ResponseWriter, r *http.Request) int {
+	if s.slots == nil {
+		return s.handle(rt, w, r)
+	}
+	if !s.acquire(r.Context()) {
+		return s.overloaded(w, rt, "Receiver at admission.max_in_flight; asking the vendor to retry")
+	}
+	defer func() { <-s.slots }()
+	return s.handle(rt, w, r)
+}
+
+// acquire takes a slot, waiting at most admission.max_wait (and not past the
+// client giving up).
+func (s *Server) acquire(ctx context.Context) bool {
+	select {
+	case s.slots <- struct{}{}:
+		return true
+	default:
+	}
+	if s.cfg.Admission.MaxWait <= 0 {
+		return false
+	}
+	t := time.NewTimer(s.cfg.Admission.MaxWait)
+	defer t.Stop()
+	select {
+	case s.slots <- struct{}{}:
+		return true
+	case <-t.C:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// overloaded answers 503 with Retry-After. Shedding load is the collector
+// working as designed, and happens thousands of times a second under
+// overload: counted (consentry.webhook.requests by status), logged only at
+// debug level.
+func (s *Server) overloaded(w http.ResponseWriter, rt *Route, why string) int {
+	w.Header().Set("Retry-After", strconv.Itoa(int(s.cfg.RetryAfter/time.Second)))
+	if ce := s.set.Logger.Check(zap.DebugLevel, why); ce != nil {
+		ce.Write(zap.String("route", rt.Name))
+	}
+	WriteError(w, http.StatusServiceUnavailable, overloadedMsg)
+	return http.StatusServiceUnavailable
 }
 
 // statusOption returns the metric attributes of a request answered with
@@ -257,18 +314,11 @@ func (s *Server) handle(rt *Route, w http.ResponseWriter, r *http.Request) int {
 			s.set.Logger.Warn("Pipeline rejected events permanently", zap.String("route", rt.Name), zap.Error(err))
 			return s.fail(w, r, rt, Errorf(http.StatusBadRequest, "the pipeline rejected the events permanently"))
 		}
-		w.Header().Set("Retry-After", strconv.Itoa(int(s.cfg.RetryAfter/time.Second)))
 		if errors.Is(err, admission.ErrOverloaded) {
-			// Shedding load is the collector working as designed, and
-			// happens thousands of times a second under overload: counted
-			// (consentry.webhook.requests by status, the quarantine
-			// exporter's refusals), logged only at debug level.
-			if ce := s.set.Logger.Check(zap.DebugLevel, "Collector overloaded; asking the vendor to retry"); ce != nil {
-				ce.Write(zap.String("route", rt.Name))
-			}
-			WriteError(w, http.StatusServiceUnavailable, overloadedMsg)
-			return http.StatusServiceUnavailable
+			// Also counted in the quarantine exporter's refusals.
+			return s.overloaded(w, rt, "Collector overloaded; asking the vendor to retry")
 		}
+		w.Header().Set("Retry-After", strconv.Itoa(int(s.cfg.RetryAfter/time.Second)))
 		s.set.Logger.Warn("Pipeline refused events; asking the vendor to retry", zap.String("route", rt.Name), zap.Error(err))
 		return s.fail(w, r, rt, Errorf(http.StatusServiceUnavailable, "the pipeline is temporarily unable to accept events; retry later"))
 	}

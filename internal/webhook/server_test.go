@@ -184,14 +184,7 @@ func TestMetrics(t *testing.T) {
 	do(h, "e1", "application/json", "ok")
 	do(h, "e2", "application/json", "bad")
 
-	m, err := tel.GetMetric("consentry.webhook.requests")
-	require.NoError(t, err)
-	byStatus := map[int64]int64{}
-	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
-		code, _ := dp.Attributes.Value("http.response.status_code")
-		byStatus[code.AsInt64()] += dp.Value
-	}
-	assert.Equal(t, map[int64]int64{200: 2, 401: 1}, byStatus)
+	assert.Equal(t, map[int64]int64{200: 2, 401: 1}, requestsByStatus(t, tel))
 
 	d, err := tel.GetMetric("consentry.webhook.duplicates")
 	require.NoError(t, err)
@@ -257,4 +250,17 @@ func TestMethods(t *testing.T) {
 		assert.Equal(t, http.StatusOK, send(h, m), m)
 	}
 	assert.Equal(t, http.StatusMethodNotAllowed, send(h, http.MethodDelete))
+}
+
+// requestsByStatus sums consentry.webhook.requests by status code.
+func requestsByStatus(t *testing.T, tel *componenttest.Telemetry) map[int64]int64 {
+	t.Helper()
+	m, err := tel.GetMetric("consentry.webhook.requests")
+	require.NoError(t, err)
+	byStatus := map[int64]int64{}
+	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+		code, _ := dp.Attributes.Value("http.response.status_code")
+		byStatus[code.AsInt64()] += dp.Value
+	}
+	return byStatus
 }
