@@ -9,7 +9,12 @@
 //     quarantine exporter;
 //   - what may not flow is kept in the ledger: every pipeline that receives
 //     the consent_router's quarantined records (and logs/quarantine) ends
-//     in the quarantine exporter and nowhere else.
+//     in the quarantine exporter and nowhere else;
+//   - what the consent processor tagged reaches a consent_router and
+//     nothing else: the processor withholds quarantined bodies only in a
+//     collector without a router (its unrouted option), and it is not told
+//     its pipeline, so a pipeline that exports its records beside or
+//     instead of the router would pass quarantined bodies on whole.
 package configcheck
 
 import (
@@ -25,6 +30,7 @@ const (
 	typeBatch      = "batch"
 	typeQuarantine = "quarantine"
 	typeRouter     = "consent_router"
+	typeConsent    = "consent"
 )
 
 type pipeline struct {
@@ -35,6 +41,7 @@ type config struct {
 	pipelines  map[string]pipeline
 	connectors map[string]map[string]any
 	exporters  map[string]map[string]any
+	processors map[string]map[string]any
 }
 
 func typeOf(id string) string {
@@ -86,6 +93,7 @@ func Pipelines(raw map[string]any) error {
 			}
 		}
 	}
+	errs = append(errs, c.unrouted()...)
 	for _, id := range slices.Sorted(maps.Keys(c.exporters)) {
 		if typeOf(id) != typeQuarantine {
 			continue
@@ -95,6 +103,35 @@ func Pipelines(raw map[string]any) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// unrouted finds pipelines in which a consent processor's records reach
+// something other than a consent_router: with a router elsewhere in the
+// collector the processor passes quarantined records on whole, and this
+// pipeline would export them. A processor whose unrouted option is set to
+// pass explicitly is the operator's stated choice and is not refused.
+func (c *config) unrouted() []error {
+	var errs []error
+	for _, id := range slices.Sorted(maps.Keys(c.pipelines)) {
+		p := c.pipelines[id]
+		for _, proc := range p.processors {
+			if typeOf(proc) != typeConsent || c.processors[proc]["unrouted"] == "pass" {
+				continue
+			}
+			var other []string
+			for _, e := range p.exporters {
+				if typeOf(e) != typeRouter {
+					other = append(other, e)
+				}
+			}
+			if len(other) > 0 {
+				errs = append(errs, fmt.Errorf("service::pipelines::%s: the %s processor's records are exported to %s beside or instead of a consent_router: records it decided to quarantine would leave whole (it withholds their bodies only in a collector without a router); export this pipeline to a consent_router alone, or set processors::%s::unrouted: pass to accept that",
+					id, proc, strings.Join(other, ", "), proc))
+			}
+			break
+		}
+	}
+	return errs
 }
 
 // leaks returns what a quarantine pipeline exports to other than the
@@ -166,12 +203,15 @@ func (c *config) receiving(id string) []string {
 }
 
 func parse(raw map[string]any) *config {
-	c := &config{pipelines: map[string]pipeline{}, connectors: map[string]map[string]any{}, exporters: map[string]map[string]any{}}
+	c := &config{pipelines: map[string]pipeline{}, connectors: map[string]map[string]any{}, exporters: map[string]map[string]any{}, processors: map[string]map[string]any{}}
 	for id, v := range asMap(raw["connectors"]) {
 		c.connectors[id] = asMap(v)
 	}
 	for id, v := range asMap(raw["exporters"]) {
 		c.exporters[id] = asMap(v)
+	}
+	for id, v := range asMap(raw["processors"]) {
+		c.processors[id] = asMap(v)
 	}
 	for id, v := range asMap(asMap(raw["service"])["pipelines"]) {
 		m := asMap(v)

@@ -64,6 +64,10 @@ func TestConfigThatBreaksPromisesIsRefused(t *testing.T) {
 			"exporter otlp_http in logs/quarantine"},
 		{"another quarantine route", "    quarantine: [logs/quarantine]", "    quarantine: [logs/quarantine, logs/forward]",
 			"service::pipelines::logs/forward: the consent_router connector routes quarantined records to it"},
+		{"consent processor exported beside the router", "      processors: [memory_limiter, consent]\n      exporters: [consent_router]\n", "      processors: [memory_limiter, consent]\n      exporters: [consent_router, debug]\n",
+			"service::pipelines::logs: the consent processor's records are exported to debug beside or instead of a consent_router"},
+		{"consent processor in a second pipeline without the router", "    logs/forward:\n", "    logs/other:\n      receivers: [genesys]\n      processors: [consent/b]\n      exporters: [otlp_http]\n    logs/forward:\n",
+			"service::pipelines::logs/other: the consent/b processor's records are exported to otlp_http"},
 		{"sending queue on the quarantine exporter", "    ledger: consent_ledger\n", "    ledger: consent_ledger\n    sending_queue:\n      storage: file_storage\n",
 			"exporters::quarantine::sending_queue"},
 	} {
@@ -90,6 +94,13 @@ func TestConfigThatBreaksPromisesIsRefused(t *testing.T) {
 	if err := check(t, leaky); err == nil || !strings.Contains(err.Error(), "exporter debug in logs/x") {
 		t.Fatalf("a connector feeding a pipeline that leaves the ledger: %v", err)
 	}
+	// A consent processor set to pass its records on whole, explicitly, is
+	// the operator's choice.
+	passed := strings.Replace(base, "      exporters: [consent_router]\n", "      exporters: [consent_router, debug]\n", 1)
+	passed = strings.Replace(passed, "exporters:\n  quarantine:", "processors:\n  consent:\n    unrouted: pass\nexporters:\n  quarantine:", 1)
+	if err := check(t, passed); err != nil {
+		t.Fatalf("unrouted: pass set explicitly: %v", err)
+	}
 	queueOff := strings.Replace(base, "    ledger: consent_ledger\n", "    ledger: consent_ledger\n    sending_queue:\n      enabled: false\n", 1)
 	if err := check(t, queueOff); err != nil {
 		t.Fatalf("a disabled sending queue: %v", err)
@@ -100,6 +111,8 @@ func TestConfigThatBreaksPromisesIsRefused(t *testing.T) {
 // promises.
 func TestShippedConfigsPass(t *testing.T) {
 	files, _ := filepath.Glob("../../config/*.yaml")
+	deployed, _ := filepath.Glob("../../deploy/*.yaml")
+	files = append(files, deployed...)
 	if len(files) == 0 {
 		t.Fatal("no configurations found")
 	}
