@@ -145,8 +145,13 @@ type overloadResult struct {
 	AcceptedP50 float64 `json:"accepted_p50_ms"`
 	AcceptedP99 float64 `json:"accepted_p99_ms"`
 	AcceptedMax float64 `json:"accepted_max_ms"`
-	RefusedP99  float64 `json:"all_answers_p99_ms"`
-	BoundMs     float64 `json:"bound_ms"` // admission.max_wait
+	// AcceptedService* are the 2xx latencies from the send, without the
+	// generator's lag: the collector's own time, which admission control
+	// bounds. The target is judged on AcceptedP99 (from the due time).
+	AcceptedServiceP50 float64 `json:"accepted_service_p50_ms"`
+	AcceptedServiceP99 float64 `json:"accepted_service_p99_ms"`
+	RefusedP99         float64 `json:"all_answers_p99_ms"`
+	BoundMs            float64 `json:"bound_ms"` // admission.max_wait
 	// Acknowledged counts the 2xx of the whole run (warm-up included);
 	// LedgerRows the records the ledger holds after the collector stopped.
 	// Lost = Acknowledged - LedgerRows when positive: must be 0.

@@ -93,10 +93,11 @@ func (re *runEnv) overload(ctx context.Context, r *scenarioResult, flat float64)
 		o.ShareOther = float64(res.Sent-res.OK-res.Statuses[503]-res.Errors["timeout"]) / n
 	}
 	o.AcceptedP50, o.AcceptedP99, o.AcceptedMax = res.OKLatency.P50, res.OKLatency.P99, res.OKLatency.Max
+	o.AcceptedServiceP50, o.AcceptedServiceP99 = res.OKServiceLatency.P50, res.OKServiceLatency.P99
 	o.RefusedP99, o.MaxLagMs = res.Latency.P99, res.MaxLagMs
 	r.Non2xx, r.Errors = res.Sent-res.OK-errCount(res), errCount(res)
-	fmt.Fprintf(re.log, "%s: achieved %.0f/s, 2xx %.0f/s, 503 %.1f %%, timeouts %.1f %%, 2xx p50 %.1f p99 %.1f max %.1f ms, %.2f cores, statuses %v, errors %v\n",
-		r.Name, o.Achieved, o.Accepted, 100*o.Share503, 100*o.ShareTimeout, o.AcceptedP50, o.AcceptedP99, o.AcceptedMax, o.Cores, res.Statuses, res.Errors)
+	fmt.Fprintf(re.log, "%s: achieved %.0f/s, 2xx %.0f/s, 503 %.1f %%, timeouts %.1f %%, 2xx p50 %.1f p99 %.1f max %.1f ms (from the send: p50 %.1f p99 %.1f ms), %.2f cores, statuses %v, errors %v\n",
+		r.Name, o.Achieved, o.Accepted, 100*o.Share503, 100*o.ShareTimeout, o.AcceptedP50, o.AcceptedP99, o.AcceptedMax, o.AcceptedServiceP50, o.AcceptedServiceP99, o.Cores, res.Statuses, res.Errors)
 	if p, err := readProc(c.pid()); err == nil {
 		r.PeakRSS = p.hwm
 	}

@@ -62,6 +62,13 @@ type Result struct {
 	// OKLatency is the latency of the 2xx answers alone (a refusal, fast
 	// by design, would flatter Latency under overload).
 	OKLatency LatencyMs `json:"ok_latency_ms"`
+	// OKServiceLatency is the latency of the 2xx answers from the moment
+	// the request was sent (each sender has its own connection, so no wait
+	// for one): the target's own time, without the generator's lag. At a
+	// fixed rate that the senders cannot keep up with (too few connections
+	// for the target's latency, or a starved generator), OKLatency grows
+	// with the lag while this does not.
+	OKServiceLatency LatencyMs `json:"ok_service_latency_ms"`
 	// AllOK counts the 2xx answers of the whole run, warm-up included:
 	// what the target acknowledged.
 	AllOK int64 `json:"all_ok"`
@@ -71,6 +78,7 @@ type Result struct {
 	MaxLagMs float64 `json:"max_lag_ms"`
 	hist     Histogram
 	okHist   Histogram
+	okSvc    Histogram
 }
 
 // LatencyMs are latency percentiles in milliseconds.
@@ -89,6 +97,7 @@ func (r *Result) Histogram() *Histogram { return &r.hist }
 type workerStats struct {
 	hist     Histogram
 	okHist   Histogram
+	okSvc    Histogram
 	allOK    int64
 	statuses map[int]int64
 	errors   map[string]int64
@@ -194,6 +203,7 @@ func Run(ctx context.Context, g *Generator, opts RunOptions) (*Result, error) {
 				if interval == 0 {
 					due = time.Now() // flat out: service time from the send
 				}
+				sentAt := time.Now()
 				status, err := send(runCtx, client, req)
 				done := time.Now()
 				ok := err == nil && status >= 200 && status < 300
@@ -223,6 +233,7 @@ func Run(ctx context.Context, g *Generator, opts RunOptions) (*Result, error) {
 				if ok {
 					st.ok++
 					st.okHist.RecordDuration(done.Sub(due))
+					st.okSvc.RecordDuration(done.Sub(sentAt))
 				}
 			}
 		}()
@@ -250,6 +261,7 @@ func Run(ctx context.Context, g *Generator, opts RunOptions) (*Result, error) {
 	for _, st := range stats {
 		res.hist.Merge(&st.hist)
 		res.okHist.Merge(&st.okHist)
+		res.okSvc.Merge(&st.okSvc)
 		res.AllOK += st.allOK
 		for k, v := range st.statuses {
 			res.Statuses[k] += v
@@ -279,7 +291,7 @@ func Run(ctx context.Context, g *Generator, opts RunOptions) (*Result, error) {
 		}
 	}
 	res.MaxLagMs = ms(int64(maxLag))
-	res.Latency, res.OKLatency = latencyMs(&res.hist), latencyMs(&res.okHist)
+	res.Latency, res.OKLatency, res.OKServiceLatency = latencyMs(&res.hist), latencyMs(&res.okHist), latencyMs(&res.okSvc)
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}

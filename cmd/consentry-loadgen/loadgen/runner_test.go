@@ -173,6 +173,26 @@ func TestOKLatencyLeavesRefusalsOut(t *testing.T) {
 	assert.Less(t, res.Latency.P50, res.OKLatency.P50, "half the answers were immediate refusals")
 }
 
+// TestOKServiceLatencyLeavesTheLagOut: one connection to a server that
+// takes 20 ms can carry 50 requests/s; offered 200/s, the senders fall
+// further behind with every request, so the latency from the due time
+// grows with the lag while the latency from the send stays the server's.
+func TestOKServiceLatencyLeavesTheLagOut(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		time.Sleep(20 * time.Millisecond)
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(srv.Close)
+	res, err := Run(context.Background(), genFor(t, srv.URL, 0), RunOptions{Rate: 200, Connections: 1, Count: 30})
+	require.NoError(t, err)
+	assert.EqualValues(t, 30, res.OK)
+	assert.GreaterOrEqual(t, res.OKServiceLatency.P50, 20.0, "the server takes at least 20 ms")
+	assert.Less(t, res.OKServiceLatency.P99, 200.0, "from the send, only the server's time (and a busy test machine's)")
+	assert.Greater(t, res.OKLatency.Max, 300.0, "the 30th request was due at 145 ms and answered after at least 600 ms")
+	assert.Greater(t, res.MaxLagMs, 300.0)
+}
+
 func TestDuplicatesRepeatEarlierEvents(t *testing.T) {
 	cs := newCountingServer(t)
 	g := genFor(t, cs.URL, 0.2)
