@@ -90,6 +90,8 @@ fmt:
 # End-to-end benchmark of the built distribution under signed webhooks of all
 # four vendors (forward, quarantine, half and half, a 10M-record ledger, and a
 # stock OTLP/HTTP baseline); writes the bench section of docs/benchmarks.md.
+# With CONSENTRY_BENCH_POSTGRES_DSN (or CONSENTRY_TEST_POSTGRES_DSN) set it also
+# measures the PostgreSQL ledger: one collector, and two sharing it.
 # Quick run: make bench BENCH_FLAGS='-duration 5s -warmup 1s -scenarios baseline,forward,quarantine -prefill 100000 -doc ""'
 BENCH_FLAGS ?=
 bench: $(BINARY)

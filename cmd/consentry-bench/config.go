@@ -16,7 +16,19 @@ type configData struct {
 	Baseline   bool   // stock OTLP/HTTP receiver -> the same exporter
 	SyncExport bool   // forward exporter without a queue: 2xx only once the sink has the event
 	MaxWait    string // the quarantine exporter's admission.max_wait (set by renderConfig)
+	// Postgres puts the ledger on PostgreSQL (DSN from the environment's
+	// CONSENTRY_LEDGER_PG_DSN) in schema PGSchema instead of SQLite.
+	Postgres bool
+	PGSchema string
+	// WriterID names the collector's hash chain ("": the default).
+	WriterID string
+	// TwilioPublicURL is the twilio receiver's public_url ("": its own
+	// address); replicas behind one address share it.
+	TwilioPublicURL string
 }
+
+// LedgerOn reports whether the collector has the consent ledger.
+func (d configData) LedgerOn() bool { return d.Ledger != "" || d.Postgres }
 
 // collectorConfig is the distribution's configuration per scenario. The
 // receivers are set up as in config/local.yaml; secrets come from the
@@ -33,10 +45,20 @@ extensions:
       endpoint: 127.0.0.1:{{.Ports.health}}
   pprof:
     endpoint: 127.0.0.1:{{.Ports.pprof}}
-{{- if .Ledger}}
+{{- if .LedgerOn}}
   consent_ledger:
+{{- if .Postgres}}
+    backend: postgres
+    postgres:
+      dsn: ${env:CONSENTRY_LEDGER_PG_DSN}
+      schema: {{.PGSchema}}
+{{- else}}
     sqlite:
       path: {{.Ledger}}
+{{- end}}
+{{- if .WriterID}}
+    writer_id: {{.WriterID}}
+{{- end}}
     keys:
       - id: bench
         key: ${env:CONSENTRY_LEDGER_KEY}
@@ -61,7 +83,7 @@ receivers:
         api_keys: ["${env:CONSENTRY_GENESYS_SECRET}"]
   twilio:
     endpoint: 127.0.0.1:{{.Ports.twilio}}
-    public_url: http://127.0.0.1:{{.Ports.twilio}}
+    public_url: {{if .TwilioPublicURL}}{{.TwilioPublicURL}}{{else}}http://127.0.0.1:{{.Ports.twilio}}{{end}}
     subject_salt: ${env:CONSENTRY_SUBJECT_SALT}
     consent_attributes:
       recording_consent: recording
@@ -91,7 +113,7 @@ receivers:
 processors:
   consent:
     policy_file: {{.Policy}}
-{{- if .Ledger}}
+{{- if .LedgerOn}}
     ledger: consent_ledger
 {{- end}}
 
@@ -123,7 +145,7 @@ exporters:
         max_size: 5000
 {{- end}}
 {{- if not .Baseline}}
-{{- if .Ledger}}
+{{- if .LedgerOn}}
   quarantine:
     ledger: consent_ledger
     admission:
@@ -140,7 +162,7 @@ exporters:
 {{- end}}
 
 service:
-  extensions: [healthcheckv2, pprof{{if .Ledger}}, consent_ledger{{end}}]
+  extensions: [healthcheckv2, pprof{{if .LedgerOn}}, consent_ledger{{end}}]
   telemetry:
     logs:
       level: warn
@@ -167,7 +189,7 @@ service:
       exporters: [otlp_http/forward]
     logs/quarantine:
       receivers: [consent_router]
-      exporters: [{{if .Ledger}}quarantine{{else}}otlp_http/quarantine{{end}}]
+      exporters: [{{if .LedgerOn}}quarantine{{else}}otlp_http/quarantine{{end}}]
 {{- end}}
 `))
 

@@ -5,10 +5,10 @@
 // the BRIEF.md targets, to docs/benchmarks.md (between
 // <!-- bench:begin --> and <!-- bench:end -->) and to stdout.
 //
-//	consentry-bench [-scenarios baseline,forward,quarantine,overload,mixed,prefilled]
+//	consentry-bench [-scenarios baseline,forward,quarantine,overload,mixed,prefilled,quarantine-pg,shared-pg]
 //	                [-duration 20s] [-warmup 3s] [-rate 5000] [-connections 256]
 //	                [-overload-connections 1024]
-//	                [-prefill 10000000] [-doc docs/benchmarks.md | -doc ""]
+//	                [-prefill 10000000] [-postgres DSN] [-doc docs/benchmarks.md | -doc ""]
 //
 // Scenarios (each starts the collector afresh, with a generated config in a
 // temporary directory and random secrets):
@@ -27,6 +27,15 @@
 //	mixed       half forwarded, half quarantined
 //	prefilled   quarantine into a ledger already holding -prefill records (made once through
 //	            internal/ledger and cached under -data-dir, keyed by the count)
+//	quarantine-pg  quarantine into a PostgreSQL ledger (-postgres: a fresh schema, dropped after)
+//	shared-pg   two collectors (each its own writer_id) sharing one PostgreSQL ledger, the
+//	            generator's connections spread over both as a load balancer would; rates are
+//	            the sum, latencies from both; then every 2xx is checked to be in the ledger
+//
+// The PostgreSQL scenarios need a database: -postgres DSN, by default
+// CONSENTRY_BENCH_POSTGRES_DSN or else CONSENTRY_TEST_POSTGRES_DSN; without
+// one their rows say they were skipped. PostgreSQL runs on the same cores:
+// its server processes' CPU is reported beside the collectors'.
 //
 // Each scenario has two phases of -duration after a -warmup: flat out (events/s),
 // then a fixed -rate (p50/p99/p99.9 from each event's due time, CPU, RSS).
@@ -52,6 +61,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/consentry/consentry/cmd/consentry-loadgen/loadgen"
@@ -65,9 +75,23 @@ const (
 	scOverload   = "overload"
 	scMixed      = "mixed"
 	scPrefilled  = "prefilled"
+	// The PostgreSQL scenarios.
+	scQuarantinePG = "quarantine-pg"
+	scSharedPG     = "shared-pg"
 )
 
-var allScenarios = []string{scBaseline, scForward, scQuarantine, scOverload, scMixed, scPrefilled}
+var allScenarios = []string{scBaseline, scForward, scQuarantine, scOverload, scMixed, scPrefilled, scQuarantinePG, scSharedPG}
+
+// isPG reports whether scenario name keeps its ledger in PostgreSQL.
+func isPG(name string) bool { return name == scQuarantinePG || name == scSharedPG }
+
+// replicas is how many collectors scenario name runs side by side.
+func replicas(name string) int {
+	if name == scSharedPG {
+		return 2
+	}
+	return 1
+}
 
 // The overload scenario's settings.
 const (
@@ -93,14 +117,16 @@ type benchConfig struct {
 	Subjects            int
 	Prefill             int64
 	DataDir             string
-	Policy              string
-	Doc                 string
-	JSONOut             string
-	SyncExport          bool
-	Verify              bool
-	Keep                bool
-	ProfileDir          string
-	CommandLine         string
+	// Postgres is the DSN of the PostgreSQL scenarios' database ("": skip them).
+	Postgres    string
+	Policy      string
+	Doc         string
+	JSONOut     string
+	SyncExport  bool
+	Verify      bool
+	Keep        bool
+	ProfileDir  string
+	CommandLine string
 }
 
 // scenarioResult is one row of the table.
@@ -126,8 +152,26 @@ type scenarioResult struct {
 	// CPU while flat out (from a CPU profile through the pprof extension).
 	ProcessorShare float64 `json:"consent_processor_cpu_share,omitempty"`
 	ProfileSamples int64   `json:"profile_samples,omitempty"`
+	// Replicas is the number of collectors sharing the load and the
+	// ledger (shared-pg: 2); CPU is their sum, RSS the largest.
+	Replicas int `json:"replicas,omitempty"`
+	// PGCores is the PostgreSQL server's CPU (its processes' utime+stime
+	// per second) flat out and at the fixed rate (PostgreSQL scenarios).
+	PGFlatCores  float64 `json:"postgres_server_cpu_cores_flat_out,omitempty"`
+	PGFixedCores float64 `json:"postgres_server_cpu_cores_fixed_rate,omitempty"`
+	// Durability is the check that every 2xx is in the ledger
+	// (PostgreSQL scenarios; the overload scenario has its own).
+	Durability *durabilityResult `json:"durability,omitempty"`
 	// Overload is the overload scenario's result (nil in the others).
 	Overload *overloadResult `json:"overload,omitempty"`
+}
+
+// durabilityResult compares what was acknowledged with what the ledger
+// holds after the collectors stopped.
+type durabilityResult struct {
+	Acknowledged int64 `json:"acknowledged"` // 2xx of the whole run, warm-ups included
+	LedgerRows   int64 `json:"ledger_rows"`
+	Lost         int64 `json:"lost"` // Acknowledged - LedgerRows when positive: must be 0
 }
 
 // overloadResult is what the overload scenario measured.
@@ -181,6 +225,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.Subjects, "subjects", 100000, "distinct subjects")
 	fs.Int64Var(&cfg.Prefill, "prefill", 10_000_000, "records in the prefilled ledger")
 	fs.StringVar(&cfg.DataDir, "data-dir", "data/bench", "where the prefilled ledger is cached")
+	fs.StringVar(&cfg.Postgres, "postgres", defaultPostgresDSN(os.Getenv), "PostgreSQL DSN of the "+scQuarantinePG+" and "+scSharedPG+" scenarios (each uses a fresh schema and drops it; default: $CONSENTRY_BENCH_POSTGRES_DSN, else $CONSENTRY_TEST_POSTGRES_DSN; empty: skip them)")
 	fs.StringVar(&cfg.Policy, "policy", "config/policy.yaml", "the consent policy")
 	fs.StringVar(&cfg.Doc, "doc", "docs/benchmarks.md", "markdown file whose bench section is replaced (\"\": print only)")
 	fs.StringVar(&cfg.JSONOut, "json", "", "also write the results as JSON to this file")
@@ -338,9 +383,14 @@ func bench(ctx context.Context, cfg benchConfig, log io.Writer) ([]*scenarioResu
 		}
 		r := &scenarioResult{Name: name, Title: title(name, cfg)}
 		out = append(out, r)
-		needsLedger := name == scQuarantine || name == scOverload || name == scMixed || name == scPrefilled
+		needsLedger := name == scQuarantine || name == scOverload || name == scMixed || name == scPrefilled || isPG(name)
 		if needsLedger && !ledgerOK {
 			r.Skipped = "the distribution has no quarantine exporter / consent_ledger extension yet"
+			fmt.Fprintf(log, "%s: skipped (%s)\n", name, r.Skipped)
+			continue
+		}
+		if isPG(name) && cfg.Postgres == "" {
+			r.Skipped = "no PostgreSQL (set -postgres or CONSENTRY_BENCH_POSTGRES_DSN)"
 			fmt.Fprintf(log, "%s: skipped (%s)\n", name, r.Skipped)
 			continue
 		}
@@ -377,15 +427,25 @@ func title(name string, cfg benchConfig) string {
 		return "mixed: half forwarded, half quarantined"
 	case scPrefilled:
 		return fmt.Sprintf("prefilled: quarantined, ledger holding %s records", num(float64(cfg.Prefill)))
+	case scQuarantinePG:
+		return "quarantine-pg: every event quarantined (PostgreSQL, durable)"
+	case scSharedPG:
+		return "shared-pg: two collectors, one PostgreSQL ledger, every event quarantined"
 	}
 	return name
 }
 
 // generator makes the load generator for a scenario's ports.
 func (re *runEnv) generator(ports map[string]int, forward float64, otlp bool) (*loadgen.Generator, error) {
+	return re.generatorFor(ports, forward, otlp, "")
+}
+
+// generatorFor is generator for a collector whose twilio receiver has
+// public_url twilioPublic ("": its own address).
+func (re *runEnv) generatorFor(ports map[string]int, forward float64, otlp bool, twilioPublic string) (*loadgen.Generator, error) {
 	u := func(name string) string { return fmt.Sprintf("http://127.0.0.1:%d", ports[name]) }
 	return loadgen.NewGenerator(loadgen.GenOptions{
-		Secrets:         re.secrets,
+		Secrets: re.secrets, TwilioPublicURL: twilioPublic,
 		Targets:         loadgen.Targets{Genesys: u("genesys"), Twilio: u("twilio"), Segment: u("segment"), Talkdesk: u("talkdesk"), OTLP: u("otlp")},
 		ForwardFraction: forward, Subjects: re.cfg.Subjects, OTLP: otlp,
 	})
@@ -471,6 +531,17 @@ func (re *runEnv) workspace(r *scenarioResult) (d configData, dir string, cleanu
 	return configData{Ports: ports, Policy: re.cfg.Policy, Sink: fwdSink.url, SyncExport: re.cfg.SyncExport}, dir, cleanup, nil
 }
 
+// replica is one collector of a scenario and the load generator aimed at it.
+type replica struct {
+	c   *collector
+	g   *loadgen.Generator
+	smp *sampler
+}
+
+// sharedTwilioURL is the twilio receivers' public_url when replicas stand
+// behind one address (the signature covers it).
+const sharedTwilioURL = "https://consentry-bench.invalid"
+
 // scenario runs one scenario's two phases.
 func (re *runEnv) scenario(ctx context.Context, r *scenarioResult, ledgerOK bool) error {
 	cfg := re.cfg
@@ -479,10 +550,10 @@ func (re *runEnv) scenario(ctx context.Context, r *scenarioResult, ledgerOK bool
 		return err
 	}
 	defer cleanup()
-	ports := d.Ports
 	d.Baseline = r.Name == scBaseline
 	env := append([]string{}, re.env...)
 	forward := 1.0
+	var pg *pgLedger
 	switch r.Name {
 	case scForward:
 		// The production shape: a quarantine route exists, unused. Without
@@ -519,31 +590,66 @@ func (re *runEnv) scenario(ctx context.Context, r *scenarioResult, ledgerOK bool
 		r.LedgerRows = p.rows
 		env = append(env, "CONSENTRY_LEDGER_KEY="+p.key)
 		forward = 0
+	case scQuarantinePG, scSharedPG:
+		if pg, err = newPGLedger(ctx, cfg.Postgres); err != nil {
+			return err
+		}
+		defer pg.drop(context.WithoutCancel(ctx))
+		d.Postgres, d.PGSchema = true, pg.schema
+		env = append(env, "CONSENTRY_LEDGER_KEY="+pg.key, "CONSENTRY_LEDGER_PG_DSN="+cfg.Postgres)
+		forward = 0
 	}
-	conf, err := renderConfig(d)
-	if err != nil {
-		return err
+	n := replicas(r.Name)
+	if n > 1 {
+		r.Replicas = n
+		d.TwilioPublicURL = sharedTwilioURL
 	}
-	fmt.Fprintf(re.log, "%s: starting the collector\n", r.Name)
-	c, err := startCollector(ctx, cfg.Binary, dir, conf, env, ports["health"], 5*time.Minute)
-	if err != nil {
-		return err
-	}
-	stopped := false
+	reps := make([]*replica, n)
 	defer func() {
-		if !stopped {
-			c.stop()
+		for _, rp := range reps {
+			if rp != nil && rp.c != nil {
+				rp.smp.close()
+				rp.c.stop()
+			}
 		}
 	}()
-	g, err := re.generator(ports, forward, r.Name == scBaseline)
-	if err != nil {
-		return err
+	for i := range reps {
+		di, diri := d, dir
+		if i > 0 {
+			if di.Ports, err = freePorts("genesys", "twilio", "segment", "talkdesk", "otlp", "health", "metrics", "pprof"); err != nil {
+				return err
+			}
+			diri = filepath.Join(dir, fmt.Sprintf("replica-%d", i))
+			if err := os.Mkdir(diri, 0o700); err != nil {
+				return err
+			}
+		}
+		if n > 1 {
+			di.WriterID = fmt.Sprintf("bench-%d", i)
+		}
+		conf, err := renderConfig(di)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(re.log, "%s: starting the collector%s\n", r.Name, replicaSuffix(i, n))
+		c, err := startCollector(ctx, cfg.Binary, diri, conf, env, di.Ports["health"], 5*time.Minute)
+		if err != nil {
+			return err
+		}
+		g, err := re.generatorFor(di.Ports, forward, r.Name == scBaseline, d.TwilioPublicURL)
+		if err != nil {
+			c.stop()
+			return err
+		}
+		reps[i] = &replica{c: c, g: g, smp: startSampler(c.pid(), 250*time.Millisecond)}
 	}
-	smp := startSampler(c.pid(), 250*time.Millisecond)
-	defer smp.close()
 
-	phase := func(rate float64) (*loadgen.Result, float64, int64, error) {
-		var from procSample
+	// phase runs the load at rate (0: flat out), spread evenly over the
+	// replicas, and returns the merged result, the collectors' CPU (sum),
+	// their largest RSS and the PostgreSQL server's CPU.
+	phase := func(rate float64) (*loadgen.Result, float64, int64, float64, error) {
+		froms := make([]procSample, n)
+		var pgFrom float64
 		fromTaken := make(chan struct{})
 		go func() {
 			defer close(fromTaken)
@@ -551,23 +657,56 @@ func (re *runEnv) scenario(ctx context.Context, r *scenarioResult, ledgerOK bool
 			defer t.Stop()
 			select {
 			case <-t.C:
-				from = smp.now()
+				for i, rp := range reps {
+					froms[i] = rp.smp.now()
+				}
+				if pg != nil {
+					pgFrom = postgresServerCPU()
+				}
 			case <-ctx.Done():
 			}
 		}()
-		res, err := loadgen.Run(ctx, g, loadgen.RunOptions{Rate: rate, Connections: cfg.Connections,
-			Warmup: cfg.Warmup, Duration: cfg.Duration, Timeout: 10 * time.Second})
-		to := smp.now()
-		<-fromTaken
-		if err != nil {
-			return nil, 0, 0, err
+		results := make([]*loadgen.Result, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i, rp := range reps {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results[i], errs[i] = loadgen.Run(ctx, rp.g, loadgen.RunOptions{Rate: rate / float64(n), Connections: max(1, cfg.Connections/n),
+					Warmup: cfg.Warmup, Duration: cfg.Duration, Timeout: 10 * time.Second})
+			}()
 		}
-		cores, rss := smp.window(from, to)
-		return res, cores, rss, nil
+		wg.Wait()
+		var pgCores, cores float64
+		var rss int64
+		pgTo, at := 0.0, time.Now()
+		if pg != nil {
+			pgTo = postgresServerCPU()
+		}
+		tos := make([]procSample, n)
+		for i, rp := range reps {
+			tos[i] = rp.smp.now()
+		}
+		<-fromTaken
+		if err := errors.Join(errs...); err != nil {
+			return nil, 0, 0, 0, err
+		}
+		for i, rp := range reps {
+			c, m := rp.smp.window(froms[i], tos[i])
+			cores += c
+			rss = max(rss, m)
+		}
+		if pg != nil && froms[0].valid {
+			if dt := at.Sub(froms[0].at).Seconds(); dt > 0 {
+				pgCores = (pgTo - pgFrom) / dt
+			}
+		}
+		return loadgen.Merge(results...), cores, rss, pgCores, nil
 	}
 	fmt.Fprintf(re.log, "%s: flat out for %s\n", r.Name, cfg.Duration)
-	// While flat out, profile the collector: the consent processor's share
-	// of its CPU (BRIEF.md: <= 2 % of the forward path).
+	// While flat out, profile the (first) collector: the consent
+	// processor's share of its CPU (BRIEF.md: <= 2 % of the forward path).
 	type shareResult struct {
 		share float64
 		n     int64
@@ -586,13 +725,13 @@ func (re *runEnv) scenario(ctx context.Context, r *scenarioResult, ledgerOK bool
 			if cfg.ProfileDir != "" {
 				save = filepath.Join(cfg.ProfileDir, r.Name+".pprof")
 			}
-			sh, n, err := cpuShare(ctx, ports["pprof"], cfg.Duration-time.Second, processorPackage, save)
+			sh, n, err := cpuShare(ctx, d.Ports["pprof"], cfg.Duration-time.Second, processorPackage, save)
 			shareCh <- shareResult{sh, n, err}
 		}()
 	} else {
 		close(shareCh)
 	}
-	flat, cores, _, err := phase(0)
+	flat, cores, _, pgCores, err := phase(0)
 	if err != nil {
 		return err
 	}
@@ -604,30 +743,56 @@ func (re *runEnv) scenario(ctx context.Context, r *scenarioResult, ledgerOK bool
 			fmt.Fprintf(re.log, "%s: consent processor %.2f %% of the collector's CPU (%d samples)\n", r.Name, 100*sr.share, sr.n)
 		}
 	}
-	r.FlatRate, r.FlatP99, r.FlatCores = flat.OKRate, flat.Latency.P99, cores
+	r.FlatRate, r.FlatP99, r.FlatCores, r.PGFlatCores = flat.OKRate, flat.Latency.P99, cores, pgCores
 	r.Non2xx += flat.Sent - flat.OK - errCount(flat)
 	r.Errors += errCount(flat)
-	fmt.Fprintf(re.log, "%s: flat out %.0f events/s (2xx), %.2f cores, statuses %v, errors %v\n", r.Name, flat.OKRate, cores, flat.Statuses, flat.Errors)
+	fmt.Fprintf(re.log, "%s: flat out %.0f events/s (2xx), %.2f cores%s, statuses %v, errors %v\n", r.Name, flat.OKRate, cores, pgNote(pg, pgCores), flat.Statuses, flat.Errors)
 	fmt.Fprintf(re.log, "%s: %.0f events/s for %s\n", r.Name, cfg.Rate, cfg.Duration)
-	fixed, cores, rss, err := phase(cfg.Rate)
+	fixed, cores, rss, pgCores, err := phase(cfg.Rate)
 	if err != nil {
 		return err
 	}
-	r.FixedRate, r.FixedCores, r.FixedRSS = fixed.AchievedRate, cores, rss
+	r.FixedRate, r.FixedCores, r.FixedRSS, r.PGFixedCores = fixed.AchievedRate, cores, rss, pgCores
 	r.FixedOK = fixed.AchievedRate >= 0.95*cfg.Rate && fixed.OK == fixed.Sent
 	r.P50, r.P99, r.P999 = fixed.Latency.P50, fixed.Latency.P99, fixed.Latency.P999
 	r.Non2xx += fixed.Sent - fixed.OK - errCount(fixed)
 	r.Errors += errCount(fixed)
-	fmt.Fprintf(re.log, "%s: at %.0f/s: achieved %.0f/s, p50 %.1f p99 %.1f p99.9 %.1f ms, %.2f cores, RSS %s, statuses %v, errors %v\n",
-		r.Name, cfg.Rate, fixed.AchievedRate, r.P50, r.P99, r.P999, cores, mib(rss), fixed.Statuses, fixed.Errors)
-	if p, err := readProc(c.pid()); err == nil {
-		r.PeakRSS = p.hwm
+	fmt.Fprintf(re.log, "%s: at %.0f/s: achieved %.0f/s, p50 %.1f p99 %.1f p99.9 %.1f ms, %.2f cores%s, RSS %s, statuses %v, errors %v\n",
+		r.Name, cfg.Rate, fixed.AchievedRate, r.P50, r.P99, r.P999, cores, pgNote(pg, pgCores), mib(rss), fixed.Statuses, fixed.Errors)
+	for i, rp := range reps {
+		if p, err := readProc(rp.c.pid()); err == nil {
+			r.PeakRSS = max(r.PeakRSS, p.hwm)
+		}
+		reps[i] = nil
+		rp.smp.close()
+		if err := rp.c.stop(); err != nil {
+			return err
+		}
 	}
-	stopped = true
-	if err := c.stop(); err != nil {
-		return err
+	if pg != nil {
+		du := &durabilityResult{Acknowledged: flat.AllOK + fixed.AllOK}
+		if du.LedgerRows, err = pg.rows(ctx); err != nil {
+			return fmt.Errorf("counting the ledger's rows: %w", err)
+		}
+		du.Lost = max(0, du.Acknowledged-du.LedgerRows)
+		r.Durability = du
+		fmt.Fprintf(re.log, "%s: %d events acknowledged, %d records in the ledger, %d lost\n", r.Name, du.Acknowledged, du.LedgerRows, du.Lost)
 	}
 	return nil
+}
+
+func replicaSuffix(i, n int) string {
+	if n == 1 {
+		return ""
+	}
+	return fmt.Sprintf(" (replica %d of %d)", i+1, n)
+}
+
+func pgNote(pg *pgLedger, cores float64) string {
+	if pg == nil {
+		return ""
+	}
+	return fmt.Sprintf(" (+ PostgreSQL server %.2f cores)", cores)
 }
 
 func errCount(r *loadgen.Result) int64 {

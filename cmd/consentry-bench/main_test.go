@@ -115,6 +115,8 @@ func TestConfigsParse(t *testing.T) {
 		"baseline":   {Ports: ports, Sink: "http://127.0.0.1:9", Baseline: true},
 		"stand-in":   {Ports: ports, Policy: "/p.yaml", Sink: "http://127.0.0.1:9", QSink: "http://127.0.0.1:8", SyncExport: true},
 		"quarantine": {Ports: ports, Policy: "/p.yaml", Sink: "http://127.0.0.1:9", Ledger: "/tmp/l.db"},
+		"shared-pg": {Ports: ports, Policy: "/p.yaml", Sink: "http://127.0.0.1:9", Postgres: true, PGSchema: "consentry_bench_x", WriterID: "bench-1",
+			TwilioPublicURL: sharedTwilioURL},
 	} {
 		b, err := renderConfig(d)
 		require.NoError(t, err, name)
@@ -128,11 +130,22 @@ func TestConfigsParse(t *testing.T) {
 			assert.Nil(t, conf.Get("processors"), name)
 		} else {
 			assert.Len(t, pipes, 3, name)
-			assert.Equal(t, d.Ledger != "", conf.IsSet("extensions::consent_ledger"), name)
-			assert.Equal(t, d.Ledger != "", conf.IsSet("exporters::quarantine"), name)
-			assert.Equal(t, d.Ledger != "", conf.IsSet("processors::consent::ledger"), name)
-			if d.Ledger != "" {
+			assert.Equal(t, d.LedgerOn(), conf.IsSet("extensions::consent_ledger"), name)
+			assert.Equal(t, d.LedgerOn(), conf.IsSet("exporters::quarantine"), name)
+			assert.Equal(t, d.LedgerOn(), conf.IsSet("processors::consent::ledger"), name)
+			if d.LedgerOn() {
 				assert.Equal(t, "1s", conf.Get("exporters::quarantine::admission::max_wait"), "%s: the bound the overload row is judged against", name)
+			}
+			if d.Postgres {
+				assert.Equal(t, "postgres", conf.Get("extensions::consent_ledger::backend"), name)
+				assert.Equal(t, "${env:CONSENTRY_LEDGER_PG_DSN}", conf.Get("extensions::consent_ledger::postgres::dsn"), "%s: the DSN (it may hold a password) is a reference", name)
+				assert.Equal(t, d.PGSchema, conf.Get("extensions::consent_ledger::postgres::schema"), name)
+				assert.Equal(t, d.WriterID, conf.Get("extensions::consent_ledger::writer_id"), name)
+				assert.False(t, conf.IsSet("extensions::consent_ledger::sqlite"), name)
+				assert.Equal(t, sharedTwilioURL, conf.Get("receivers::twilio::public_url"), name)
+			} else {
+				assert.Equal(t, "http://127.0.0.1:2", conf.Get("receivers::twilio::public_url"), name)
+				assert.False(t, conf.IsSet("extensions::consent_ledger::writer_id"), name)
 			}
 		}
 		if !d.Baseline {
@@ -158,6 +171,8 @@ func TestConfigsValidateWithTheDistribution(t *testing.T) {
 	}
 	if ledger {
 		cases["quarantine"] = configData{Ports: ports, Policy: policy, Sink: "http://127.0.0.1:9", Ledger: filepath.Join(t.TempDir(), "l.db")}
+		cases["shared-pg"] = configData{Ports: ports, Policy: policy, Sink: "http://127.0.0.1:9", Postgres: true, PGSchema: "consentry_bench_x",
+			WriterID: "bench-1", TwilioPublicURL: sharedTwilioURL}
 	}
 	re := newRunEnv(benchConfig{}, nil)
 	for name, d := range cases {
@@ -167,13 +182,13 @@ func TestConfigsValidateWithTheDistribution(t *testing.T) {
 		require.NoError(t, os.WriteFile(path, b, 0o600))
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		cmd := exec.CommandContext(ctx, bin, "validate", "--config", path)
-		cmd.Env = append(os.Environ(), append(re.env, "CONSENTRY_LEDGER_KEY="+randomHex(32))...)
+		cmd.Env = append(os.Environ(), append(re.env, "CONSENTRY_LEDGER_KEY="+randomHex(32), "CONSENTRY_LEDGER_PG_DSN=postgres://bench:s3cret@127.0.0.1:1/x")...)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		err = cmd.Run()
 		cancel()
 		assert.NoError(t, err, "%s: %s", name, out.String())
-		for _, secret := range []string{re.secrets.GenesysAPIKey, re.secrets.TwilioAuthToken} {
+		for _, secret := range []string{re.secrets.GenesysAPIKey, re.secrets.TwilioAuthToken, "s3cret"} {
 			assert.False(t, strings.Contains(out.String(), secret), "a secret in the output")
 		}
 	}
@@ -233,4 +248,77 @@ func TestPrefillSmall(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, p.key, again.key)
 	assert.Contains(t, log.String(), "reusing")
+}
+
+// TestPostgresRows: the PostgreSQL rows give their ratios to the baseline,
+// the SQLite ledger and (shared-pg) one collector, the server's CPU beside
+// the collectors', and say whether anything acknowledged is missing.
+func TestPostgresRows(t *testing.T) {
+	cfg := benchConfig{Duration: time.Second, Warmup: time.Second, Rate: 5000, Connections: 256, OverloadConnections: 1024, Subjects: 10}
+	rs := []*scenarioResult{
+		{Name: scBaseline, Title: title(scBaseline, cfg), FlatRate: 10000},
+		{Name: scQuarantine, Title: title(scQuarantine, cfg), FlatRate: 8000},
+		{Name: scQuarantinePG, Title: title(scQuarantinePG, cfg), FlatRate: 4000, FixedOK: true, P99: 20, FlatCores: 1.1, FixedCores: 0.9,
+			PGFlatCores: 0.6, PGFixedCores: 0.4, Durability: &durabilityResult{Acknowledged: 90000, LedgerRows: 90000}},
+		{Name: scSharedPG, Title: title(scSharedPG, cfg), Replicas: 2, FlatRate: 5000, FixedOK: true, P99: 45,
+			Durability: &durabilityResult{Acknowledged: 100000, LedgerRows: 99999, Lost: 1}},
+	}
+	out := table(rs, cfg)
+	assert.Contains(t, out, "| 4,000 | measured (no target) | 0.40× baseline, 0.50× SQLite | ")
+	assert.Contains(t, out, "| 5,000 | measured (no target) | 0.50× baseline, 0.62× SQLite, 1.25× one collector | ")
+	assert.Contains(t, out, "| 1.10 / 0.90 (+ PostgreSQL server 0.60 / 0.40) |")
+	assert.Contains(t, out, "quarantine-pg: nothing lost: 90,000 events acknowledged by the collector")
+	assert.Contains(t, out, "0 acknowledged events missing ✓")
+	assert.Contains(t, out, "shared-pg: nothing lost: 100,000 events acknowledged by the 2 collectors")
+	assert.Contains(t, out, "1 acknowledged events missing ✗")
+	assert.Contains(t, out, "| ≤ 30 ms ✗ |", "shared-pg's p99 of 45 ms misses")
+	rs[2].Skipped = "no PostgreSQL (set -postgres or CONSENTRY_BENCH_POSTGRES_DSN)"
+	assert.Contains(t, table(rs[2:3], cfg), "| quarantine-pg: every event quarantined (PostgreSQL, durable) | skipped: no PostgreSQL")
+}
+
+func TestDefaultPostgresDSN(t *testing.T) {
+	env := map[string]string{}
+	get := func(k string) string { return env[k] }
+	assert.Empty(t, defaultPostgresDSN(get))
+	env["CONSENTRY_TEST_POSTGRES_DSN"] = "postgres://test"
+	assert.Equal(t, "postgres://test", defaultPostgresDSN(get))
+	env["CONSENTRY_BENCH_POSTGRES_DSN"] = "postgres://bench"
+	assert.Equal(t, "postgres://bench", defaultPostgresDSN(get))
+}
+
+// TestSharedPostgresRun runs the PostgreSQL scenarios for a moment with
+// the built distribution: two collectors share one ledger, the load
+// reaches both, and every acknowledged event is stored once. It needs the
+// distribution (make build) and CONSENTRY_TEST_POSTGRES_DSN.
+func TestSharedPostgresRun(t *testing.T) {
+	bin, _ := filepath.Abs(filepath.Join("..", "..", "_build", "otelcol-consentry"))
+	if _, err := os.Stat(bin); err != nil {
+		t.Skip("no built distribution (make build):", err)
+	}
+	dsn := os.Getenv("CONSENTRY_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		t.Skip("SKIPPED: CONSENTRY_TEST_POSTGRES_DSN is not set: the PostgreSQL bench scenarios are not exercised")
+	}
+	policy, _ := filepath.Abs(filepath.Join("..", "..", "config", "policy.yaml"))
+	cfg := benchConfig{Binary: bin, Scenarios: []string{scQuarantinePG, scSharedPG}, Duration: 2 * time.Second, Warmup: 500 * time.Millisecond,
+		Rate: 300, Connections: 8, OverloadConnections: 8, Subjects: 50, Policy: policy, Postgres: dsn}
+	var log bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	rs, err := bench(ctx, cfg, &log)
+	require.NoError(t, err, log.String())
+	require.Len(t, rs, 2)
+	for _, r := range rs {
+		require.Empty(t, r.Skipped)
+		require.NotNil(t, r.Durability, r.Name)
+		assert.Positive(t, r.FlatRate, r.Name)
+		assert.True(t, r.FixedOK, "%s: 300 events/s sustained\n%s", r.Name, log.String())
+		assert.Zero(t, r.Non2xx+r.Errors, r.Name)
+		assert.Positive(t, r.Durability.Acknowledged, r.Name)
+		assert.Equal(t, r.Durability.Acknowledged, r.Durability.LedgerRows, "%s: every 2xx stored, once", r.Name)
+		assert.Zero(t, r.Durability.Lost, r.Name)
+		assert.Positive(t, r.PGFlatCores, "%s: the server's CPU is seen", r.Name)
+	}
+	assert.Equal(t, 2, rs[1].Replicas)
+	assert.Contains(t, log.String(), "(replica 2 of 2)")
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/consentry/consentry/cmd/consentry-loadgen/loadgen"
 	"github.com/consentry/consentry/internal/ledger"
 	"github.com/consentry/consentry/internal/ledger/sqlite"
+	"github.com/consentry/consentry/internal/ledger/sqlstore"
 )
 
 // overload runs the overload scenario: a fresh collector quarantining
@@ -114,16 +115,22 @@ func (re *runEnv) overload(ctx context.Context, r *scenarioResult, flat float64)
 	return nil
 }
 
-// ledgerRows counts the quarantined records of the SQLite ledger at path
-// through the ledger's own statistics (which check what they count against
-// the hash chain).
+// ledgerRows counts the quarantined records of the SQLite ledger at path.
 func ledgerRows(ctx context.Context, path, keyHex string) (int64, error) {
-	kb, err := hex.DecodeString(keyHex)
+	st, err := sqlite.Open(ctx, sqlite.Config{Path: path})
 	if err != nil {
 		return 0, err
 	}
-	st, err := sqlite.Open(ctx, sqlite.Config{Path: path})
+	return storeRows(ctx, st, keyHex)
+}
+
+// storeRows counts the quarantined records of a ledger's store through
+// the ledger's own statistics (which check what they count against the
+// hash chains), and closes it.
+func storeRows(ctx context.Context, st *sqlstore.Store, keyHex string) (int64, error) {
+	kb, err := hex.DecodeString(keyHex)
 	if err != nil {
+		st.Close()
 		return 0, err
 	}
 	l, err := ledger.Open(ctx, st, ledger.Options{KEKs: []ledger.KEK{{ID: "bench", Key: kb}}, WriterID: "bench-count"})

@@ -263,15 +263,9 @@ func Run(ctx context.Context, g *Generator, opts RunOptions) (*Result, error) {
 		res.okHist.Merge(&st.okHist)
 		res.okSvc.Merge(&st.okSvc)
 		res.AllOK += st.allOK
-		for k, v := range st.statuses {
-			res.Statuses[k] += v
-		}
-		for k, v := range st.errors {
-			res.Errors[k] += v
-		}
-		for k, v := range st.byVendor {
-			res.ByVendor[k] += v
-		}
+		addAll(res.Statuses, st.statuses)
+		addAll(res.Errors, st.errors)
+		addAll(res.ByVendor, st.byVendor)
 		res.Sent += st.sent
 		res.OK += st.ok
 		res.Forward += st.fwd
@@ -398,4 +392,48 @@ func sortedInts[V any](m map[int]V) []int {
 	}
 	sort.Ints(out)
 	return out
+}
+
+// Merge combines the results of runs made at the same time, each against
+// one replica of a service with its share of the rate and connections (the
+// way a load balancer spreads connections), into the result of the whole:
+// counts and rates add up, latency histograms merge, the measured window is
+// the longest of them.
+func Merge(rs ...*Result) *Result {
+	out := &Result{Statuses: map[int]int64{}, Errors: map[string]int64{}, ByVendor: map[string]int64{}}
+	for i, r := range rs {
+		if i == 0 {
+			out.Mode = r.Mode
+		}
+		out.TargetRate += r.TargetRate
+		out.Connections += r.Connections
+		out.Elapsed = max(out.Elapsed, r.Elapsed)
+		out.Sent += r.Sent
+		out.OK += r.OK
+		out.AllOK += r.AllOK
+		out.Forward += r.Forward
+		out.Quarantine += r.Quarantine
+		out.Duplicates += r.Duplicates
+		out.Bytes += r.Bytes
+		out.MaxLagMs = max(out.MaxLagMs, r.MaxLagMs)
+		addAll(out.Statuses, r.Statuses)
+		addAll(out.Errors, r.Errors)
+		addAll(out.ByVendor, r.ByVendor)
+		out.hist.Merge(&r.hist)
+		out.okHist.Merge(&r.okHist)
+		out.okSvc.Merge(&r.okSvc)
+	}
+	if out.Elapsed > 0 {
+		out.AchievedRate = float64(out.Sent) / out.Elapsed
+		out.OKRate = float64(out.OK) / out.Elapsed
+	}
+	out.Latency, out.OKLatency, out.OKServiceLatency = latencyMs(&out.hist), latencyMs(&out.okHist), latencyMs(&out.okSvc)
+	return out
+}
+
+// addAll adds the counts of src to dst.
+func addAll[K comparable](dst, src map[K]int64) {
+	for k, v := range src {
+		dst[k] += v
+	}
 }

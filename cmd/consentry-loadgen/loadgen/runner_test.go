@@ -244,3 +244,55 @@ func BenchmarkNextOTLP(b *testing.B) {
 		src.Next(time.Now())
 	}
 }
+
+// TestMergeCombinesReplicas: two runs at once against two replicas, one
+// answering at once with 200, the other after 30 ms with 200 or 503 by
+// turns: the merged result adds the counts, keeps the longest window and
+// takes its percentiles from both histograms (so the median is fast and
+// the p99 slow), and its 2xx latency only from the 2xx.
+func TestMergeCombinesReplicas(t *testing.T) {
+	fast := newCountingServer(t)
+	var n atomic.Int64
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		time.Sleep(30 * time.Millisecond)
+		if n.Add(1)%2 == 0 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(slow.Close)
+	var a, b *Result
+	var errA, errB error
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		a, errA = Run(context.Background(), genFor(t, fast.URL, 0), RunOptions{Connections: 2, Count: 60})
+	}()
+	go func() {
+		defer wg.Done()
+		b, errB = Run(context.Background(), genFor(t, slow.URL, 0), RunOptions{Connections: 2, Count: 20})
+	}()
+	wg.Wait()
+	require.NoError(t, errA)
+	require.NoError(t, errB)
+	m := Merge(a, b)
+	assert.EqualValues(t, 80, m.Sent)
+	assert.EqualValues(t, 70, m.OK)
+	assert.EqualValues(t, 70, m.AllOK)
+	assert.EqualValues(t, 70, m.Statuses[http.StatusOK])
+	assert.EqualValues(t, 10, m.Statuses[http.StatusServiceUnavailable])
+	assert.Equal(t, 4, m.Connections)
+	assert.Equal(t, max(a.Elapsed, b.Elapsed), m.Elapsed)
+	assert.InDelta(t, 80/m.Elapsed, m.AchievedRate, 1e-9)
+	assert.InDelta(t, 70/m.Elapsed, m.OKRate, 1e-9)
+	assert.EqualValues(t, 80, m.Histogram().Count())
+	assert.Less(t, m.Latency.P50, 30.0, "three quarters of the answers came from the fast replica")
+	assert.GreaterOrEqual(t, m.Latency.P99, 30.0, "a quarter took the slow replica's 30 ms")
+	assert.GreaterOrEqual(t, m.OKLatency.Max, 30.0, "the slow replica's 2xx are among the 2xx")
+	assert.Less(t, m.OKLatency.P50, 30.0)
+	require.Positive(t, a.ByVendor[Genesys]+b.ByVendor[Genesys])
+	assert.Equal(t, a.ByVendor[Genesys]+b.ByVendor[Genesys], m.ByVendor[Genesys])
+}
