@@ -205,6 +205,9 @@ func (l *Ledger) run() {
 			timer.Stop()
 		}
 		l.commitBatch(batch)
+		// The callers have their answers: what the store does between
+		// transactions delays only the next group commit.
+		l.st.BetweenWrites(context.Background())
 	}
 	if l.seq > l.cpSeq {
 		l.runOp(&request{ctx: context.Background(), op: (*batchTx).checkpoint, done: make(chan struct{})})

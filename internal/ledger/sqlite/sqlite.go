@@ -46,11 +46,17 @@ type Config struct {
 	ReadConns int
 	// BusyTimeout is how long a connection waits for a lock (default 5s).
 	BusyTimeout time.Duration
-	// WALAutocheckpoint is the WAL size, in pages, that triggers a
-	// checkpoint (default 10000, about 40 MiB; SQLite's default is 1000).
-	// A larger WAL lets the random index pages that many commits touch be
-	// written back once: about +10 % appends measured.
+	// WALAutocheckpoint is the WAL size, in pages, at which the
+	// background checkpointer starts the WAL over (default 10000, about
+	// 40 MiB; SQLite's default is 1000). A larger WAL lets the pages that
+	// many commits touch be written back once: about +10 % appends
+	// measured. Checkpoints run on a connection of their own (see
+	// checkpointer), never in the writer's commits; the writer's own
+	// automatic checkpoint is only a safety net at 8 times this size.
 	WALAutocheckpoint int
+	// CheckpointEvery is the background checkpointer's period (default
+	// 100ms).
+	CheckpointEvery time.Duration
 }
 
 // Open opens (creating if needed) and migrates the database.
@@ -77,6 +83,9 @@ func Open(ctx context.Context, cfg Config) (*sqlstore.Store, error) {
 	}
 	if cfg.WALAutocheckpoint <= 0 {
 		cfg.WALAutocheckpoint = 10000
+	}
+	if cfg.CheckpointEvery <= 0 {
+		cfg.CheckpointEvery = 100 * time.Millisecond
 	}
 	// The database and everything beside it is private (0600, in a 0700
 	// directory when the ledger creates it), whatever the umask: the
@@ -108,7 +117,7 @@ func Open(ctx context.Context, cfg Config) (*sqlstore.Store, error) {
 	wq.Add("_pragma", "journal_mode(WAL)")
 	wq.Add("_pragma", "synchronous("+sync+")")
 	wq.Add("_pragma", fmt.Sprintf("cache_size(%d)", -cfg.CacheSizeMiB*1024))
-	wq.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", cfg.WALAutocheckpoint))
+	wq.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", 8*cfg.WALAutocheckpoint))
 	wq.Set("_txlock", "immediate")
 	w, err := sql.Open("sqlite", cfg.Path+"?"+wq.Encode())
 	if err != nil {
@@ -138,8 +147,29 @@ func Open(ctx context.Context, cfg Config) (*sqlstore.Store, error) {
 	r.SetMaxOpenConns(cfg.ReadConns)
 	r.SetMaxIdleConns(cfg.ReadConns)
 	r.SetConnMaxIdleTime(5 * time.Minute)
-	closers := []func() error{func() error { unlock(); return nil }}
-	st, err := sqlstore.New(ctx, dialect{}, w, r, closers...)
+	// The checkpointer's connection: the writer's durability, and a short
+	// busy timeout, so that a RESTART checkpoint waiting for the writer's
+	// transaction or for a reader gives up (and tries again on a later
+	// tick) instead of holding the writer out for long.
+	cq := url.Values{}
+	cq.Add("_pragma", "busy_timeout(20)")
+	cq.Add("_pragma", "synchronous("+sync+")")
+	cdb, err := sql.Open("sqlite", cfg.Path+"?"+cq.Encode())
+	if err != nil {
+		w.Close()
+		r.Close()
+		unlock()
+		return nil, err
+	}
+	cdb.SetMaxOpenConns(1)
+	cdb.SetMaxIdleConns(1)
+	cdb.SetConnMaxLifetime(0)
+	cdb.SetConnMaxIdleTime(0)
+	ckpt := startCheckpointer(cdb, cfg.CheckpointEvery, int64(cfg.WALAutocheckpoint))
+	// Closed after the writer and readers: the last connection to close
+	// checkpoints what is left and removes the WAL.
+	closers := []func() error{ckpt.close, func() error { unlock(); return nil }}
+	st, err := sqlstore.New(ctx, dialect{ck: ckpt}, w, r, closers...)
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +188,7 @@ func cloneValues(v url.Values) url.Values {
 	return out
 }
 
-type dialect struct{}
+type dialect struct{ ck *checkpointer }
 
 func (dialect) Name() string { return "sqlite" }
 
@@ -168,6 +198,14 @@ func (dialect) Migrations() fs.FS {
 		panic(err)
 	}
 	return sub
+}
+
+// BetweenWrites lets the checkpointer finish a checkpoint on the
+// writer's connection (see checkpointer).
+func (d dialect) BetweenWrites(ctx context.Context, w *sql.DB) {
+	if d.ck != nil {
+		d.ck.betweenWrites(ctx, w)
+	}
 }
 
 func (dialect) Shared() bool   { return false }

@@ -158,6 +158,22 @@ func (s *Store) Optimize(ctx context.Context) error {
 	return nil
 }
 
+// BetweenWriter is implemented by dialects with work to do on the
+// writer's connection between two write transactions (SQLite: the last,
+// short step of a checkpoint that lets the WAL start over).
+type BetweenWriter interface {
+	BetweenWrites(ctx context.Context, w *sql.DB)
+}
+
+// BetweenWrites runs the dialect's work between write transactions, if it
+// has any. The ledger's writer calls it after a group commit has answered
+// its callers.
+func (s *Store) BetweenWrites(ctx context.Context) {
+	if b, ok := s.d.(BetweenWriter); ok {
+		b.BetweenWrites(ctx, s.w)
+	}
+}
+
 // Close closes the database handles.
 func (s *Store) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
