@@ -21,13 +21,14 @@ import (
 // a writer that never pauses does not see, and a checkpoint that would
 // make sure of it (RESTART) has to hold the writer out, which SQLite's
 // locks do not let a second connection do reliably against a busy writer.
-// So the last step is the writer's: once the WAL holds restartPages or
-// more and a pass has left little to copy (restartDue), the writer runs a
-// PASSIVE checkpoint itself between two transactions (BetweenWrites). It
-// copies the little that is left and fsyncs the database, and its next
-// transaction starts the WAL over. A reader on an old snapshot can keep
-// that from happening (as with any SQLite checkpoint); the writer's own
-// automatic checkpoint, at 8 times restartPages, stays as the safety net.
+// So the last step is the writer's: once a pass finds the WAL at
+// restartPages or more (due), the writer runs a PASSIVE checkpoint itself
+// between two transactions (BetweenWrites). It copies what was committed
+// since that pass began (a fraction of the WAL: the pass copied the rest)
+// and fsyncs the database, and its next transaction starts the WAL over. A
+// reader on an old snapshot can keep that from happening (as with any
+// SQLite checkpoint); the writer's own automatic checkpoint, at twice
+// restartPages, stays as the safety net.
 type checkpointer struct {
 	db           *sql.DB
 	every        time.Duration
@@ -36,7 +37,7 @@ type checkpointer struct {
 	stop context.CancelFunc
 	wg   sync.WaitGroup
 
-	due atomic.Bool // restartDue: set by a pass, cleared by the writer
+	due atomic.Bool // set by a pass that found a large WAL, cleared by the writer
 
 	passive, restarts, errors atomic.Int64
 }
@@ -66,20 +67,20 @@ func (c *checkpointer) run(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		_, log, done, err := checkpoint(ctx, c.db)
+		_, log, _, err := checkpoint(ctx, c.db)
 		if err != nil {
 			c.errors.Add(1) // the next tick tries again; Close checkpoints the rest
 			continue
 		}
 		c.passive.Add(1)
-		c.due.Store(log >= c.restartPages && log-done <= max(c.restartPages/8, 1))
+		c.due.Store(log >= c.restartPages)
 	}
 }
 
 // betweenWrites is the writer's part, called between two write
-// transactions on the writer's connection w: when a pass has left little
-// of a large WAL to copy, it copies the rest so that the next transaction
-// starts the WAL over.
+// transactions on the writer's connection w: after a pass over a large
+// WAL, it copies what the pass left so that the next transaction starts
+// the WAL over.
 func (c *checkpointer) betweenWrites(ctx context.Context, w *sql.DB) {
 	if !c.due.CompareAndSwap(true, false) {
 		return

@@ -52,7 +52,7 @@ type Config struct {
 	// many commits touch be written back once: about +10 % appends
 	// measured. Checkpoints run on a connection of their own (see
 	// checkpointer), never in the writer's commits; the writer's own
-	// automatic checkpoint is only a safety net at 8 times this size.
+	// automatic checkpoint is only a safety net at twice this size.
 	WALAutocheckpoint int
 	// CheckpointEvery is the background checkpointer's period (default
 	// 100ms).
@@ -117,7 +117,7 @@ func Open(ctx context.Context, cfg Config) (*sqlstore.Store, error) {
 	wq.Add("_pragma", "journal_mode(WAL)")
 	wq.Add("_pragma", "synchronous("+sync+")")
 	wq.Add("_pragma", fmt.Sprintf("cache_size(%d)", -cfg.CacheSizeMiB*1024))
-	wq.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", 8*cfg.WALAutocheckpoint))
+	wq.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", 2*cfg.WALAutocheckpoint))
 	wq.Set("_txlock", "immediate")
 	w, err := sql.Open("sqlite", cfg.Path+"?"+wq.Encode())
 	if err != nil {
