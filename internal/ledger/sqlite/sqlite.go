@@ -3,7 +3,7 @@
 //
 // Tuning follows the measurements in docs/performance.md: WAL journal,
 // synchronous=FULL by default (NORMAL on request: a power loss may then
-// lose the last commits, never corrupt the file), a 64 MiB page cache on
+// lose the last commits, never corrupt the file), a 32 MiB page cache on
 // the single writer connection, a busy timeout, and a separate pool of
 // read-only connections so that audit queries never wait for the writer.
 // A lock file next to the database keeps a second process from writing
@@ -40,7 +40,7 @@ type Config struct {
 	// acknowledges it) or NORMAL (faster; the last commits before a power
 	// loss may be lost, the database stays consistent).
 	Synchronous string
-	// CacheSizeMiB is the writer's page cache (default 64).
+	// CacheSizeMiB is the writer's page cache (default 32).
 	CacheSizeMiB int
 	// ReadConns is the number of read-only connections (default 4).
 	ReadConns int
@@ -73,7 +73,7 @@ func Open(ctx context.Context, cfg Config) (*sqlstore.Store, error) {
 		return nil, fmt.Errorf("sqlite: synchronous must be FULL or NORMAL, not %q", cfg.Synchronous)
 	}
 	if cfg.CacheSizeMiB <= 0 {
-		cfg.CacheSizeMiB = 64
+		cfg.CacheSizeMiB = 32
 	}
 	if cfg.ReadConns <= 0 {
 		cfg.ReadConns = 4

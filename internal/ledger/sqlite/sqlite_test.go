@@ -38,7 +38,7 @@ func TestOpenTwiceIsRefused(t *testing.T) {
 		t.Fatalf("synchronous %d %v", sync, err)
 	}
 	var cache int
-	if err := st.WriteDB().QueryRow(`PRAGMA cache_size`).Scan(&cache); err != nil || cache != -64*1024 {
+	if err := st.WriteDB().QueryRow(`PRAGMA cache_size`).Scan(&cache); err != nil || cache != -32*1024 {
 		t.Fatalf("cache_size %d %v", cache, err)
 	}
 	if _, err := st.ReadDB().Exec(`INSERT INTO meta (key, value) VALUES ('a', 'b')`); err == nil {
