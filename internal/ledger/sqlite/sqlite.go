@@ -147,10 +147,10 @@ func Open(ctx context.Context, cfg Config) (*sqlstore.Store, error) {
 	r.SetMaxOpenConns(cfg.ReadConns)
 	r.SetMaxIdleConns(cfg.ReadConns)
 	r.SetConnMaxIdleTime(5 * time.Minute)
-	// The checkpointer's connection: the writer's durability, and a short
-	// busy timeout, so that a RESTART checkpoint waiting for the writer's
-	// transaction or for a reader gives up (and tries again on a later
-	// tick) instead of holding the writer out for long.
+	// The checkpointer's connection, with the writer's durability (a
+	// checkpoint fsyncs the database before the WAL may start over). Its
+	// PASSIVE checkpoints never wait for the writer or readers; the short
+	// busy timeout only keeps it from waiting on any other lock.
 	cq := url.Values{}
 	cq.Add("_pragma", "busy_timeout(20)")
 	cq.Add("_pragma", "synchronous("+sync+")")
