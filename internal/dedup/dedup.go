@@ -4,7 +4,8 @@
 //
 // The cache is bounded (oldest entries are evicted first) and every entry
 // expires after a TTL. Keys are stored as 128-bit hashes, so memory per entry
-// is fixed (about 40 bytes) whatever the vendor's id length. A false positive
+// is fixed (about 60-65 bytes with the map and the eviction order;
+// TestMemoryPerEntry) whatever the vendor's id length. A false positive
 // would drop an event, so two independent 64-bit hashes are used: with a
 // million entries the chance of any collision is below 1e-26.
 //

@@ -89,6 +89,30 @@ func TestSizedByUse(t *testing.T) {
 	assert.False(t, small.Seen("k0"), "the oldest key is evicted")
 }
 
+// TestMemoryPerEntry: what a full cache costs, as the receivers' READMEs
+// state it (about 60-65 bytes an entry: the key's two hashes, its expiry,
+// the map's slot and the eviction order), so that operators can size
+// dedup.max_entries; a regression past 80 bytes fails.
+func TestMemoryPerEntry(t *testing.T) {
+	const n = 200_000
+	var m0, m1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	c, _ := newTestCache(n, time.Hour)
+	for i := range n {
+		c.Add(fmt.Sprintf("tenant/vendor/event-%d", i))
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&m1)
+	held := c.Len()
+	per := float64(int64(m1.HeapAlloc)-int64(m0.HeapAlloc)) / float64(held)
+	t.Logf("%.1f bytes an entry with %d entries", per, held)
+	assert.GreaterOrEqual(t, held, n*99/100, "per-shard bounds evict a little early, no more")
+	assert.Greater(t, per, 32.0, "the two 64-bit hashes and the expiry alone take 24 bytes")
+	assert.Less(t, per, 80.0)
+	runtime.KeepAlive(c)
+}
+
 func TestNilCache(t *testing.T) {
 	var c *Cache
 	c.Add("x")
