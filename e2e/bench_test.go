@@ -44,6 +44,7 @@ func TestBenchShortRun(t *testing.T) {
 		Sustained  *bool    `json:"fixed_rate_sustained"`
 		RSS        *int64   `json:"fixed_rate_peak_rss_bytes"`
 		Replicas   int      `json:"replicas"`
+		PGCores    float64  `json:"postgres_server_cpu_cores_flat_out"`
 		Durability *struct {
 			Acknowledged int64 `json:"acknowledged"`
 			LedgerRows   int64 `json:"ledger_rows"`
@@ -68,6 +69,7 @@ func TestBenchShortRun(t *testing.T) {
 			assert.Positive(t, r.Durability.Acknowledged, r.Name)
 			assert.Equal(t, r.Durability.Acknowledged, r.Durability.LedgerRows, "%s: every 2xx stored, once", r.Name)
 			assert.Zero(t, r.Durability.Lost, r.Name)
+			assert.Positive(t, r.PGCores, "%s: the PostgreSQL server's CPU is seen", r.Name)
 		}
 	}
 	if len(rs) == 5 {

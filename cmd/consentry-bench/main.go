@@ -174,6 +174,19 @@ type durabilityResult struct {
 	Lost         int64 `json:"lost"` // Acknowledged - LedgerRows when positive: must be 0
 }
 
+// newDurability compares acknowledged with the rows counted in the ledger.
+func newDurability(acknowledged, rows int64) durabilityResult {
+	return durabilityResult{Acknowledged: acknowledged, LedgerRows: rows, Lost: max(0, acknowledged-rows)}
+}
+
+// verdict is how the report opens its sentence on the check.
+func (d durabilityResult) verdict() string {
+	if d.Lost == 0 && d.Acknowledged > 0 {
+		return "Nothing lost"
+	}
+	return "ACKNOWLEDGED EVENTS LOST"
+}
+
 // overloadResult is what the overload scenario measured.
 type overloadResult struct {
 	Offered      float64 `json:"offered_events_per_s"`  // the schedule
@@ -196,13 +209,10 @@ type overloadResult struct {
 	AcceptedServiceP99 float64 `json:"accepted_service_p99_ms"`
 	RefusedP99         float64 `json:"all_answers_p99_ms"`
 	BoundMs            float64 `json:"bound_ms"` // admission.max_wait
-	// Acknowledged counts the 2xx of the whole run (warm-up included);
-	// LedgerRows the records the ledger holds after the collector stopped.
-	// Lost = Acknowledged - LedgerRows when positive: must be 0.
-	Acknowledged int64   `json:"acknowledged"`
-	LedgerRows   int64   `json:"ledger_rows"`
-	Lost         int64   `json:"lost"`
-	Cores        float64 `json:"cpu_cores"`
+	// The 2xx of the whole run (warm-up included) against the records the
+	// ledger holds after the collector stopped (JSON fields inline).
+	durabilityResult
+	Cores float64 `json:"cpu_cores"`
 }
 
 func main() {
@@ -650,6 +660,7 @@ func (re *runEnv) scenario(ctx context.Context, r *scenarioResult, ledgerOK bool
 	phase := func(rate float64) (*loadgen.Result, float64, int64, float64, error) {
 		froms := make([]procSample, n)
 		var pgFrom float64
+		var pgFromAt time.Time
 		fromTaken := make(chan struct{})
 		go func() {
 			defer close(fromTaken)
@@ -661,7 +672,7 @@ func (re *runEnv) scenario(ctx context.Context, r *scenarioResult, ledgerOK bool
 					froms[i] = rp.smp.now()
 				}
 				if pg != nil {
-					pgFrom = postgresServerCPU()
+					pgFrom, pgFromAt = postgresServerCPU(), time.Now()
 				}
 			case <-ctx.Done():
 			}
@@ -680,10 +691,11 @@ func (re *runEnv) scenario(ctx context.Context, r *scenarioResult, ledgerOK bool
 		wg.Wait()
 		var pgCores, cores float64
 		var rss int64
-		pgTo, at := 0.0, time.Now()
+		var pgTo float64
 		if pg != nil {
 			pgTo = postgresServerCPU()
 		}
+		pgToAt := time.Now()
 		tos := make([]procSample, n)
 		for i, rp := range reps {
 			tos[i] = rp.smp.now()
@@ -697,10 +709,8 @@ func (re *runEnv) scenario(ctx context.Context, r *scenarioResult, ledgerOK bool
 			cores += c
 			rss = max(rss, m)
 		}
-		if pg != nil && froms[0].valid {
-			if dt := at.Sub(froms[0].at).Seconds(); dt > 0 {
-				pgCores = (pgTo - pgFrom) / dt
-			}
+		if dt := pgToAt.Sub(pgFromAt).Seconds(); pg != nil && !pgFromAt.IsZero() && dt > 0 {
+			pgCores = (pgTo - pgFrom) / dt
 		}
 		return loadgen.Merge(results...), cores, rss, pgCores, nil
 	}
@@ -770,12 +780,12 @@ func (re *runEnv) scenario(ctx context.Context, r *scenarioResult, ledgerOK bool
 		}
 	}
 	if pg != nil {
-		du := &durabilityResult{Acknowledged: flat.AllOK + fixed.AllOK}
-		if du.LedgerRows, err = pg.rows(ctx); err != nil {
+		rows, err := pg.rows(ctx)
+		if err != nil {
 			return fmt.Errorf("counting the ledger's rows: %w", err)
 		}
-		du.Lost = max(0, du.Acknowledged-du.LedgerRows)
-		r.Durability = du
+		du := newDurability(flat.AllOK+fixed.AllOK, rows)
+		r.Durability = &du
 		fmt.Fprintf(re.log, "%s: %d events acknowledged, %d records in the ledger, %d lost\n", r.Name, du.Acknowledged, du.LedgerRows, du.Lost)
 	}
 	return nil

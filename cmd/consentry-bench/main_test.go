@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -198,7 +199,7 @@ func TestConfigsValidateWithTheDistribution(t *testing.T) {
 // accepted requests' p99 against the bound and whether anything was lost.
 func TestOverloadRow(t *testing.T) {
 	o := &overloadResult{Offered: 10000, Achieved: 9800, Accepted: 4900, Connections: 1024, Share503: 0.5, ShareTimeout: 0.001,
-		AcceptedP50: 300, AcceptedP99: 700, AcceptedMax: 900, AcceptedServiceP50: 120, AcceptedServiceP99: 400, RefusedP99: 650, BoundMs: 1000, Acknowledged: 120000, LedgerRows: 120000}
+		AcceptedP50: 300, AcceptedP99: 700, AcceptedMax: 900, AcceptedServiceP50: 120, AcceptedServiceP99: 400, RefusedP99: 650, BoundMs: 1000, durabilityResult: newDurability(120000, 120000)}
 	cfg := benchConfig{Duration: time.Second, Warmup: time.Second, Rate: 5000, Connections: 256, OverloadConnections: 1024, Subjects: 10}
 	out := table([]*scenarioResult{{Name: scOverload, Title: title(scOverload, cfg), Overload: o}}, cfg)
 	assert.Contains(t, out, "| overload: quarantine offered at 2× its flat-out rate, 1,024 connections | 4,900 accepted of 10,000 offered |")
@@ -206,9 +207,14 @@ func TestOverloadRow(t *testing.T) {
 	assert.Contains(t, out, "2xx p99 ≤ 1,000 ms ✓ (from the send ✓)")
 	assert.Contains(t, out, "from the send: 120.0 / 400.0 ms")
 	assert.Contains(t, out, "120,000 events acknowledged")
-	o.LedgerRows, o.Lost, o.AcceptedP99 = 119999, 1, 1200
+	assert.Contains(t, out, "Nothing lost: 120,000 events acknowledged")
+	js, err := json.Marshal(o)
+	require.NoError(t, err)
+	assert.Contains(t, string(js), `"acknowledged":120000,"ledger_rows":120000,"lost":0`, "the overload JSON keeps its fields")
+	o.durabilityResult, o.AcceptedP99 = newDurability(120000, 119999), 1200
 	out = table([]*scenarioResult{{Name: scOverload, Title: title(scOverload, cfg), Overload: o}}, cfg)
 	assert.Contains(t, out, "1 lost ✗")
+	assert.Contains(t, out, "ACKNOWLEDGED EVENTS LOST: 120,000 events acknowledged")
 	assert.Contains(t, out, "2xx p99 ≤ 1,000 ms ✗ (from the send ✓)", "judged from the due time; the service time is shown beside it")
 	o.AcceptedServiceP99 = 1100
 	out = table([]*scenarioResult{{Name: scOverload, Title: title(scOverload, cfg), Overload: o}}, cfg)
@@ -267,9 +273,10 @@ func TestPostgresRows(t *testing.T) {
 	assert.Contains(t, out, "| 4,000 | measured (no target) | 0.40× baseline, 0.50× SQLite | ")
 	assert.Contains(t, out, "| 5,000 | measured (no target) | 0.50× baseline, 0.62× SQLite, 1.25× one collector | ")
 	assert.Contains(t, out, "| 1.10 / 0.90 (+ PostgreSQL server 0.60 / 0.40) |")
-	assert.Contains(t, out, "quarantine-pg: nothing lost: 90,000 events acknowledged by the collector")
+	assert.Contains(t, out, "quarantine-pg: Nothing lost: 90,000 events acknowledged by the collector")
 	assert.Contains(t, out, "0 acknowledged events missing ✓")
-	assert.Contains(t, out, "shared-pg: nothing lost: 100,000 events acknowledged by the 2 collectors")
+	assert.Contains(t, out, "shared-pg: ACKNOWLEDGED EVENTS LOST: 100,000 events acknowledged by the 2 collectors")
+	assert.NotContains(t, out, "shared-pg: Nothing lost", "a loss is not introduced as nothing lost")
 	assert.Contains(t, out, "1 acknowledged events missing ✗")
 	assert.Contains(t, out, "| ≤ 30 ms ✗ |", "shared-pg's p99 of 45 ms misses")
 	rs[2].Skipped = "no PostgreSQL (set -postgres or CONSENTRY_BENCH_POSTGRES_DSN)"

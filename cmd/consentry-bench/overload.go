@@ -106,11 +106,11 @@ func (re *runEnv) overload(ctx context.Context, r *scenarioResult, flat float64)
 	if err := c.stop(); err != nil {
 		return err
 	}
-	o.Acknowledged = acknowledged
-	if o.LedgerRows, err = ledgerRows(ctx, d.Ledger, key); err != nil {
+	rows, err := ledgerRows(ctx, d.Ledger, key)
+	if err != nil {
 		return fmt.Errorf("counting the ledger's rows: %w", err)
 	}
-	o.Lost = max(0, o.Acknowledged-o.LedgerRows)
+	o.durabilityResult = newDurability(acknowledged, rows)
 	fmt.Fprintf(re.log, "%s: %d events acknowledged, %d records in the ledger, %d lost\n", r.Name, o.Acknowledged, o.LedgerRows, o.Lost)
 	return nil
 }

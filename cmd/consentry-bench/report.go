@@ -214,11 +214,11 @@ func table(rs []*scenarioResult, cfg benchConfig) string {
 			fmt.Fprintf(&b, "\nOverload: %s events/s offered (%d× the quarantine flat-out rate of %s/s) over %s connections, each request given the vendors' 5 s; "+
 				"%s answered per second, %s of them 2xx; %.1f %% answered 503 with Retry-After (admission control, `admission.max_wait` %s ms), %.1f %% timed out, %.1f %% otherwise (unanswered at the end of the run, other errors). "+
 				"p99 of every answer (503s included) %.1f ms; the generator fell up to %.0f ms behind its schedule (latencies count from the due time, so a lagging generator inflates them; "+
-				"from the send, the collector's own time, the 2xx took p50 %.1f / p99 %.1f ms against the %s ms bound%s). Nothing lost: %s events acknowledged (2xx, warm-up included), %s records in the ledger after the collector stopped "+
+				"from the send, the collector's own time, the 2xx took p50 %.1f / p99 %.1f ms against the %s ms bound%s). %s: %s events acknowledged (2xx, warm-up included), %s records in the ledger after the collector stopped "+
 				"(counted through the ledger's statistics), %s acknowledged events missing%s.\n",
 				num(o.Offered), overloadFactor, num(o.Offered/overloadFactor), num(float64(o.Connections)),
 				num(o.Achieved), num(o.Accepted), 100*o.Share503, num(o.BoundMs), 100*o.ShareTimeout, 100*o.ShareOther,
-				o.RefusedP99, o.MaxLagMs, o.AcceptedServiceP50, o.AcceptedServiceP99, num(o.BoundMs), mark(o.AcceptedServiceP99 <= o.BoundMs), num(float64(o.Acknowledged)), num(float64(o.LedgerRows)), num(float64(o.Lost)), mark(o.Lost == 0))
+				o.RefusedP99, o.MaxLagMs, o.AcceptedServiceP50, o.AcceptedServiceP99, num(o.BoundMs), mark(o.AcceptedServiceP99 <= o.BoundMs), o.verdict(), num(float64(o.Acknowledged)), num(float64(o.LedgerRows)), num(float64(o.Lost)), mark(o.Lost == 0))
 		}
 	}
 	for _, r := range rs {
@@ -227,8 +227,8 @@ func table(rs []*scenarioResult, cfg benchConfig) string {
 			if r.Replicas > 1 {
 				who = fmt.Sprintf("the %d collectors (CPU above is their sum, RSS the larger; the generator's connections spread evenly over them, latencies from both)", r.Replicas)
 			}
-			fmt.Fprintf(&b, "\n%s: nothing lost: %s events acknowledged by %s (2xx, warm-ups included), %s records in the PostgreSQL ledger after they stopped (counted through the ledger's statistics), %s acknowledged events missing%s.\n",
-				r.Name, num(float64(du.Acknowledged)), who, num(float64(du.LedgerRows)), num(float64(du.Lost)), mark(du.Lost == 0 && du.Acknowledged > 0))
+			fmt.Fprintf(&b, "\n%s: %s: %s events acknowledged by %s (2xx, warm-ups included), %s records in the PostgreSQL ledger after they stopped (counted through the ledger's statistics), %s acknowledged events missing%s.\n",
+				r.Name, du.verdict(), num(float64(du.Acknowledged)), who, num(float64(du.LedgerRows)), num(float64(du.Lost)), mark(du.Lost == 0 && du.Acknowledged > 0))
 		}
 	}
 	b.WriteString("\nScenarios: *forward* = every event's consent evidence lets config/policy.yaml forward it; " +
